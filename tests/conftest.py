@@ -1,0 +1,61 @@
+"""Test layers: tests/unit (no Docker), tests/cli, tests/docker (real engine + stand-in).
+
+Every test under tests/docker/ is marked ``docker``. Where no engine answers, those tests
+are skipped on a developer machine and *fail* when ``CI`` is set: in CI a missing engine
+is a broken machine, never a reason to skip.
+"""
+from __future__ import annotations
+
+import os
+import pathlib
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+STANDIN_IMAGE = os.environ.get("IRISENV_STANDIN_IMAGE", "irisenv-standin:latest")
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def pytest_collection_modifyitems(config, items):
+    docker_dir = ROOT / "tests" / "docker"
+    for item in items:
+        if docker_dir in pathlib.Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.docker)
+
+
+_engine_state: dict = {}
+
+
+def _engine_problem() -> str | None:
+    """Return None when an engine answers and the stand-in image exists, else why not."""
+    if "problem" in _engine_state:
+        return _engine_state["problem"]
+    problem = None
+    try:
+        import docker  # the tests may import docker; the product keeps it in one module
+
+        client = docker.from_env(timeout=10)
+        client.ping()
+        try:
+            client.images.get(STANDIN_IMAGE)
+        except docker.errors.ImageNotFound:
+            problem = f"stand-in image {STANDIN_IMAGE} is not built (run tests/standin/build.sh)"
+        client.close()
+    except Exception as exc:  # engine missing or unreachable
+        problem = f"no Docker engine answers ({exc.__class__.__name__}: {exc})"
+    _engine_state["problem"] = problem
+    return problem
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("docker") is None:
+        return
+    problem = _engine_problem()
+    if problem is None:
+        return
+    if in_ci():
+        pytest.fail(f"CI=true but {problem}; Docker tests must run in CI", pytrace=False)
+    pytest.skip(problem)
