@@ -1,0 +1,1 @@
+"""Command line: argparse, one module per verb, errors mapped to exit codes."""

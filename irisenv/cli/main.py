@@ -1,0 +1,83 @@
+"""`irisenv` entry point. Imports stay light: verb modules are imported only when run,
+and nothing here imports docker, rich or the IRIS driver (irisenv --help stays fast)."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from .. import errors
+from .._version import __version__
+
+# verb -> (module under irisenv.cli, one-line help). Order is the order of --help.
+VERBS = {
+    "config": ("config_cmd", "validate, show, get, set, init and schema for iris-devtester.toml"),
+}
+
+EPILOG = """\
+exit codes: 0 ok · 1 error · 2 plan has changes (plan --detailed-exitcode) ·
+3 not ready in time · 64 bad command line · 130 interrupted
+docs: docs/cli.md, docs/config.md"""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):  # usage errors exit 64, keeping 2 for "plan has changes"
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"error: {message}\n  fix: see `{self.prog} --help`\n")
+        raise SystemExit(errors.EXIT_USAGE)
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="irisenv", description="Reproducible, declarative InterSystems IRIS "
+                    "test databases: declare instances in iris-devtester.toml, then "
+                    "`irisenv sync`.", epilog=EPILOG,
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"irisenv {__version__}")
+    parser.add_argument("-c", "--config", metavar="PATH",
+                        help="config file (default: $IRISENV_CONFIG, else iris-devtester.toml "
+                             "found walking up from the working directory)")
+    sub = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=Parser)
+    for verb, (module, help_text) in VERBS.items():
+        p = sub.add_parser(verb, help=help_text, description=help_text)
+        p.set_defaults(_module=module)
+        _module(module).add_arguments(p)
+    return parser
+
+
+def _module(name: str):
+    return importlib.import_module(f"irisenv.cli.{name}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "verb", None):
+        parser.print_help()
+        return errors.EXIT_OK
+    try:
+        return int(args._run(args) or 0)
+    except errors.IrisenvError as exc:
+        if getattr(args, "json", False):
+            import json
+
+            print(json.dumps(exc.to_dict(), indent=2))
+        print(exc.render(), file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return errors.EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return errors.EXIT_OK
+    except Exception as exc:  # a bug: say so plainly; the traceback only on request
+        if os.environ.get("IRISENV_DEBUG"):
+            raise
+        print(errors.redact(f"error: internal error: {exc.__class__.__name__}: {exc}\n"
+                            "  why: this is a bug in irisenv\n"
+                            "  fix: rerun with IRISENV_DEBUG=1 for the traceback and report it"),
+              file=sys.stderr)
+        return errors.EXIT_ERROR
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

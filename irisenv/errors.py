@@ -1,0 +1,136 @@
+"""One error format for everything irisenv reports: what happened, why, how to fix.
+
+Errors carry an exit code (see docs/cli.md). Config errors also carry the file, line,
+column and key path of each problem. Nothing here ever holds a password: callers pass
+names and descriptions, and :func:`redact` is applied to every rendered message as a
+last line of defence.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Exit codes (documented in docs/cli.md and tested in tests/cli).
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_CHANGES = 2  # plan --detailed-exitcode: changes present
+EXIT_NOT_READY = 3
+EXIT_USAGE = 64  # bad command line (argparse); distinct from the plan's 2
+EXIT_INTERRUPTED = 130
+
+_SECRETS: set[str] = set()
+
+
+def register_secret(value: str | None) -> None:
+    """Remember a secret so that no rendered message can ever contain it."""
+    if value and len(value) >= 3:
+        _SECRETS.add(value)
+
+
+def redact(text: str) -> str:
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        text = text.replace(secret, "********")
+    return text
+
+
+class IrisenvError(Exception):
+    """Base error: ``what`` happened, ``why``, and ``fix`` (how to fix it)."""
+
+    exit_code = EXIT_ERROR
+
+    def __init__(self, what: str, why: str = "", fix: str = "", *, exit_code: int | None = None):
+        super().__init__(what)
+        self.what = what
+        self.why = why
+        self.fix = fix
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+    def render(self) -> str:
+        lines = [f"error: {self.what}"]
+        if self.why:
+            lines.append(f"  why: {self.why}")
+        if self.fix:
+            lines.append(f"  fix: {self.fix}")
+        return redact("\n".join(lines))
+
+    def to_dict(self) -> dict:
+        return {"error": redact(self.what), "why": redact(self.why), "fix": redact(self.fix),
+                "exit_code": self.exit_code}
+
+
+@dataclass
+class ConfigIssue:
+    """One problem in a config file, located as precisely as we can."""
+
+    key: str  # dotted key path, e.g. "instances.iris.memory" ("" for the whole file)
+    what: str
+    why: str = ""
+    fix: str = ""
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    source_line: str | None = None  # the offending line of the file, for a caret display
+
+    def location(self) -> str:
+        parts = [self.file or "<config>"]
+        if self.line is not None:
+            parts.append(str(self.line))
+            if self.column is not None:
+                parts.append(str(self.column))
+        return ":".join(parts)
+
+    def render(self) -> str:
+        head = f"error: {self.location()}: "
+        head += f"{self.key}: {self.what}" if self.key else self.what
+        lines = [head]
+        if self.source_line is not None and self.line is not None:
+            num = str(self.line)
+            lines.append(f"  {num} | {self.source_line.rstrip()}")
+            if self.column:
+                lines.append(f"  {' ' * len(num)} | {' ' * (self.column - 1)}^")
+        if self.why:
+            lines.append(f"  why: {self.why}")
+        if self.fix:
+            lines.append(f"  fix: {self.fix}")
+        return redact("\n".join(lines))
+
+    def to_dict(self) -> dict:
+        return {"file": self.file, "line": self.line, "column": self.column, "key": self.key,
+                "error": redact(self.what), "why": redact(self.why), "fix": redact(self.fix)}
+
+
+class ConfigError(IrisenvError):
+    """The config file (or its absence, or a value in it) is at fault."""
+
+    def __init__(self, issues: list[ConfigIssue]):
+        self.issues = issues
+        first = issues[0]
+        super().__init__(first.what, first.why, first.fix)
+
+    def render(self) -> str:
+        body = "\n".join(issue.render() for issue in self.issues)
+        if len(self.issues) > 1:
+            body += f"\n{len(self.issues)} problems in the config."
+        return body
+
+    def to_dict(self) -> dict:
+        return {"error": "invalid config", "exit_code": self.exit_code,
+                "issues": [i.to_dict() for i in self.issues]}
+
+
+@dataclass
+class Suggestion:
+    """A did-you-mean helper result (kept tiny; difflib does the work)."""
+
+    candidates: list[str] = field(default_factory=list)
+
+    def text(self) -> str:
+        if not self.candidates:
+            return ""
+        return "did you mean " + " or ".join(repr(c) for c in self.candidates) + "?"
+
+
+def did_you_mean(word: str, choices) -> str:
+    import difflib
+
+    return Suggestion(difflib.get_close_matches(word, list(choices), n=2, cutoff=0.6)).text()

@@ -1,0 +1,85 @@
+"""Validation of every name that reaches Docker or IRIS.
+
+Each checker returns the normalized name or raises ValueError with a sentence that says
+what is allowed. The rules are strict on purpose: a name that passes here is safe to use
+as a Docker name and to pass to ObjectScript (through the environment, never interpolated).
+"""
+from __future__ import annotations
+
+import re
+
+# Docker-safe project and instance names (compose's rule: lower case, digits, - and _).
+_DOCKER_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+DOCKER_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
+DOCKER_NAME_MAX = 40
+
+# IRIS namespace names: a letter first, then letters, digits, - or _ (GSA_config_namespace).
+# IRIS also allows a leading %, and up to 64 characters; irisenv allows neither (see below).
+_NAMESPACE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+NAMESPACE_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]*$"
+NAMESPACE_MAX = 20
+RESERVED_NAMESPACES = frozenset({"%SYS", "BIN", "BROKER", "DOCUMATIC", "DOCBOOK", "%ALL"})
+BUILTIN_NAMESPACES = frozenset({"USER"})  # exist in every instance; never created or dropped
+
+# IRIS user names irisenv accepts: conservative subset of what IRIS allows.
+_USERNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.@-]*$")
+USERNAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.@-]*$"
+USERNAME_MAX = 64
+
+_ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+ENV_KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+def docker_name(name: str, what: str = "name") -> str:
+    if not isinstance(name, str) or not _DOCKER_NAME.match(name):
+        raise ValueError(f"{what} {name!r} is not Docker-safe: use lower-case letters, digits, "
+                         f"'-' and '_', starting with a letter or digit")
+    if len(name) > DOCKER_NAME_MAX:
+        raise ValueError(f"{what} {name!r} is longer than {DOCKER_NAME_MAX} characters")
+    return name
+
+
+def sanitize_project_name(raw: str) -> str:
+    """Turn a directory name into a Docker-safe project name (as compose does)."""
+    name = re.sub(r"[^a-z0-9_-]+", "-", raw.lower()).strip("-_")
+    name = name[:DOCKER_NAME_MAX].strip("-_")
+    return name or "irisenv"
+
+
+def namespace(name: str) -> str:
+    """Validate an IRIS namespace name and return it upper-cased (IRIS stores it so)."""
+    if not isinstance(name, str) or not _NAMESPACE.match(name):
+        raise ValueError(f"namespace {name!r} is not a valid name: start with a letter, then "
+                         f"letters, digits, '-' or '_'")
+    if len(name) > NAMESPACE_MAX:
+        raise ValueError(f"namespace {name!r} is longer than {NAMESPACE_MAX} characters "
+                         f"(irisenv derives database names from it, and IRIS limits those to 30)")
+    upper = name.upper()
+    if upper in RESERVED_NAMESPACES:
+        raise ValueError(f"namespace {name!r} is reserved by IRIS")
+    return upper
+
+
+def username(name: str) -> str:
+    if not isinstance(name, str) or not _USERNAME.match(name) or len(name) > USERNAME_MAX:
+        raise ValueError(f"user name {name!r} is not accepted: start with a letter or '_', then "
+                         f"letters, digits, '_', '.', '@' or '-', at most {USERNAME_MAX} characters")
+    return name
+
+
+def password(value: str) -> str:
+    """Passwords may hold anything printable; they travel through the environment only."""
+    if not isinstance(value, str) or not value:
+        raise ValueError("the password is empty")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValueError("the password contains a control character (newline, tab, NUL, ...)")
+    if len(value) > 128:
+        raise ValueError("the password is longer than 128 characters")
+    return value
+
+
+def env_key(name: str) -> str:
+    if not isinstance(name, str) or not _ENV_KEY.match(name):
+        raise ValueError(f"environment variable name {name!r} is not valid: letters, digits "
+                         f"and '_', not starting with a digit")
+    return name
