@@ -134,3 +134,17 @@ def did_you_mean(word: str, choices) -> str:
     import difflib
 
     return Suggestion(difflib.get_close_matches(word, list(choices), n=2, cutoff=0.6)).text()
+
+
+class TransientError(IrisenvError):
+    """A fault worth retrying: the engine blinked, a 5xx that is not a port clash."""
+
+
+class ConflictError(IrisenvError):
+    """Docker said 409: the name is taken (the executor re-observes and may adopt)."""
+
+
+class NotReadyError(IrisenvError):
+    """The instance did not become ready in time."""
+
+    exit_code = EXIT_NOT_READY

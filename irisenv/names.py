@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import re
 
+# The patterns are also exported to the JSON schema; in Python they are applied with
+# fullmatch, because re's "$" also matches before a trailing newline ("demo\n").
+
 # Docker-safe project and instance names (compose's rule: lower case, digits, - and _).
 _DOCKER_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 DOCKER_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
@@ -31,7 +34,7 @@ ENV_KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 
 def docker_name(name: str, what: str = "name") -> str:
-    if not isinstance(name, str) or not _DOCKER_NAME.match(name):
+    if not isinstance(name, str) or not _DOCKER_NAME.fullmatch(name):
         raise ValueError(f"{what} {name!r} is not Docker-safe: use lower-case letters, digits, "
                          f"'-' and '_', starting with a letter or digit")
     if len(name) > DOCKER_NAME_MAX:
@@ -48,7 +51,7 @@ def sanitize_project_name(raw: str) -> str:
 
 def namespace(name: str) -> str:
     """Validate an IRIS namespace name and return it upper-cased (IRIS stores it so)."""
-    if not isinstance(name, str) or not _NAMESPACE.match(name):
+    if not isinstance(name, str) or not _NAMESPACE.fullmatch(name):
         raise ValueError(f"namespace {name!r} is not a valid name: start with a letter, then "
                          f"letters, digits, '-' or '_'")
     if len(name) > NAMESPACE_MAX:
@@ -61,7 +64,7 @@ def namespace(name: str) -> str:
 
 
 def username(name: str) -> str:
-    if not isinstance(name, str) or not _USERNAME.match(name) or len(name) > USERNAME_MAX:
+    if not isinstance(name, str) or not _USERNAME.fullmatch(name) or len(name) > USERNAME_MAX:
         raise ValueError(f"user name {name!r} is not accepted: start with a letter or '_', then "
                          f"letters, digits, '_', '.', '@' or '-', at most {USERNAME_MAX} characters")
     return name
@@ -79,7 +82,7 @@ def password(value: str) -> str:
 
 
 def env_key(name: str) -> str:
-    if not isinstance(name, str) or not _ENV_KEY.match(name):
+    if not isinstance(name, str) or not _ENV_KEY.fullmatch(name):
         raise ValueError(f"environment variable name {name!r} is not valid: letters, digits "
                          f"and '_', not starting with a digit")
     return name

@@ -12,6 +12,14 @@ from .._version import __version__
 
 # verb -> (module under irisenv.cli, one-line help). Order is the order of --help.
 VERBS = {
+    "sync": ("sync_cmd", "converge Docker to the config and wait until IRIS is ready"),
+    "plan": ("plan_cmd", "show what sync would change (read-only)"),
+    "status": ("status_cmd", "instances: state, readiness, ports, drift"),
+    "down": ("down_cmd", "remove the project's containers (by label; no config needed)"),
+    "env": ("env_cmd", "connection variables (IRIS_HOST, IRIS_PORT, ..., IRIS_URL)"),
+    "logs": ("logs_cmd", "an instance's container log"),
+    "exec": ("exec_cmd", "run a command in an instance's container"),
+    "session": ("session_cmd", "an ObjectScript prompt in an instance"),
     "config": ("config_cmd", "validate, show, get, set, init and schema for iris-devtester.toml"),
 }
 

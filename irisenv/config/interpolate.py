@@ -21,7 +21,7 @@ def interpolate(text: str, environ) -> tuple[str, list[str]]:
             return "$"
         if m.group(1) is None:
             raise ValueError("'${' is not closed; write ${NAME} or ${NAME:-default} (or $$ for a literal $)")
-        ref = _NAME.match(m.group(1))
+        ref = _NAME.fullmatch(m.group(1))
         if not ref:
             raise ValueError(f"'${{{m.group(1)}}}' is not a variable reference; write ${{NAME}} or "
                              f"${{NAME:-default}} (or $$ for a literal $)")

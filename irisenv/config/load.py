@@ -221,7 +221,7 @@ class _Validator:
             except ValueError as exc:
                 self.fail(path, str(exc), "values may use ${VAR} and ${VAR:-default}",
                           "set the variable or give a default")
-                return f.default
+                return None  # not the raw default: sizes/durations would stay unparsed
             if used:
                 self.origin_of(path, "file, via $" + ", $".join(used))
         try:
@@ -364,6 +364,8 @@ def _c_int(v, f, value, path):
 
 def _c_float(v, f, value, path):
     _need(value, (int, float), "a number")
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"{value} is not a finite number")
     _range(f, float(value))
     return float(value)
 

@@ -70,9 +70,10 @@ class _Scanner:
         return raw, j + 1
 
     def key(self, i: int) -> tuple[tuple, int]:
-        parts = []
+        parts, self.part_starts = [], []
         while True:
             i = self.ws(i)
+            self.part_starts.append(i)
             if i < self.n and self.s[i] in "\"'":
                 part, i = self.string(i)
             else:
@@ -118,15 +119,17 @@ class _Scanner:
     def keyval(self, i: int, table: tuple) -> int:
         kstart = i
         parts, i = self.key(i)
+        starts = self.part_starts
         i = self.ws(i)
         if i < self.n and self.s[i] == "=":
             i = self.ws(i + 1)
-        line, kcol = self.linecol(kstart)
+        line, _ = self.linecol(kstart)
         _, vcol = self.linecol(i)
         full = table + parts
         for depth in range(1, len(parts)):  # dotted keys define their parent tables too
-            self.found.setdefault(table + parts[:depth], Loc(line, kcol, None))
-        self.found.setdefault(full, Loc(line, kcol, vcol))
+            self.found.setdefault(table + parts[:depth],
+                                  Loc(line, self.linecol(starts[depth - 1])[1], None))
+        self.found.setdefault(full, Loc(line, self.linecol(starts[-1])[1], vcol))
         return self.value(i, full)
 
     def run(self) -> dict:
@@ -140,8 +143,10 @@ class _Scanner:
                 start = i + (2 if double else 1)
                 parts, j = self.key(start)
                 table = parts
-                line, col = self.linecol(self.ws(start))
-                self.found.setdefault(parts, Loc(line, col, None))
+                # the header defines its parent tables too; each part at its own column
+                for depth, pstart in enumerate(self.part_starts, 1):
+                    line, col = self.linecol(pstart)
+                    self.found.setdefault(parts[:depth], Loc(line, col, None))
                 end = self.s.find("\n", j)
                 i = self.n if end < 0 else end
             else:

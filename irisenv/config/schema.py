@@ -24,7 +24,9 @@ def _field(f: spec.Field) -> dict:
     if k in ("str", "path"):
         s = {"type": "string", "minLength": 1}
     elif k == "password":
-        s = {"type": "string", "minLength": 1, "maxLength": 128}
+        # at most 128 characters after interpolation ("$$" shrinks to "$")
+        s = {"type": "string", "minLength": 1,
+             "anyOf": [{"maxLength": 128}, {"pattern": r"\$[{$]"}]}
     elif k == "bool":
         s = {"type": "boolean"}
     elif k == "int":
@@ -32,13 +34,14 @@ def _field(f: spec.Field) -> dict:
     elif k == "float":
         s = {"type": "number"}
     elif k == "enum":
-        s = {"type": "string", "enum": list(f.choices)}
+        s = {"type": "string", "anyOf": [{"enum": list(f.choices)}, {"pattern": _INTERP}]}
     elif k == "duration":
         s = _interp_or(units.DURATION_PATTERN)
     elif k == "size":
         s = _interp_or(units.SIZE_PATTERN)
     elif k == "ip":
-        s = {"type": "string", "anyOf": [{"format": "ipv4"}, {"format": "ipv6"}]}
+        s = {"type": "string",
+             "anyOf": [{"format": "ipv4"}, {"format": "ipv6"}, {"pattern": _INTERP}]}
     elif k in ("port", "web_port"):
         options = [{"const": "auto"}, {"type": "integer", "minimum": 0, "maximum": 65535}]
         if k == "web_port":
@@ -47,8 +50,9 @@ def _field(f: spec.Field) -> dict:
     elif k == "username":
         s = _interp_or(names.USERNAME_PATTERN)
     elif k == "docker_name":
-        s = {"type": "string", "pattern": names.DOCKER_NAME_PATTERN,
-             "maxLength": names.DOCKER_NAME_MAX}
+        s = {"type": "string", "anyOf": [
+            {"pattern": names.DOCKER_NAME_PATTERN, "maxLength": names.DOCKER_NAME_MAX},
+            {"pattern": _INTERP}]}
     elif k == "env_map":
         s = {"type": "object", "propertyNames": {"pattern": names.ENV_KEY_PATTERN,
                                                  "not": {"enum": sorted(spec.MANAGED_ENV)}},
@@ -93,7 +97,11 @@ def _named(n: spec.Named) -> dict:
         extra = {"maxLength": names.DOCKER_NAME_MAX}
     else:
         pattern = names.NAMESPACE_PATTERN
-        extra = {"maxLength": names.NAMESPACE_MAX}
+        # reserved names, case-insensitively (ECMA regexes have no inline (?i) flag)
+        reserved = "|".join(
+            "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in name)
+            for name in sorted(names.RESERVED_NAMESPACES) if not name.startswith("%"))
+        extra = {"maxLength": names.NAMESPACE_MAX, "not": {"pattern": f"^({reserved})$"}}
     return {"type": "object", "description": n.doc,
             "propertyNames": {"pattern": pattern, **extra},
             "additionalProperties": _table(n.item)}

@@ -18,7 +18,7 @@ SIZE_PATTERN = r"^[0-9]+(k|m|g)$"
 
 def parse_duration(text: str) -> float:
     """Return seconds. Accepts "<int><unit>" with unit ms, s, m or h."""
-    m = _DURATION.match(text) if isinstance(text, str) else None
+    m = _DURATION.fullmatch(text) if isinstance(text, str) else None
     if not m:
         raise ValueError(f"{text!r} is not a duration; write a whole number and a unit: "
                          f"ms, s, m or h, e.g. \"30s\", \"5m\", \"1h\"")
@@ -27,7 +27,7 @@ def parse_duration(text: str) -> float:
 
 def parse_size(text: str) -> int:
     """Return bytes. Accepts "<int><unit>" with unit k, m or g (binary multiples)."""
-    m = _SIZE.match(text) if isinstance(text, str) else None
+    m = _SIZE.fullmatch(text) if isinstance(text, str) else None
     if not m:
         raise ValueError(f"{text!r} is not a size; write a whole number and a unit: "
                          f"k, m or g (binary), e.g. \"512m\", \"2g\"")

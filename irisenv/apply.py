@@ -1,0 +1,227 @@
+"""Walk a plan and carry it out. No decisions: the plan says what, this says how.
+
+Steps of different instances run in parallel (threads); steps of one instance in order.
+Each engine step retries transient faults with tenacity (bounded: attempts and time) and
+fails fast on terminal ones. A failed create removes what it made, so the next sync starts
+clean; a crash at any point leaves containers that the next plan recognizes by label.
+"""
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from tenacity import (Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay,
+                      wait_exponential)
+
+from .core import labels as L
+from .core.plan import Create, Plan, Pull, Remove, Replace, Start, Wait
+from .errors import ConflictError, IrisenvError, TransientError
+
+RETRY_ATTEMPTS = 5
+RETRY_SECONDS = 30.0
+
+
+@dataclass
+class ApplyResult:
+    ready: dict = field(default_factory=dict)  # instance -> container id
+    errors: dict = field(default_factory=dict)  # instance -> IrisenvError
+    seconds: dict = field(default_factory=dict)  # instance -> wall seconds
+
+
+def retrying(fn, *args, **kwargs):
+    for attempt in Retrying(retry=retry_if_exception_type(TransientError),
+                            stop=stop_after_attempt(RETRY_ATTEMPTS) | stop_after_delay(RETRY_SECONDS),
+                            wait=wait_exponential(multiplier=0.1, max=2.0), reraise=True):
+        with attempt:
+            return fn(*args, **kwargs)
+
+
+class Executor:
+    def __init__(self, engine, reporter, *, timeout: float = 180.0, wait_ready=None):
+        self.engine = engine
+        self.report = reporter
+        self.timeout = timeout
+        if wait_ready is None:
+            from .iris.readiness import wait_ready
+        self.wait_ready = wait_ready
+
+    def run(self, plan: Plan) -> ApplyResult:
+        result = ApplyResult()
+        for step in plan.steps:
+            if isinstance(step, Pull):
+                self.pull(step)
+        groups: dict = {}
+        for step in plan.steps:
+            if isinstance(step, Pull):
+                continue
+            key = step.desired.instance if hasattr(step, "desired") else f"orphan:{step.container.id}"
+            groups.setdefault(key, []).append(step)
+        if not groups:
+            return result
+        with ThreadPoolExecutor(max_workers=min(len(groups), 8)) as pool:
+            futures = {key: pool.submit(self._run_group, key, steps, result)
+                       for key, steps in groups.items()}
+            for key, fut in futures.items():
+                try:
+                    fut.result()
+                except IrisenvError as exc:
+                    result.errors[key.removeprefix("orphan:")] = exc
+                    self.report.event("error", exc.what, instance=key)
+        return result
+
+    def _run_group(self, key: str, steps: list, result: ApplyResult) -> None:
+        t0 = time.monotonic()
+        container_id = None
+        for step in steps:
+            if isinstance(step, Create):
+                container_id = self.create(step)
+            elif isinstance(step, Start):
+                container_id = self.start(step)
+            elif isinstance(step, Replace):
+                container_id = self.replace(step)
+            elif isinstance(step, Remove):
+                self.remove(step)
+            elif isinstance(step, Wait):
+                cid = container_id or self._current_id(step.desired)
+                self.wait(step, cid)
+                result.ready[step.desired.instance] = cid
+        result.seconds[key] = time.monotonic() - t0
+
+    # ------------------------------------------------------------------ steps
+    def pull(self, step: Pull) -> None:
+        self.report.event("pull", f"pulling image {step.image}")
+        last = [0.0]
+
+        def progress(ev):
+            now = time.monotonic()
+            if now - last[0] > 1.0 and ev.get("status"):
+                last[0] = now
+                self.report.event("progress", f"{ev.get('status')} {ev.get('progress', '')}".strip())
+
+        self.engine.pull(step.image, on_progress=progress)
+        self.report.event("pulled", f"pulled image {step.image}")
+
+    def _make(self, d, name: str) -> str:
+        """Create (not start) a container under ``name`` with irisenv's files copied in."""
+        if d.full_spec()["storage"] == "volume":
+            retrying(self.engine.create_volume, L.volume_name(d.project, d.instance), d.project,
+                     d.instance)
+        cid = retrying(self.engine.create, d, name)
+        try:
+            retrying(self.engine.put_files, cid, d.files,
+                     data_dir=d.full_spec()["storage"] == "volume")
+        except BaseException:
+            self._discard(cid)
+            raise
+        return cid
+
+    def _start_new(self, cid: str) -> None:
+        try:
+            retrying(self.engine.start, cid)
+        except BaseException:
+            self._discard(cid)  # e.g. a port clash: leave nothing half-made behind
+            raise
+
+    def _discard(self, cid: str) -> None:
+        try:
+            self.engine.remove(cid)
+        except IrisenvError:
+            pass
+
+    def create(self, step: Create) -> str:
+        d = step.desired
+        self.report.event("create", f"creating container {d.name}", instance=d.instance)
+        try:
+            cid = self._make(d, d.name)
+        except ConflictError:
+            cid = self._adopt(d)
+            if cid is not None:
+                return cid
+            cid = self._make(d, d.name)
+        self._start_new(cid)
+        self.report.event("created", f"created and started {d.name} ({cid[:12]})", instance=d.instance)
+        return cid
+
+    def _adopt(self, d) -> str | None:
+        """409 on create: someone made the name meanwhile. Adopt a twin, clear a stale one
+        of ours, refuse a foreign one."""
+        other = retrying(self.engine.find_by_name, d.name)
+        if other is None:
+            return None
+        if not L.is_ours(other.labels):
+            raise IrisenvError(
+                f"a container named {d.name} exists and was not created by irisenv",
+                f"container {other.short_id} has no io.irisenv labels; irisenv never touches it",
+                f"remove or rename it yourself (docker rm -f {d.name}), or change [project] name")
+        if other.hash == d.hash:
+            self.report.event("adopt", f"adopting {d.name} ({other.short_id}) created concurrently",
+                              instance=d.instance)
+            if other.state != "running":
+                retrying(self.engine.start, other.id)
+            return other.id
+        self._discard(other.id)
+        return None
+
+    def start(self, step: Start) -> str:
+        c = step.container
+        self.report.event("start", f"starting {c.name} (was {c.state})", instance=step.desired.instance)
+        if c.state == "paused":
+            retrying(self.engine.unpause, c.id)
+        else:
+            retrying(self.engine.start, c.id)
+        self.report.event("started", f"started {c.name}", instance=step.desired.instance)
+        return c.id
+
+    def replace(self, step: Replace) -> str:
+        d, old = step.desired, step.container
+        why = ", ".join([k for k, _, _ in step.changes] + list(step.reasons))
+        self.report.event("replace", f"replacing {d.name} ({why})", instance=d.instance)
+        tmp = L.temp_name(d.project, d.instance)
+        stale = retrying(self.engine.find_by_name, tmp)
+        if stale is not None and L.is_ours(stale.labels):
+            self._discard(stale.id)
+        new = self._make(d, tmp)
+        try:
+            self.report.event("stop", f"stopping {old.name} (up to {d.stop_timeout:.0f}s)",
+                              instance=d.instance)
+            retrying(self.engine.stop, old.id, d.stop_timeout)
+            retrying(self.engine.remove, old.id)
+            retrying(self.engine.rename, new, d.name)
+        except BaseException:
+            self._discard(new)
+            raise
+        self._start_new(new)
+        self.report.event("replaced", f"replaced {d.name} ({old.short_id} -> {new[:12]})",
+                          instance=d.instance)
+        return new
+
+    def remove(self, step: Remove) -> None:
+        c = step.container
+        self.report.event("remove", f"removing {c.name} ({step.reason})", instance=c.instance)
+        if c.state in ("running", "restarting", "paused"):
+            try:
+                retrying(self.engine.stop, c.id, None)
+            except IrisenvError:
+                pass
+        retrying(self.engine.remove, c.id)
+        self.report.event("removed", f"removed {c.name}", instance=c.instance)
+
+    def wait(self, step: Wait, cid: str) -> None:
+        d = step.desired
+        self.report.event("wait", "waiting for IRIS to be ready", instance=d.instance)
+        r = self.wait_ready(self.engine, cid, self.timeout, instance=d.instance)
+        self.report.event("ready", f"ready (log {r.log_seconds:.2f}s, qlist {r.qlist_seconds:.2f}s, "
+                          f"probe {r.probe_seconds:.2f}s)", instance=d.instance,
+                          monitor=r.monitor, version=r.version)
+        if r.monitor and r.monitor not in ("ok", ""):
+            self.report.event("warning", f"IRIS system monitor state is {r.monitor!r}: check "
+                              "`irisenv logs` (e.g. a previous abnormal shutdown)", instance=d.instance)
+
+    def _current_id(self, d) -> str:
+        c = retrying(self.engine.find_by_name, d.name)
+        if c is None:
+            raise IrisenvError(f"container {d.name} disappeared during sync",
+                               "it was removed by something else while irisenv worked",
+                               "run `irisenv sync` again")
+        return c.id

@@ -1,0 +1,30 @@
+"""Shared CLI plumbing: loading the project, progress reporters, JSON output."""
+from __future__ import annotations
+
+import json
+import sys
+
+
+def add_progress(p) -> None:
+    p.add_argument("--progress", choices=["auto", "rich", "plain", "json", "quiet"], default="auto",
+                   help="progress on stderr: rich live view (terminal, not CI), plain lines, "
+                        "NDJSON events, or nothing (default: auto)")
+
+
+def load_project(args):
+    from ..config import load_config
+    from ..project import Project
+
+    return Project(load_config(args.config))
+
+
+def reporter(args):
+    from ..report import make_reporter
+
+    return make_reporter(getattr(args, "progress", "auto"))
+
+
+def print_json(data) -> None:
+    from ..errors import redact
+
+    sys.stdout.write(redact(json.dumps(data, indent=2, default=str)) + "\n")

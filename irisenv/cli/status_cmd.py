@@ -1,0 +1,62 @@
+"""irisenv status: each instance's container, state, readiness, ports and drift."""
+from __future__ import annotations
+
+from .common import load_project, print_json
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(_run=run)
+
+
+def collect(project) -> list[dict]:
+    from ..core.desired import SUPERSERVER_PORT, WEB_PORT
+    from ..errors import IrisenvError
+    from ..iris.qlist import parse_qlist
+
+    desired = {d.instance: d for d in project.desired()}
+    containers = project.engine.list_project(project.name)
+    rows = []
+    for name, d in desired.items():
+        c = next((c for c in containers if c.name == d.name), None)
+        row = {"instance": name, "container": d.name, "exists": c is not None,
+               "state": c.state if c else "absent", "id": c.short_id if c else None,
+               "image": d.image, "port": None, "web_port": None, "drift": None,
+               "iris": None, "monitor": None, "version": None}
+        if c is not None:
+            row.update(port=c.ports.get(SUPERSERVER_PORT), web_port=c.ports.get(WEB_PORT),
+                       drift=c.hash != d.hash, status=c.status)
+            if c.state == "running":
+                try:
+                    q = parse_qlist(project.engine.exec(c.id, ["iris", "qlist", "IRIS"],
+                                                        timeout=15).stdout)
+                    if q:
+                        row.update(iris=q.status, monitor=q.monitor, version=q.version)
+                except IrisenvError:
+                    row["iris"] = "unknown"
+        rows.append(row)
+    for c in containers:
+        if c.instance not in desired:
+            rows.append({"instance": c.instance, "container": c.name, "exists": True,
+                         "state": c.state, "id": c.short_id, "orphan": True})
+    return rows
+
+
+def run(args) -> int:
+    project = load_project(args)
+    rows = collect(project)
+    if args.json:
+        print_json({"project": project.name, "instances": rows})
+        return 0
+    print(f"project {project.name}")
+    head = f"{'INSTANCE':<12} {'CONTAINER':<28} {'STATE':<9} {'IRIS':<8} {'PORT':<6} {'WEB':<6} DRIFT"
+    print(head)
+    for r in rows:
+        drift = "orphan" if r.get("orphan") else ("yes" if r.get("drift") else
+                                                  ("no" if r.get("drift") is False else "-"))
+        iris = r.get("iris") or "-"
+        if r.get("monitor") and r["monitor"] != "ok":
+            iris += f"/{r['monitor']}"
+        print(f"{r['instance'] or '?':<12} {r['container']:<28} {r['state']:<9} {iris:<8} "
+              f"{r.get('port') or '-'!s:<6} {r.get('web_port') or '-'!s:<6} {drift}")
+    return 0

@@ -1,0 +1,57 @@
+"""irisenv sync: plan, apply, wait until ready."""
+from __future__ import annotations
+
+import sys
+
+from .common import add_progress, load_project, print_json, reporter
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--wait", dest="wait", action="store_true", default=True,
+                   help="wait until every instance is ready (default)")
+    p.add_argument("--no-wait", dest="wait", action="store_false", help="return once started")
+    p.add_argument("--timeout", type=float, default=180.0, metavar="S",
+                   help="seconds to wait for readiness (default 180; exit 3 when exceeded)")
+    p.add_argument("--recreate", action="store_true",
+                   help="replace every container even if it matches (beats reuse)")
+    p.add_argument("--remove-orphans", action="store_true",
+                   help="remove containers of instances no longer in the config")
+    p.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
+    p.add_argument("--json", action="store_true", help="a JSON summary on stdout")
+    add_progress(p)
+    p.set_defaults(_run=run)
+
+
+def run(args) -> int:
+    from ..core.plan import Options
+    from ..core.render import plan_json, plan_text
+    from ..errors import redact
+
+    project = load_project(args)
+    options = Options(recreate=args.recreate, remove_orphans=args.remove_orphans, wait=args.wait)
+    if args.dry_run:
+        plan = project.plan(options)
+        if args.json:
+            print_json(plan_json(plan))
+        else:
+            sys.stdout.write(redact(plan_text(plan)))
+        return 1 if plan.problems else 0
+    rep = reporter(args)
+    try:
+        outcome = project.sync(options, timeout=args.timeout, reporter=rep)
+    finally:
+        rep.close()
+    counts = outcome.plan.counts()
+    past = {"add": "added", "start": "started", "replace": "replaced", "remove": "removed"}
+    done = ", ".join(f"{n} {past[k]}" for k, n in counts.items() if n)
+    summary = (f"sync: project {project.name}: "
+               + (done if done else "no changes")
+               + f"; {len(project.config.instances)} instance(s) "
+               + ("ready" if args.wait else "started") + f" in {outcome.seconds:.2f}s")
+    if args.json:
+        print_json({"project": project.name, "changes": outcome.plan.has_changes,
+                    "summary": counts, "seconds": round(outcome.seconds, 3),
+                    "plan": plan_json(outcome.plan)})
+    if args.progress != "quiet":
+        print(summary, file=sys.stderr)
+    return 0

@@ -1,0 +1,35 @@
+"""Docker labels: the state store (as compose does). A container or volume without
+``io.irisenv.managed-by=irisenv`` is never modified or removed by irisenv."""
+from __future__ import annotations
+
+PREFIX = "io.irisenv."
+MANAGED_BY = PREFIX + "managed-by"
+MANAGED_BY_VALUE = "irisenv"
+PROJECT = PREFIX + "project"
+INSTANCE = PREFIX + "instance"
+CONFIG_HASH = PREFIX + "config-hash"
+HASH_FORMAT = PREFIX + "hash-format"
+SPEC = PREFIX + "spec"  # the normalized spec as JSON, for field-level diffs
+VERSION = PREFIX + "version"
+CONFIG_FILE = PREFIX + "config-file"
+
+
+def is_ours(labels: dict | None) -> bool:
+    return bool(labels) and labels.get(MANAGED_BY) == MANAGED_BY_VALUE
+
+
+def project_filter(project: str) -> list[str]:
+    return [f"{MANAGED_BY}={MANAGED_BY_VALUE}", f"{PROJECT}={project}"]
+
+
+def container_name(project: str, instance: str) -> str:
+    return f"{project}-{instance}"
+
+
+def temp_name(project: str, instance: str) -> str:
+    """The name a replacement is created under before the old container goes away."""
+    return f"{project}-{instance}-irisenv-new"
+
+
+def volume_name(project: str, instance: str) -> str:
+    return f"{project}-{instance}-data"

@@ -1,0 +1,51 @@
+"""What Docker holds for a project, as plain data (built by engine/observe.py)."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from . import labels as L
+
+
+@dataclass(frozen=True)
+class ObservedContainer:
+    id: str
+    name: str  # without Docker's leading "/"
+    state: str  # created | running | paused | restarting | removing | exited | dead
+    labels: dict = field(default_factory=dict)
+    image_id: str = ""
+    ports: dict = field(default_factory=dict)  # container port (int) -> host port (int)
+    status: str = ""  # Docker's human status, e.g. "Up 3 minutes"
+
+    @property
+    def instance(self) -> str | None:
+        return self.labels.get(L.INSTANCE)
+
+    @property
+    def hash(self) -> str | None:
+        return self.labels.get(L.CONFIG_HASH)
+
+    @property
+    def hash_format(self) -> str | None:
+        return self.labels.get(L.HASH_FORMAT)
+
+    @property
+    def spec(self) -> dict | None:
+        try:
+            return json.loads(self.labels.get(L.SPEC, ""))
+        except ValueError:
+            return None
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:12]
+
+
+@dataclass(frozen=True)
+class Observed:
+    project: str
+    containers: tuple = ()  # ObservedContainer with our labels for this project
+    image_ids: dict = field(default_factory=dict)  # image ref -> local image ID, None if absent
+    foreign_by_name: dict = field(default_factory=dict)  # name -> ObservedContainer not ours
+    volumes: frozenset = frozenset()  # names of our labelled volumes for this project
+    ready_ids: frozenset = frozenset()  # container IDs irisenv saw ready (local cache)

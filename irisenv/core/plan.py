@@ -1,0 +1,184 @@
+"""Typed plan steps and the pure reconcile(desired, observed) -> Plan."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import labels as L
+from .desired import HASH_FORMAT, DesiredContainer, diff_specs
+from .observed import Observed, ObservedContainer
+
+
+@dataclass(frozen=True)
+class Pull:
+    image: str
+    symbol = "+"
+    kind = "pull"
+
+
+@dataclass(frozen=True)
+class Create:
+    desired: DesiredContainer
+    symbol = "+"
+    kind = "create"
+
+
+@dataclass(frozen=True)
+class Start:
+    desired: DesiredContainer
+    container: ObservedContainer
+    symbol = "~"
+    kind = "start"
+
+
+@dataclass(frozen=True)
+class Replace:
+    desired: DesiredContainer
+    container: ObservedContainer
+    changes: tuple = ()  # (field, old, new) that force the replacement
+    reasons: tuple = ()  # other reasons: "--recreate", "reuse = never", ...
+    symbol = "-/+"
+    kind = "replace"
+
+
+@dataclass(frozen=True)
+class Remove:
+    container: ObservedContainer
+    reason: str
+    symbol = "-"
+    kind = "remove"
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Not a change: make sure the instance is ready (after a change, or not yet seen ready)."""
+
+    desired: DesiredContainer
+    kind = "wait"
+
+
+@dataclass(frozen=True)
+class Problem:
+    instance: str
+    what: str
+    why: str
+    fix: str
+
+
+@dataclass
+class Plan:
+    project: str
+    steps: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+    problems: list = field(default_factory=list)
+
+    @property
+    def changes(self) -> list:
+        return [s for s in self.steps if not isinstance(s, (Wait, Pull))]
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes)
+
+    def counts(self) -> dict:
+        out = {"add": 0, "start": 0, "replace": 0, "remove": 0}
+        for s in self.changes:
+            out[{"create": "add", "start": "start", "replace": "replace", "remove": "remove"}[s.kind]] += 1
+        return out
+
+    def for_instance(self, instance: str) -> list:
+        out = []
+        for s in self.steps:
+            inst = s.desired.instance if hasattr(s, "desired") else getattr(
+                getattr(s, "container", None), "instance", None)
+            if inst == instance:
+                out.append(s)
+        return out
+
+
+@dataclass(frozen=True)
+class Options:
+    recreate: bool = False
+    remove_orphans: bool = False
+    wait: bool = True
+
+
+_GONE = ("removing", "dead")
+
+
+def reconcile(desired: list[DesiredContainer], observed: Observed, options: Options = Options()) -> Plan:
+    plan = Plan(project=observed.project)
+    pulls: list[str] = []
+    wanted = {d.instance for d in desired}
+    for d in desired:
+        mine = [c for c in observed.containers if c.instance == d.instance]
+        current = next((c for c in mine if c.name == d.name and c.state not in _GONE), None)
+        for extra in mine:
+            if extra is not current:
+                plan.steps.append(Remove(extra, "left over from an interrupted sync"
+                                  if extra.name != d.name else f"container is {extra.state}"))
+        if current is None and d.name in observed.foreign_by_name:
+            other = observed.foreign_by_name[d.name]
+            plan.problems.append(Problem(
+                d.instance, f"a container named {d.name} exists and was not created by irisenv",
+                f"container {other.short_id} has no io.irisenv labels; irisenv never modifies or "
+                "removes containers it did not create",
+                f"remove or rename it yourself (docker rm -f {d.name}), or set [project] name "
+                "to another value"))
+            continue
+        image_id = observed.image_ids.get(d.image)
+        if image_id is None and d.image not in pulls:
+            pulls.append(d.image)
+            plan.steps.insert(0, Pull(d.image))
+        if current is None:
+            plan.steps.append(Create(d))
+            if options.wait:
+                plan.steps.append(Wait(d))
+            continue
+        changes: list = []
+        reasons: list = []
+        if options.recreate:
+            reasons.append("--recreate was given")
+        elif d.reuse == "never":
+            reasons.append('reuse = "never": a fresh container every sync')
+        if current.hash != d.hash:
+            changes = diff_specs(current.spec, d.spec)
+            if not changes and current.hash_format != HASH_FORMAT:
+                reasons.append(f"spec hash format {current.hash_format} -> {HASH_FORMAT} "
+                               "(irisenv upgrade)")
+        if image_id is not None and current.image_id and current.image_id != image_id:
+            changes.append(("image id", current.image_id[:19], image_id[:19]))
+        drift = bool(changes) or any("hash format" in r for r in reasons)
+        if drift and d.reuse == "always" and not options.recreate:
+            plan.notes.append(f"{d.instance}: drift kept (reuse = \"always\"): " + ", ".join(
+                f"{k} {_short(o)} -> {_short(n)}" for k, o, n in changes) if changes else
+                f"{d.instance}: drift kept (reuse = \"always\")")
+            changes, reasons = [], [r for r in reasons if "hash format" not in r]
+        if changes or reasons:
+            plan.steps.append(Replace(d, current, tuple(changes), tuple(reasons)))
+            if options.wait:
+                plan.steps.append(Wait(d))
+        elif current.state != "running":
+            plan.steps.append(Start(d, current))
+            if options.wait:
+                plan.steps.append(Wait(d))
+        elif options.wait and current.id not in observed.ready_ids:
+            plan.steps.append(Wait(d))
+    for c in observed.containers:
+        if c.instance not in wanted:
+            reason = f"instance {c.instance!r} is no longer in the config"
+            if options.remove_orphans:
+                plan.steps.append(Remove(c, reason))
+            else:
+                plan.notes.append(f"orphan container {c.name}: {reason} (kept; "
+                                  "--remove-orphans removes it)")
+    return plan
+
+
+def _short(v) -> str:
+    from .render import show
+
+    return show(v)
+
+
+__all__ = ["Create", "Options", "Plan", "Problem", "Pull", "Remove", "Replace", "Start", "Wait",
+           "reconcile", "L"]

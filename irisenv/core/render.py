@@ -1,0 +1,113 @@
+"""Plan output: terraform-style text and a JSON document. No password can appear: the
+spec holds no credentials, and every string passes errors.redact() at the CLI edge."""
+from __future__ import annotations
+
+from ..config.units import format_size
+from .desired import SPEC_DEFAULTS
+from .plan import Create, Plan, Pull, Remove, Replace, Start, Wait
+
+_SIZES = {"memory", "globals", "routines"}
+
+
+def show(value, key: str = "") -> str:
+    if key in _SIZES and isinstance(value, int):
+        return format_size(value)
+    if value is None:
+        return "(unset)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={v}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+def _ports(spec: dict) -> str:
+    ip = spec.get("host_ip", SPEC_DEFAULTS["host_ip"])
+    parts = [f"{ip}:{spec.get('superserver', 'auto')}->1972"]
+    web = spec.get("web", "auto")
+    if web is not False:
+        parts.append(f"{ip}:{web}->52773")
+    return ", ".join(parts)
+
+
+def plan_text(plan: Plan) -> str:
+    lines: list[str] = []
+    for step in plan.steps:
+        if isinstance(step, Pull):
+            lines += [f"  # image {step.image} is not present and will be pulled",
+                      f"  + image {step.image}", ""]
+        elif isinstance(step, Create):
+            d = step.desired
+            full = d.full_spec()
+            lines += [f"  # instance {d.instance} will be created",
+                      f"  + container {d.name}",
+                      f"      image:   {d.image}",
+                      f"      ports:   {_ports(full)}",
+                      f"      memory:  {format_size(full['memory'])}"
+                      + (f", cpus {full['cpus']}" if full["cpus"] else ""),
+                      f"      storage: {full['storage']}", ""]
+        elif isinstance(step, Start):
+            lines += [f"  # instance {step.desired.instance} is {step.container.state} and will be started",
+                      f"  ~ container {step.container.name} ({step.container.short_id})", ""]
+        elif isinstance(step, Replace):
+            d = step.desired
+            lines += [f"  # instance {d.instance} must be replaced",
+                      f"-/+ container {d.name} ({step.container.short_id})"]
+            for key, old, new in step.changes:
+                lines.append(f"      ~ {key}: {show(old, key)} -> {show(new, key)}   # forces replacement")
+            for reason in step.reasons:
+                lines.append(f"      # {reason}")
+            lines.append("")
+        elif isinstance(step, Remove):
+            c = step.container
+            lines += [f"  # {step.reason}", f"  - container {c.name} ({c.short_id})", ""]
+    out = []
+    for p in plan.problems:
+        out += [f"  ! instance {p.instance}: {p.what}", f"      why: {p.why}", f"      fix: {p.fix}", ""]
+    if lines or out:
+        body = [f"irisenv will perform these actions for project {plan.project}:", "", *lines, *out]
+    else:
+        body = [f"No changes. Project {plan.project} matches the config."]
+    for note in plan.notes:
+        body.append(f"note: {note}")
+    c = plan.counts()
+    if plan.has_changes:
+        body.append(f"Plan: {c['add']} to add, {c['start']} to start, {c['replace']} to replace, "
+                    f"{c['remove']} to remove.")
+    if plan.problems:
+        body.append(f"Blocked: {len(plan.problems)} problem(s) must be fixed first.")
+    return "\n".join(body).rstrip() + "\n"
+
+
+def plan_json(plan: Plan) -> dict:
+    steps = []
+    for s in plan.steps:
+        item = {"action": s.kind}
+        if isinstance(s, Pull):
+            item["image"] = s.image
+        if hasattr(s, "desired"):
+            item.update(instance=s.desired.instance, name=s.desired.name, hash=s.desired.hash)
+        if hasattr(s, "container"):
+            item.update(container_id=s.container.id, name=s.container.name,
+                        instance=s.container.instance, state=s.container.state)
+        if isinstance(s, Replace):
+            item["changes"] = [{"field": k, "old": o, "new": n} for k, o, n in s.changes]
+            item["reasons"] = list(s.reasons)
+        if isinstance(s, Remove):
+            item["reason"] = s.reason
+        steps.append(item)
+    return {
+        "format_version": "1",
+        "project": plan.project,
+        "changes": plan.has_changes,
+        "summary": plan.counts(),
+        "steps": [s for s in steps if s["action"] != "wait"],
+        "waits": [s["instance"] for s in steps if s["action"] == "wait"],
+        "notes": list(plan.notes),
+        "problems": [vars(p) for p in plan.problems],
+    }
+
+
+__all__ = ["plan_json", "plan_text", "show", "Wait"]

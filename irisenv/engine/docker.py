@@ -1,0 +1,381 @@
+"""The one module that imports docker. A thin adapter over docker-py's low-level APIClient:
+each method is one engine call (or a short fixed sequence), errors are classified into
+transient (retry) and terminal (what / why / how-to-fix). No decisions are made here."""
+from __future__ import annotations
+
+import io
+import os
+import re
+import socket
+import tarfile
+import time
+from dataclasses import dataclass
+
+import docker
+import docker.errors
+import requests.exceptions
+from docker.utils import socket as dsocket
+
+from ..core import labels as L
+from ..core.desired import (DATA_DIR, KEY_PATH, MERGE_PATH, SUPERSERVER_PORT, VOLUME_MOUNT,
+                            WEB_PORT, DesiredContainer)
+from ..core.observed import ObservedContainer
+from ..errors import ConflictError, IrisenvError, TransientError
+
+IRIS_UID = 51773  # irisowner in every IRIS image (IRIS-FACTS §1.1)
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def _endpoint_from_env() -> tuple[str | None, str]:
+    host = os.environ.get("DOCKER_HOST")
+    if host:
+        return host, host
+    try:  # a docker context (docker context use ...) when DOCKER_HOST is unset
+        from docker.context import ContextAPI
+
+        ctx = ContextAPI.get_current_context()
+        if ctx is not None and ctx.Host:
+            return ctx.Host, ctx.Host
+    except Exception:
+        pass
+    return None, "unix:///var/run/docker.sock"
+
+
+class Engine:
+    def __init__(self, client: docker.APIClient | None = None, timeout: float = 60):
+        base_url, self.endpoint = _endpoint_from_env()
+        if client is None:
+            try:
+                kwargs = docker.utils.kwargs_from_env()
+                if base_url and "base_url" not in kwargs:
+                    kwargs["base_url"] = base_url
+                client = docker.APIClient(version="auto", timeout=timeout, **kwargs)
+            except docker.errors.DockerException as exc:
+                raise engine_unavailable(self.endpoint, exc) from None
+            except requests.exceptions.RequestException as exc:
+                raise engine_unavailable(self.endpoint, exc) from None
+        self.api = client
+
+    def close(self) -> None:
+        self.api.close()
+
+    # ------------------------------------------------------------ observe
+    def list_project(self, project: str) -> list[ObservedContainer]:
+        rows = self._call(self.api.containers, all=True,
+                          filters={"label": L.project_filter(project)})
+        return [_observed(r) for r in rows]
+
+    def list_all_projects(self) -> list[ObservedContainer]:
+        rows = self._call(self.api.containers, all=True,
+                          filters={"label": [f"{L.MANAGED_BY}={L.MANAGED_BY_VALUE}"]})
+        return [_observed(r) for r in rows]
+
+    def find_by_name(self, name: str) -> ObservedContainer | None:
+        rows = self._call(self.api.containers, all=True, filters={"name": f"^/{re.escape(name)}$"})
+        return _observed(rows[0]) if rows else None
+
+    def image_id(self, ref: str) -> str | None:
+        try:
+            return self._call(self.api.inspect_image, ref)["Id"]
+        except docker.errors.ImageNotFound:
+            return None
+        except docker.errors.NotFound:
+            return None
+
+    def volumes(self, project: str) -> list[str]:
+        res = self._call(self.api.volumes, filters={"label": L.project_filter(project)})
+        return [v["Name"] for v in (res.get("Volumes") or [])]
+
+    def inspect(self, container_id: str) -> dict:
+        return self._call(self.api.inspect_container, container_id)
+
+    # ------------------------------------------------------------ act
+    def pull(self, ref: str, on_progress=None) -> None:
+        repo, tag = _split_ref(ref)
+        try:
+            for event in self.api.pull(repo, tag=tag, stream=True, decode=True):
+                if "error" in event:
+                    raise pull_failed(ref, event["error"])
+                if on_progress is not None:
+                    on_progress(event)
+        except docker.errors.APIError as exc:
+            raise pull_failed(ref, _explanation(exc)) from None
+        except requests.exceptions.RequestException as exc:
+            raise classify(exc) from None
+
+    def create(self, desired: DesiredContainer, name: str) -> str:
+        spec = desired.full_spec()
+        ip = spec["host_ip"]
+        bindings = {SUPERSERVER_PORT: (ip, _host_port(spec["superserver"]))}
+        ports = [SUPERSERVER_PORT]
+        if spec["web"] is not False:
+            bindings[WEB_PORT] = (ip, _host_port(spec["web"]))
+            ports.append(WEB_PORT)
+        env = dict(spec["env"])
+        env["ISC_CPF_MERGE_FILE"] = MERGE_PATH
+        mounts, tmpfs = [], None
+        if spec["storage"] == "volume":
+            mounts.append(docker.types.Mount(VOLUME_MOUNT, L.volume_name(desired.project,
+                                                                         desired.instance),
+                                             type="volume"))
+            env["ISC_DATA_DIRECTORY"] = DATA_DIR
+        elif spec["storage"] == "tmpfs":
+            tmpfs = {VOLUME_MOUNT: f"uid={IRIS_UID},gid={IRIS_UID},mode=0700"}
+            env["ISC_DATA_DIRECTORY"] = DATA_DIR
+        command = ["--check-caps", "false", "--ISCAgent", "false"]
+        if spec["license_sha256"]:
+            command += ["--key", KEY_PATH]
+        host_config = self.api.create_host_config(
+            port_bindings=bindings, mem_limit=spec["memory"],
+            nano_cpus=int(spec["cpus"] * 1e9) if spec["cpus"] else None,
+            mounts=mounts or None, tmpfs=tmpfs, init=False)
+        res = self._call(self.api.create_container, desired.image, command=command, name=name,
+                         labels=desired.labels, environment=env, ports=ports,
+                         host_config=host_config, stop_timeout=int(desired.stop_timeout),
+                         hostname=None, detach=True)
+        return res["Id"]
+
+    def put_files(self, container_id: str, files: dict, data_dir: bool = False) -> None:
+        """Copy files into a (created, not yet started) container, owned by irisowner."""
+        by_dir: dict[str, dict] = {}
+        for path, content in files.items():
+            directory, base = path.rsplit("/", 1)
+            by_dir.setdefault(directory, {})[base] = content
+        for directory, entries in by_dir.items():
+            parent, leaf = directory.rsplit("/", 1)
+            self._call(self.api.put_archive, container_id, parent or "/",
+                       _tar({leaf + "/": None, **{f"{leaf}/{k}": v for k, v in entries.items()}}))
+        if data_dir:  # the durable %SYS directory inside the volume, owned by irisowner
+            parent, leaf = DATA_DIR.rsplit("/", 1)
+            self._call(self.api.put_archive, container_id, parent, _tar({leaf + "/": None}))
+
+    def start(self, container_id: str) -> None:
+        self._call(self.api.start, container_id)
+
+    def unpause(self, container_id: str) -> None:
+        self._call(self.api.unpause, container_id)
+
+    def stop(self, container_id: str, timeout: float | None = None) -> None:
+        """Graceful stop: SIGTERM, then SIGKILL after ``timeout`` seconds (None: the
+        container's own StopTimeout, which irisenv sets from stop_timeout at create)."""
+        if timeout is None:
+            self._call(self.api.stop, container_id, _timeout=3630)
+        else:
+            self._call(self.api.stop, container_id, timeout=int(timeout), _timeout=timeout + 30)
+
+    def remove(self, container_id: str) -> None:
+        try:
+            self._call(self.api.remove_container, container_id, force=True, v=False)
+        except IrisenvError as exc:
+            if "No such container" in exc.why or "is already in progress" in exc.why:
+                return
+            raise
+
+    def rename(self, container_id: str, name: str) -> None:
+        self._call(self.api.rename, container_id, name)
+
+    def create_volume(self, name: str, project: str, instance: str) -> None:
+        self._call(self.api.create_volume, name, labels={
+            L.MANAGED_BY: L.MANAGED_BY_VALUE, L.PROJECT: project, L.INSTANCE: instance})
+
+    def remove_volume(self, name: str) -> None:
+        try:
+            self._call(self.api.remove_volume, name, force=True)
+        except IrisenvError as exc:
+            if "no such volume" in exc.why.lower():
+                return
+            raise
+
+    # ------------------------------------------------------------ read
+    def log_lines(self, container_id: str, follow: bool = True, tail: str | int = "all"):
+        """Yield decoded log lines; with follow, until the container stops or close()."""
+        stream = self._call(self.api.logs, container_id, stream=True, follow=follow,
+                            stdout=True, stderr=True, tail=tail)
+        buf = b""
+        for chunk in stream:
+            buf += chunk
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                yield line.decode("utf-8", "replace")
+        if buf:
+            yield buf.decode("utf-8", "replace")
+
+    def logs_stream(self, container_id: str, follow: bool = True, tail="all"):
+        """The raw stream object (closable), for the readiness watcher."""
+        return self._call(self.api.logs, container_id, stream=True, follow=follow,
+                          stdout=True, stderr=True, tail=tail)
+
+    def logs_tail(self, container_id: str, lines: int = 20) -> str:
+        try:
+            out = self._call(self.api.logs, container_id, stdout=True, stderr=True, tail=lines)
+        except IrisenvError:
+            return ""
+        return out.decode("utf-8", "replace")
+
+    def exec(self, container_id: str, cmd: list[str], *, stdin: bytes | None = None,
+             env: dict | None = None, user: str | None = None, timeout: float = 60) -> ExecResult:
+        """Run cmd in the container; stdin, if given, is written then closed."""
+        ex = self._call(self.api.exec_create, container_id, cmd, stdin=stdin is not None,
+                        stdout=True, stderr=True, environment=env or None, user=user or "")
+        exec_id = ex["Id"]
+        if stdin is None:
+            out, err = self._call(self.api.exec_start, exec_id, demux=True)
+        else:
+            sock = self._call(self.api.exec_start, exec_id, socket=True)
+            raw = getattr(sock, "_sock", sock)
+            try:
+                raw.settimeout(timeout)
+                raw.sendall(stdin)
+                try:
+                    raw.shutdown(socket.SHUT_WR)
+                except OSError:
+                    pass
+                outs, errs = [], []
+                for stream_id, data in dsocket.frames_iter(sock, tty=False):
+                    (outs if stream_id == dsocket.STDOUT else errs).append(data)
+                out, err = b"".join(outs), b"".join(errs)
+            except (socket.timeout, TimeoutError):
+                raise TransientError(f"command {cmd[0]} in container {container_id[:12]} timed out",
+                                     f"no answer within {timeout:.0f}s",
+                                     "retry; if it persists, check the container's log") from None
+            finally:
+                sock.close()
+        code = None
+        for _ in range(50):  # the exit code lands a moment after the stream closes
+            code = self._call(self.api.exec_inspect, exec_id).get("ExitCode")
+            if code is not None:
+                break
+            time.sleep(0.02)
+        return ExecResult(code if code is not None else -1, (out or b"").decode("utf-8", "replace"),
+                          (err or b"").decode("utf-8", "replace"))
+
+    # ------------------------------------------------------------ errors
+    def _call(self, fn, *args, **kwargs):
+        timeout = kwargs.pop("_timeout", None)
+        try:
+            if timeout is not None:
+                old = self.api.timeout
+                self.api.timeout = timeout
+                try:
+                    return fn(*args, **kwargs)
+                finally:
+                    self.api.timeout = old
+            return fn(*args, **kwargs)
+        except (docker.errors.APIError, requests.exceptions.RequestException,
+                docker.errors.DockerException) as exc:
+            if isinstance(exc, (docker.errors.ImageNotFound,)) and fn == self.api.inspect_image:
+                raise
+            if isinstance(exc, docker.errors.NotFound) and fn == self.api.inspect_image:
+                raise
+            raise classify(exc, self.endpoint) from None
+
+
+# ---------------------------------------------------------------- helpers
+def _observed(row: dict) -> ObservedContainer:
+    names = row.get("Names") or ["/"]
+    ports = {}
+    for p in row.get("Ports") or []:
+        if p.get("PublicPort") and p.get("Type", "tcp") == "tcp":
+            ports.setdefault(int(p["PrivatePort"]), int(p["PublicPort"]))
+    return ObservedContainer(id=row["Id"], name=names[0].lstrip("/"), state=row.get("State", ""),
+                             labels=row.get("Labels") or {}, image_id=row.get("ImageID", ""),
+                             ports=ports, status=row.get("Status", ""))
+
+
+def _host_port(value):
+    return None if value in ("auto", 0) else int(value)
+
+
+def _split_ref(ref: str) -> tuple[str, str | None]:
+    if "@" in ref:
+        return ref, None
+    last = ref.rsplit("/", 1)[-1]
+    if ":" in last:
+        repo, tag = ref.rsplit(":", 1)
+        return repo, tag
+    return ref, "latest"
+
+
+def _tar(entries: dict) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, content in entries.items():
+            info = tarfile.TarInfo(name.rstrip("/"))
+            info.uid = info.gid = IRIS_UID
+            info.uname = info.gname = "irisowner"
+            info.mtime = int(time.time())
+            if content is None:
+                info.type = tarfile.DIRTYPE
+                info.mode = 0o700
+                tar.addfile(info)
+            else:
+                info.size = len(content)
+                info.mode = 0o600
+                tar.addfile(info, io.BytesIO(content))
+    return buf.getvalue()
+
+
+def _explanation(exc) -> str:
+    text = getattr(exc, "explanation", None) or str(exc)
+    return text.decode() if isinstance(text, bytes) else str(text)
+
+
+_PORT_TAKEN = re.compile(r"(port is already allocated|address already in use|"
+                         r"ports are not available)", re.I)
+_PORT_NUM = re.compile(r"(?:0\.0\.0\.0|127\.0\.0\.1|\[::\]|[\d.]+):(\d+)")
+
+
+def engine_unavailable(endpoint: str, exc) -> IrisenvError:
+    return TransientError(
+        f"no Docker engine answers at {endpoint}",
+        f"{exc.__class__.__name__}: {exc}",
+        "start Docker (dockerd, Docker Desktop, colima...), or point DOCKER_HOST / "
+        "`docker context use` at a running engine")
+
+
+def pull_failed(ref: str, detail: str) -> IrisenvError:
+    return IrisenvError(
+        f"image {ref} is not present locally and could not be pulled",
+        detail.strip() or "the registry did not answer",
+        "check the image name and your network; offline, load or build the image first "
+        f"(docker load / docker build -t {ref}); for enterprise images run "
+        "`docker login containers.intersystems.com`")
+
+
+def classify(exc, endpoint: str = "the Docker engine") -> IrisenvError:
+    """Map a docker-py / requests exception to a transient or terminal irisenv error."""
+    if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
+        return engine_unavailable(endpoint, exc)
+    if isinstance(exc, docker.errors.APIError):
+        status = exc.status_code or 0
+        text = _explanation(exc)
+        if _PORT_TAKEN.search(text):
+            m = _PORT_NUM.search(text)
+            port = m.group(1) if m else "a host port"
+            return IrisenvError(
+                f"host port {port} is already in use",
+                f"Docker could not publish it: {text.strip()}",
+                f"stop whatever holds port {port} (`ss -ltnp | grep {port}`), or set that port "
+                'to "auto" or another number in iris-devtester.toml')
+        if status == 409:
+            return ConflictError("Docker reported a conflict", text, "retry")
+        if status == 404:
+            return IrisenvError("Docker could not find an object irisenv needs", text,
+                                "run `irisenv sync` again; if it persists, check the image name")
+        if status >= 500:
+            if "invalid mount" in text.lower() or "no such file" in text.lower():
+                return IrisenvError("Docker refused the container's mounts", text,
+                                    "check storage settings and that the engine can create volumes")
+            return TransientError("the Docker engine reported an internal error", text,
+                                  "retry; if it persists, check the engine's log")
+        return IrisenvError("Docker refused a request", text,
+                            "check the config values named above; run with IRISENV_DEBUG=1 for details")
+    if isinstance(exc, docker.errors.DockerException):
+        return engine_unavailable(endpoint, exc)
+    return TransientError("the Docker engine did not answer as expected", str(exc), "retry")

@@ -1,0 +1,71 @@
+"""CPF merge files (IRIS-FACTS §2): the first-boot file irisenv copies into a created
+container (ISC_CPF_MERGE_FILE), combined with the user's own merge file.
+
+Combining: sections are merged by name; within [Actions] lines are concatenated (ours
+first); elsewhere Key=Value pairs are merged with the user's values winning. The header is
+always written exactly "[Actions]" (a lower-case one is silently ignored by IRIS)."""
+from __future__ import annotations
+
+from ..config.model import Instance
+
+MB = 1024 * 1024
+
+
+def parse(text: str) -> list[tuple[str, list[str]]]:
+    sections: list[tuple[str, list[str]]] = []
+    current: list[str] | None = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith(";") or line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            name = line[1:-1].strip()
+            if name.lower() == "actions":
+                name = "Actions"  # normalize: IRIS ignores "[actions]"
+            existing = next((s for s in sections if s[0].lower() == name.lower()), None)
+            if existing is None:
+                existing = (name, [])
+                sections.append(existing)
+            current = existing[1]
+            continue
+        if current is None:
+            raise ValueError(f"line {raw!r} comes before any [section] header")
+        current.append(line)
+    return sections
+
+
+def combine(ours: str, theirs: str) -> str:
+    merged = parse(ours)
+    for name, lines in parse(theirs):
+        target = next((s for s in merged if s[0].lower() == name.lower()), None)
+        if target is None:
+            merged.append((name, list(lines)))
+        elif name == "Actions":
+            target[1].extend(lines)
+        else:
+            keys = {ln.split("=", 1)[0].strip().lower(): i for i, ln in enumerate(target[1])}
+            for ln in lines:
+                k = ln.split("=", 1)[0].strip().lower()
+                if k in keys:
+                    target[1][keys[k]] = ln
+                else:
+                    target[1].append(ln)
+    out = []
+    for name, lines in merged:
+        out.append(f"[{name}]")
+        out.extend(lines)
+        out.append("")
+    return "\n".join(out)
+
+
+def first_boot(inst: Instance, user_merge: str | None = None) -> str:
+    """Container-level settings for the first start: pinned caches (without them IRIS
+    sizes itself from host RAM, IRIS-FACTS §1.6/§2.4). IRIS-level state (users, services,
+    namespaces) is converged and verified separately."""
+    ours = "\n".join([
+        "[config]",
+        f"globals={inst.globals // MB},0,0,0,0,0",
+        f"routines={inst.routines // MB}",
+        "",
+    ])
+    return combine(ours, user_merge) if user_merge else combine(ours, "")

@@ -1,0 +1,137 @@
+"""The readiness ladder (IRIS-FACTS §7.5): the log line, then qlist, then a session probe.
+
+1. Follow the container's log stream (no polling lag) until "Enabling logons"; fail fast on
+   a licence error, or when the container exits.
+2. `iris qlist IRIS` says running (and not hung).
+3. A session runs a statement and prints the runner's sentinel.
+Time runs against one deadline; a miss raises NotReadyError (exit 3) with the last log lines.
+"""
+from __future__ import annotations
+
+import queue
+import re
+import threading
+import time
+from dataclasses import dataclass
+
+from ..errors import IrisenvError, NotReadyError
+from . import runner
+from .qlist import parse_qlist
+
+READY_LINE = "Enabling logons"
+LICENCE_ERROR = re.compile(r"invalid (community edition )?licen[cs]e|licen[cs]e (key )?(has )?"
+                           r"expired|exceeded (the )?core limit", re.I)
+
+
+@dataclass
+class Readiness:
+    log_seconds: float = 0.0
+    qlist_seconds: float = 0.0
+    probe_seconds: float = 0.0
+    monitor: str = ""
+    version: str = ""
+
+
+def _watch_log(engine, container_id: str, out: queue.Queue, stop: threading.Event, holder: list):
+    try:
+        stream = engine.logs_stream(container_id, follow=True)
+        holder.append(stream)
+        buf = b""
+        for chunk in stream:
+            if stop.is_set():
+                break
+            buf += chunk
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                out.put(("line", line.decode("utf-8", "replace")))
+        out.put(("end", buf.decode("utf-8", "replace")))
+    except Exception as exc:  # engine trouble: reported by the waiting side
+        out.put(("error", exc))
+
+
+def wait_for_log(engine, container_id: str, deadline: float, *, instance: str = "") -> None:
+    lines: queue.Queue = queue.Queue()
+    stop = threading.Event()
+    holder: list = []
+    t = threading.Thread(target=_watch_log, args=(engine, container_id, lines, stop, holder),
+                         daemon=True)
+    t.start()
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise not_ready(engine, container_id, instance, f"no '{READY_LINE}' in the log yet")
+            try:
+                kind, item = lines.get(timeout=min(remaining, 0.5))
+            except queue.Empty:
+                continue
+            if kind == "line":
+                if LICENCE_ERROR.search(item):
+                    raise IrisenvError(
+                        f"instance {instance or container_id[:12]} has a licence error",
+                        f"the IRIS log says: {item.strip()}",
+                        "community images carry a licence that expires with the image: use a "
+                        "current tag (e.g. latest-em) instead of an old pinned one; enterprise: "
+                        "check license_key and the container's cpus against the licence")
+                if READY_LINE in item:
+                    return
+            elif kind == "end":
+                state = engine.inspect(container_id).get("State", {})
+                if state.get("Running"):
+                    continue  # log stream reset; keep waiting on a fresh one
+                raise IrisenvError(
+                    f"instance {instance or container_id[:12]} exited while starting "
+                    f"(exit code {state.get('ExitCode')})",
+                    "last log lines:\n" + _indent(engine.logs_tail(container_id, 15)),
+                    "read the log (`irisenv logs`); fix the cause, then `irisenv sync` again")
+            else:
+                raise item
+    finally:
+        stop.set()
+        for stream in holder:
+            try:
+                stream.close()
+            except Exception:
+                pass
+
+
+def wait_ready(engine, container_id: str, timeout: float, *, instance: str = "") -> Readiness:
+    start = time.monotonic()
+    deadline = start + timeout
+    r = Readiness()
+    wait_for_log(engine, container_id, deadline, instance=instance)
+    r.log_seconds = time.monotonic() - start
+    while True:  # qlist: running, not hung
+        res = engine.exec(container_id, ["iris", "qlist", "IRIS"], timeout=max(deadline - time.monotonic(), 1))
+        q = parse_qlist(res.stdout)
+        if q is not None and q.running and q.monitor != "hung":
+            r.monitor, r.version = q.monitor, q.version
+            break
+        if time.monotonic() > deadline:
+            raise not_ready(engine, container_id, instance,
+                            f"iris qlist says {q.status if q else 'nothing'}"
+                            + (f", monitor {q.monitor}" if q else ""))
+        time.sleep(0.1)
+    r.qlist_seconds = time.monotonic() - start - r.log_seconds
+    while True:  # a session probe through the runner
+        try:
+            runner.run(engine, container_id, ['write "IRISENV-READY",!'], timeout=max(
+                deadline - time.monotonic(), 1), what="the session probe")
+            break
+        except runner.ScriptError as exc:
+            if time.monotonic() > deadline:
+                raise not_ready(engine, container_id, instance, exc.why) from None
+            time.sleep(0.1)
+    r.probe_seconds = time.monotonic() - start - r.log_seconds - r.qlist_seconds
+    return r
+
+
+def not_ready(engine, container_id: str, instance: str, where: str) -> NotReadyError:
+    return NotReadyError(
+        f"instance {instance or container_id[:12]} was not ready in time",
+        f"{where}; last log lines:\n" + _indent(engine.logs_tail(container_id, 10)),
+        "raise --timeout (a cold IRIS start takes 20-60 s), or read `irisenv logs`")
+
+
+def _indent(text: str) -> str:
+    return "\n".join("      " + line for line in text.rstrip().splitlines()[-15:]) or "      (empty)"

@@ -1,0 +1,92 @@
+"""The one ObjectScript runner (IRIS-FACTS §3.1).
+
+A script is a list of statements, one per line. Each runs inside a one-line try/catch that
+prints IRISENV-ERR and terminates the session with exit code 2 on any error; after the last
+statement a unique sentinel is printed. Success means exit code 0 AND the sentinel seen:
+`iris session` exits 0 on syntax errors, so the code alone proves nothing.
+
+Values (names, passwords) never enter the script text: they travel in the exec
+environment and statements read them with $System.Util.GetEnviron("IRISENV_...").
+"""
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+
+from ..errors import IrisenvError
+
+ERR_TAG = "IRISENV-ERR:"
+VAL_TAG = "IRISENV-VAL:"
+SENTINEL_PREFIX = "IRISENV-OK-"
+_CATCH = ('catch ex { write "' + ERR_TAG + '",ex.DisplayString(),! '
+          "do ##class(%SYSTEM.Process).Terminate(,2) }")
+_ENV_NAME = re.compile(r"^IRISENV_[A-Z0-9_]+$")
+# Statements are produced by irisenv's own code from fixed templates; this guard keeps any
+# future template honest: no quotes but the ones of string literals irisenv wrote itself.
+_FORBIDDEN = re.compile(r"[\r\n]")
+
+
+def env_ref(name: str) -> str:
+    """The ObjectScript expression that reads a value irisenv passed in the environment."""
+    if not _ENV_NAME.match(name):
+        raise ValueError(f"bad environment name for ObjectScript: {name!r}")
+    return f'$System.Util.GetEnviron("{name}")'
+
+
+def render(statements: list[str], token: str) -> str:
+    lines = []
+    for stmt in statements:
+        if _FORBIDDEN.search(stmt):
+            raise ValueError("an ObjectScript statement must be a single line")
+        lines.append(f"try {{ {stmt} }} {_CATCH}")
+    lines.append(f'write "{SENTINEL_PREFIX}{token}",!')
+    lines.append("halt")
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    exit_code: int
+    output: str
+    values: dict  # from lines "IRISENV-VAL:key=value"
+
+
+class ScriptError(IrisenvError):
+    pass
+
+
+def run(engine, container_id: str, statements: list[str], *, env: dict | None = None,
+        namespace: str = "%SYS", timeout: float = 60, what: str = "ObjectScript") -> RunResult:
+    """Run statements in `iris session IRIS -U <namespace>`; raise ScriptError on failure."""
+    env = dict(env or {})
+    for key in env:
+        env_ref(key)  # validates the name
+    token = secrets.token_hex(8)
+    script = render(statements, token)
+    res = engine.exec(container_id, ["iris", "session", "IRIS", "-U", namespace],
+                      stdin=script.encode(), env=env, timeout=timeout)
+    out = res.stdout + res.stderr
+    values = {}
+    errors = []
+    for line in out.splitlines():
+        line = line.strip()
+        if VAL_TAG in line:
+            key, _, value = line.split(VAL_TAG, 1)[1].partition("=")
+            values[key] = value
+        if ERR_TAG in line:
+            errors.append(line.split(ERR_TAG, 1)[1].strip())
+    ok = res.exit_code == 0 and f"{SENTINEL_PREFIX}{token}" in out
+    if not ok:
+        detail = "; ".join(errors) or _last_lines(out) or f"exit code {res.exit_code}"
+        raise ScriptError(f"{what} failed in container {container_id[:12]}",
+                          f"iris session exited {res.exit_code}"
+                          + ("" if f"{SENTINEL_PREFIX}{token}" in out else " without the success sentinel")
+                          + f": {detail}",
+                          "check `irisenv logs`; if IRIS is still starting, retry with a longer --timeout")
+    return RunResult(res.exit_code, out, values)
+
+
+def _last_lines(text: str, n: int = 3) -> str:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return " | ".join(lines[-n:])

@@ -1,0 +1,233 @@
+"""The facade: one Project per config. Reads files at the edge, observes Docker, calls the
+pure reconcile(), hands the plan to the executor. Used by the CLI, the Python API, nox and
+pytest alike."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote, urlparse
+
+from .config.model import Config, Instance
+from .core import labels as L
+from .core.desired import SUPERSERVER_PORT, WEB_PORT, DesiredContainer, desired_container
+from .core.observed import Observed
+from .core.plan import Options, Plan, reconcile
+from .errors import IrisenvError, register_secret
+
+DEFAULT_TIMEOUT = 180.0
+
+
+@dataclass(frozen=True)
+class Connection:
+    """How to reach one instance. ``password`` is data for programs: never log it."""
+
+    instance: str
+    container: str
+    host: str
+    port: int | None
+    web_port: int | None
+    namespace: str
+    username: str
+    password: str = field(repr=False)
+
+    @property
+    def url(self) -> str:
+        return (f"iris://{quote(self.username, safe='')}:{quote(self.password, safe='')}@"
+                f"{self.host}:{self.port}/{self.namespace}")
+
+    def env(self) -> dict:
+        return {"IRIS_HOST": self.host, "IRIS_PORT": str(self.port or ""),
+                "IRIS_WEB_PORT": str(self.web_port or ""), "IRIS_NAMESPACE": self.namespace,
+                "IRIS_USERNAME": self.username, "IRIS_PASSWORD": self.password,
+                "IRIS_URL": self.url, "IRIS_CONTAINER": self.container}
+
+
+class Project:
+    def __init__(self, config: Config, engine=None):
+        self.config = config
+        self._engine = engine
+        for inst in config.instances.values():
+            register_secret(inst.credentials.password)
+
+    @property
+    def name(self) -> str:
+        return self.config.project
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            from .engine.docker import Engine
+
+            from .apply import retrying
+            self._engine = retrying(Engine)
+        return self._engine
+
+    @property
+    def base_dir(self) -> Path:
+        return self.config.base_dir
+
+    # ------------------------------------------------------------------ desired
+    def desired(self) -> list[DesiredContainer]:
+        from .iris import mergefile
+
+        out = []
+        for inst in self.config.instances.values():
+            key = _read(inst.license_key, inst, "license_key") if inst.license_key else None
+            merge = _read(inst.merge, inst, "merge") if inst.merge else None
+            try:
+                boot = mergefile.first_boot(inst, merge.decode("utf-8") if merge else None)
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise IrisenvError(f"cannot use merge file {inst.merge}", str(exc),
+                                   f"fix instances.{inst.name}.merge: a CPF merge file has "
+                                   "[Section] headers and Key=Value or Action:... lines") from None
+            out.append(desired_container(self.config, inst, license_bytes=key, merge_bytes=merge,
+                                         first_boot_merge=boot.encode()))
+        return out
+
+    # ------------------------------------------------------------------ observe
+    def observe(self, desired: list[DesiredContainer]) -> Observed:
+        from .apply import retrying
+        from .state import ReadyCache
+
+        engine = self.engine
+        containers = tuple(retrying(engine.list_project, self.name))
+        images = {}
+        for d in desired:
+            if d.image not in images:
+                images[d.image] = retrying(engine.image_id, d.image)
+        present = {c.name for c in containers}
+        foreign = {}
+        for d in desired:
+            if d.name not in present:
+                other = retrying(engine.find_by_name, d.name)
+                if other is not None and not L.is_ours(other.labels):
+                    foreign[d.name] = other
+        ready = ReadyCache(self.base_dir, engine.endpoint).load() & {c.id for c in containers}
+        return Observed(project=self.name, containers=containers, image_ids=images,
+                        foreign_by_name=foreign, ready_ids=frozenset(ready))
+
+    # ------------------------------------------------------------------ verbs
+    def plan(self, options: Options = Options()) -> Plan:
+        desired = self.desired()
+        return reconcile(desired, self.observe(desired), options)
+
+    def lock(self, verb: str, timeout: float, reporter=None):
+        from .state import project_lock
+
+        def on_wait(holder):
+            if reporter is not None:
+                reporter.event("lock", "waiting for another irisenv working on this project"
+                               + (f" ({holder})" if holder else ""))
+
+        return project_lock(self.base_dir, self.engine.endpoint, self.name, verb, timeout, on_wait)
+
+    def sync(self, options: Options = Options(), *, timeout: float = DEFAULT_TIMEOUT,
+             reporter=None, lock_timeout: float | None = None) -> "SyncOutcome":
+        from .apply import Executor
+        from .report import QuietReporter
+        from .state import ReadyCache
+
+        reporter = reporter or QuietReporter()
+        t0 = time.monotonic()
+        with self.lock("sync", lock_timeout if lock_timeout is not None else timeout + 120, reporter):
+            plan = self.plan(options)
+            if plan.problems:
+                p = plan.problems[0]
+                raise IrisenvError(f"instance {p.instance}: {p.what}", p.why, p.fix)
+            for note in plan.notes:
+                reporter.event("note", note)
+            result = Executor(self.engine, reporter, timeout=timeout).run(plan)
+            cache = ReadyCache(self.base_dir, self.engine.endpoint)
+            known = {c.id for c in self.engine.list_project(self.name)}
+            ready = (cache.load() | set(result.ready.values())) & known
+            for failed in result.errors:
+                ready -= {cid for inst, cid in result.ready.items() if inst == failed}
+            cache.save(ready)
+        if result.errors:
+            errs = list(result.errors.values())
+            if len(errs) == 1:
+                raise errs[0]
+            first = errs[0]
+            raise type(first)(f"{len(errs)} instances failed; first: {first.what}",
+                              "; ".join(f"{k}: {e.what}" for k, e in result.errors.items()),
+                              first.fix, exit_code=max(e.exit_code for e in errs))
+        return SyncOutcome(plan=plan, seconds=time.monotonic() - t0)
+
+    def down(self, *, volumes: bool = False, reporter=None, lock_timeout: float = 300) -> dict:
+        return down_project(self.engine, self.name, volumes=volumes, reporter=reporter,
+                            lock=lambda: self.lock("down", lock_timeout, reporter))
+
+    # ------------------------------------------------------------------ info
+    def connection(self, instance: str | None = None, namespace: str | None = None) -> Connection:
+        inst = self.config.instance(instance)
+        name = L.container_name(self.name, inst.name)
+        c = next((c for c in self.engine.list_project(self.name) if c.name == name), None)
+        if c is None or c.state != "running":
+            raise IrisenvError(f"instance {inst.name} is not running"
+                               + ("" if c is None else f" (container {name} is {c.state})"),
+                               "connection details come from the running container",
+                               "run `irisenv sync` first")
+        return Connection(instance=inst.name, container=name, host=self.host(inst),
+                          port=c.ports.get(SUPERSERVER_PORT), web_port=c.ports.get(WEB_PORT),
+                          namespace=(namespace or inst.default_namespace),
+                          username=inst.credentials.username, password=inst.credentials.password)
+
+    def host(self, inst: Instance) -> str:
+        endpoint = self.engine.endpoint
+        if endpoint.startswith(("tcp://", "ssh://", "http://", "https://")):
+            return urlparse(endpoint).hostname or "127.0.0.1"
+        ip = inst.ports.host_ip
+        return "127.0.0.1" if ip in ("0.0.0.0", "::") else ip
+
+    def container_id(self, instance: str | None = None) -> str:
+        inst = self.config.instance(instance)
+        name = L.container_name(self.name, inst.name)
+        c = next((c for c in self.engine.list_project(self.name) if c.name == name), None)
+        if c is None:
+            raise IrisenvError(f"instance {inst.name} has no container",
+                               f"no container {name} with irisenv's labels exists",
+                               "run `irisenv sync` first")
+        return c.id
+
+
+@dataclass
+class SyncOutcome:
+    plan: Plan
+    seconds: float
+
+
+def down_project(engine, project: str, *, volumes: bool, reporter=None, lock=None) -> dict:
+    """Remove every container (and with volumes=True every volume) labelled for project."""
+    from contextlib import nullcontext
+
+    from .apply import retrying
+    from .report import QuietReporter
+
+    reporter = reporter or QuietReporter()
+    removed = {"containers": [], "volumes": []}
+    with (lock() if lock else nullcontext()):
+        for c in retrying(engine.list_project, project):
+            reporter.event("remove", f"stopping and removing {c.name}", instance=c.instance)
+            if c.state in ("running", "restarting", "paused"):
+                try:  # graceful, with the container's own stop_timeout
+                    retrying(engine.stop, c.id, None)
+                except IrisenvError:
+                    pass
+            retrying(engine.remove, c.id)
+            removed["containers"].append(c.name)
+        if volumes:
+            for v in retrying(engine.volumes, project):
+                reporter.event("remove", f"removing volume {v}")
+                retrying(engine.remove_volume, v)
+                removed["volumes"].append(v)
+    return removed
+
+
+def _read(path: Path, inst: Instance, key: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise IrisenvError(f"cannot read {key} file {path} for instance {inst.name}",
+                           exc.strerror or str(exc),
+                           f"fix instances.{inst.name}.{key} in the config, or create the file") from None
