@@ -206,10 +206,12 @@ class Engine:
         if buf:
             yield buf.decode("utf-8", "replace")
 
-    def logs_stream(self, container_id: str, follow: bool = True, tail="all"):
+    def logs_stream(self, container_id: str, follow: bool = True, tail="all",
+                    since: float | None = None):
         """The raw stream object (closable), for the readiness watcher."""
+        kwargs = {"since": since} if since else {}
         return self._call(self.api.logs, container_id, stream=True, follow=follow,
-                          stdout=True, stderr=True, tail=tail)
+                          stdout=True, stderr=True, tail=tail, **kwargs)
 
     def logs_tail(self, container_id: str, lines: int = 20) -> str:
         try:

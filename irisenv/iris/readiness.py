@@ -32,9 +32,22 @@ class Readiness:
     version: str = ""
 
 
+def _started_at(engine, container_id: str) -> float | None:
+    """The current run's start (epoch seconds): older runs' log lines must not count."""
+    from datetime import datetime
+
+    raw = engine.inspect(container_id).get("State", {}).get("StartedAt", "")
+    m = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?", raw or "")
+    if not m or raw.startswith("0001-"):
+        return None
+    whole = datetime.strptime(m.group(1) + "+0000", "%Y-%m-%dT%H:%M:%S%z").timestamp()
+    return whole + float("0" + (m.group(2) or ".0")[:7])
+
+
 def _watch_log(engine, container_id: str, out: queue.Queue, stop: threading.Event, holder: list):
     try:
-        stream = engine.logs_stream(container_id, follow=True)
+        since = _started_at(engine, container_id)
+        stream = engine.logs_stream(container_id, follow=True, since=since)
         holder.append(stream)
         buf = b""
         for chunk in stream:
