@@ -1,0 +1,7 @@
+#!/bin/sh
+# /irisHealth.sh -- stand-in health check (IRIS-FACTS §1.6): healthy only when
+# "iris qlist IRIS" says running (field 4) and the monitor state (field 9) is ok.
+line=$(iris qlist IRIS) || exit 1
+status=$(printf '%s' "$line" | cut -d^ -f4 | cut -d, -f1)
+state=$(printf '%s' "$line" | cut -d^ -f9)
+[ "$status" = running ] && [ "$state" = ok ]

@@ -1,0 +1,469 @@
+# session.awk -- "session grammar v1": the tiny ObjectScript subset that the
+# stand-in's "iris session" understands (busybox awk). TEST DOUBLE ONLY.
+# The grammar is specified in tests/standin/README.md; IRIS-FACTS §3.1, §3.3.
+#
+# Variables passed in: SD (state root), NS (namespace, upper case), PROMPTS
+# (1 = print banner and "NS>" prompts like a piped real session), ENTRY
+# (entry-ref argument: run "do ENTRY" once instead of reading stdin),
+# VERSION, ARCH, HOST, INST, JOB.
+#
+# How it works: each input line is interpreted twice by the same recursive
+# descent functions. Pass 1 runs with x=0 (parse only, no effects); if the
+# line does not parse, "<SYNTAX>" is printed and the line is skipped, exit
+# code untouched (§3.1). Pass 2 runs with x=1 and executes. Every parse
+# function takes x; effects happen only when x is true and no error is
+# pending, so after an error the rest of the line is still parsed (to find a
+# catch block) but not executed.
+#
+# Globals: L (line), P (position), SYN (syntax error text), ERR (pending
+# runtime error text), V (locals: V[name] or V[name SUBSEP sub]).
+# Values are strings; an exception object is OBJ "<text>".
+
+BEGIN {
+    OBJ = "\001EXC\001"
+    OUTCOL = 0; EXITCODE = 0; DEPTH = 0
+    MON["ok"] = 0; MON["warn"] = 1; MON["alert"] = 2; MON["hung"] = -1
+    split(VERSION, vp, ".")
+    ZV = "IRIS for UNIX (Ubuntu Server LTS for " (ARCH == "aarch64" ? "ARM64" : "x86-64") \
+         " Containers) " vp[1] "." vp[2] " (Build " vp[4] "U) Mon Mar 24 2025 12:00:00 EDT [irisenv stand-in]"
+    if (ENTRY != "") { run_line("do " ENTRY); finish() }
+    if (PROMPTS == 1) out("\nNode: " HOST ", Instance: " INST "\n")
+}
+
+{
+    sub(/\r$/, "")
+    if (PROMPTS == 1) out("\n" NS ">")
+    run_line($0)
+}
+
+END { finish() }
+
+function finish() {
+    if (PROMPTS == 1 && OUTCOL) printf "\n"
+    OUTCOL = 0
+    exit EXITCODE
+}
+
+# ------------------------------------------------------------------ output
+function out(s) {
+    if (s == "") return
+    printf "%s", s
+    OUTCOL = (substr(s, length(s)) != "\n")
+}
+function errline(s) { if (OUTCOL) out("\n"); out(s "\n") }
+
+# ------------------------------------------------------------------ driver
+function run_line(line) {
+    L = line; sub(/^[ \t]+/, "", L); sub(/[ \t]+$/, "", L)
+    if (L == "") return
+    # pass 1: syntax check
+    P = 1; SYN = ""; ERR = ""; BD = 0
+    stmts(0, 0)
+    if (SYN == "" && P <= length(L)) SYN = "<SYNTAX>"
+    if (SYN != "") { errline("<SYNTAX>"); return }
+    # pass 2: execute
+    P = 1; SYN = ""; ERR = ""; DEPTH = 0; BD = 0
+    stmts(1, 0)
+    if (ERR != "") { errline(ERR); ERR = "" }
+}
+
+# ------------------------------------------------------------------ lexing
+function ch() { return substr(L, P, 1) }
+function eol() { return P > length(L) }
+function skipsp() { while (ch() == " " || ch() == "\t") P++ }
+function syn() { if (SYN == "") SYN = "<SYNTAX>"; return "" }
+function expect(c) { if (ch() != c) return syn(); P++; return 1 }
+function word(   s) { s = ""; while (ch() ~ /[A-Za-z]/) { s = s ch(); P++ }; return s }
+function ident(   s) {   # local variable name: [%A-Za-z][A-Za-z0-9]*
+    s = ""
+    if (ch() ~ /[%A-Za-z]/) { s = ch(); P++; while (ch() ~ /[A-Za-z0-9]/) { s = s ch(); P++ } }
+    return s
+}
+function runs(x) { return x && ERR == "" && SYN == "" }
+function raise(x, e) { if (runs(x)) ERR = e }
+function truthy(v) { if (index(v, OBJ) == 1) return 1; return (v + 0) != 0 }
+
+# ------------------------------------------------------------------ statements
+# stmts: statement { SP+ statement } until end of line or "}" (when inblock)
+function stmts(x, inblock) {
+    while (SYN == "") {
+        skipsp()
+        if (eol()) { if (inblock) syn(); return }
+        if (ch() == "}") { if (!inblock) syn(); return }
+        stmt(x)
+        if (SYN != "") return
+        if (!eol() && ch() != " " && ch() != "\t" && ch() != "}") { syn(); return }
+    }
+}
+
+# block: "{" stmts "}". In a try body an unparseable statement is turned into
+# a runtime <SYNTAX> error (so the catch runs) -- see README.
+function block(x, istry,    open, close_) {
+    skipsp()
+    if (ch() != "{") { syn(); return }
+    open = P; P++
+    BD++
+    stmts(x, 1)
+    BD--
+    if (SYN != "" && istry) {
+        close_ = match_brace(open)
+        if (close_ == 0) return
+        SYN = ""; P = close_
+        raise(x, "<SYNTAX>")
+    }
+    if (SYN == "") expect("}")
+}
+# position of the "}" matching the "{" at position o (0 if none); strings skipped
+function match_brace(o,    i, d, c, n, instr) {
+    d = 0; n = length(L); instr = 0
+    for (i = o; i <= n; i++) {
+        c = substr(L, i, 1)
+        if (c == "\"") { instr = !instr; continue }
+        if (instr) continue
+        if (c == "{") d++
+        else if (c == "}") { d--; if (d == 0) return i }
+    }
+    return 0
+}
+
+function stmt(x,    w, c, v) {
+    w = tolower(word())
+    if (w == "") return syn()
+    if (w == "try") return try_stmt(x)
+    if (w == "if" || w == "i") return if_stmt(x)
+    if (ch() == ":") {                      # postconditional: cmd:cond args
+        P++; c = expr(x)
+        if (SYN != "") return
+        if (runs(x) && !truthy(c)) x = 0
+    }
+    if (w == "write" || w == "w") {
+        if (ch() != " ") return syn()
+        P++
+        return write_args(x)
+    }
+    if (w == "set" || w == "s") {
+        if (ch() != " ") return syn()
+        P++
+        return set_args(x)
+    }
+    if (w == "do" || w == "d") {
+        if (ch() != " ") return syn()
+        P++
+        if (substr(L, P, 2) != "##" && ch() != "$") return syn()
+        v = expr(x)          # must be a method call; value discarded
+        while (SYN == "" && ch() == ",") { P++; v = expr(x) }
+        return
+    }
+    if (w == "throw") {
+        if (ch() != " ") return syn()
+        P++
+        v = expr(x)
+        if (runs(x)) ERR = (index(v, OBJ) == 1) ? substr(v, length(OBJ) + 1) : "<THROW> " v
+        return
+    }
+    if (w == "halt" || w == "h") {
+        if (runs(x)) finish()
+        return
+    }
+    return syn()
+}
+
+function write_args(x,    v) {
+    while (1) {
+        if (ch() == "!") { P++; if (runs(x)) out("\n") }
+        else if (ch() == "#" && substr(L, P + 1, 1) != "#") { P++ }   # form feed: ignored
+        else if (ch() == "?") { P++; v = expr(x) }     # ?N column tab: parsed, not modelled
+        else {
+            v = expr(x)
+            if (SYN != "") return
+            if (runs(x)) out(index(v, OBJ) == 1 ? "1@%Exception.StatusException" : v)
+        }
+        if (SYN != "") return
+        if (ch() != ",") return
+        P++
+    }
+}
+
+function set_args(x,    name, sub_, v, hassub) {
+    while (1) {
+        name = ident()
+        if (name == "") return syn()
+        hassub = 0
+        if (ch() == "(") { P++; sub_ = expr(x); if (SYN != "" || !expect(")")) return; hassub = 1 }
+        if (!expect("=")) return
+        v = expr(x)
+        if (SYN != "") return
+        if (runs(x)) { if (hassub) V[name, sub_] = v; else V[name] = v }
+        if (ch() != ",") return
+        P++
+    }
+}
+
+# if COND[,COND...] { block } [else { block }]   or   if COND stmts (rest of line)
+function if_stmt(x,    c, t, save) {
+    if (ch() != " ") return syn()
+    P++
+    t = 1
+    while (1) {
+        c = expr(x)
+        if (SYN != "") return
+        if (runs(x) && !truthy(c)) t = 0
+        if (ch() != ",") break
+        P++
+    }
+    if (ch() != " ") return syn()
+    skipsp()
+    if (ch() == "{") {
+        block(x && t, 0)
+        if (SYN != "") return
+        save = P; skipsp()
+        if (tolower(substr(L, P, 4)) == "else" && substr(L, P + 4, 1) ~ /[ {]/) {
+            P += 4
+            block(x && !t, 0)
+        } else P = save
+        return
+    }
+    # legacy form: the rest of the line (or of the enclosing block) is conditional
+    stmts(x && t, BD > 0)
+}
+
+# try { stmts } catch [var] { stmts }   -- one line
+function try_stmt(x,    caught, var) {
+    x = runs(x)
+    block(x, 1)
+    if (SYN != "") return
+    skipsp()
+    if (tolower(word()) != "catch") return syn()
+    var = ""
+    if (ch() == " ") { skipsp(); if (ch() != "{") var = ident() }
+    caught = ""
+    if (x && ERR != "") { caught = ERR; ERR = "" }
+    if (caught != "" && var != "") V[var] = OBJ caught
+    block(x && caught != "", 0)
+}
+
+# ------------------------------------------------------------------ expressions
+# expr: unary { OP unary }, evaluated strictly left to right like ObjectScript
+# (no precedence). OP is one of  _ (concatenate)  = '= (string compare)
+# & (and)  + - (numeric).
+function expr(x,    v, op, w) {
+    v = unary(x)
+    while (SYN == "") {
+        op = ch()
+        if (op == "'" && substr(L, P + 1, 1) == "=") { op = "'="; P += 2 }
+        else if (op == "_" || op == "=" || op == "&" || op == "+" || op == "-") P++
+        else break
+        w = unary(x)
+        if (SYN != "") break
+        if (op == "_") v = v w
+        else if (op == "=") v = (v "" == w "") ? 1 : 0
+        else if (op == "'=") v = (v "" != w "") ? 1 : 0
+        else if (op == "&") v = (truthy(v) && truthy(w)) ? 1 : 0
+        else if (op == "+") v = v + w
+        else v = v - w
+    }
+    return v
+}
+function unary(x,    v) {
+    if (ch() == "'") { P++; v = unary(x); return truthy(v) ? "0" : "1" }
+    return primary(x)
+}
+
+function primary(x,    c, s, q, w, lw, cls, meth, name, sub_, v) {
+    c = ch()
+    if (c == "\"") {                                    # string literal
+        P++; s = ""; q = 0
+        while (!eol()) {
+            if (ch() == "\"") {
+                if (substr(L, P + 1, 1) == "\"") { s = s "\""; P += 2; continue }
+                q = 1; P++; break
+            }
+            s = s ch(); P++
+        }
+        if (!q) return syn()
+        return s
+    }
+    if (c ~ /[0-9]/ || ((c == "-" || c == "+") && substr(L, P + 1, 1) ~ /[0-9]/)) {
+        s = c; P++
+        while (ch() ~ /[0-9.]/) { s = s ch(); P++ }
+        return s + 0
+    }
+    if (substr(L, P, 8) ~ /^##[cC][lL][aA][sS][sS]\($/) {  # ##class(Cls).Meth(args)
+        P += 8; cls = ""
+        while (!eol() && ch() != ")") { cls = cls ch(); P++ }
+        if (!expect(")") || !expect(".")) return
+        meth = ident()
+        if (meth == "") return syn()
+        return call(x, cls, meth)
+    }
+    if (c == "$") {
+        P++; w = word(); lw = tolower(w)
+        if (lw == "system" && ch() == ".") {              # $SYSTEM.Cls.Meth(args)
+            P++; cls = ident()
+            if (cls == "" || !expect(".")) return syn()
+            meth = ident()
+            if (meth == "") return syn()
+            return call(x, "%SYSTEM." cls, meth)
+        }
+        if (lw == "zversion" || lw == "zv") return ZV
+        if (lw == "namespace" || lw == "znspace") return NS
+        if (lw == "job" || lw == "j") return JOB
+        if (lw == "get" || lw == "g") return get_fn(x)
+        return syn()
+    }
+    if (c ~ /[%A-Za-z]/) {                              # local, p("X"), ex.Meth()
+        name = ident()
+        if (ch() == ".") {
+            P++; meth = ident()
+            if (meth == "" || !expect("(") || !expect(")")) return syn()
+            return obj_call(x, name, meth)
+        }
+        if (ch() == "(") {
+            P++; sub_ = expr(x)
+            if (SYN != "" || !expect(")")) return
+            if (!runs(x)) return ""
+            if (!((name, sub_) in V)) { ERR = "<UNDEFINED> *" name "(\"" sub_ "\")"; return "" }
+            return V[name, sub_]
+        }
+        if (!runs(x)) return ""
+        if (!(name in V)) { ERR = "<UNDEFINED> *" name; return "" }
+        return V[name]
+    }
+    return syn()
+}
+
+# $GET(name[,default]) / $GET(name(sub)[,default])
+function get_fn(x,    name, sub_, hassub, d, v) {
+    if (!expect("(")) return
+    name = ident(); if (name == "") return syn()
+    hassub = 0
+    if (ch() == "(") { P++; sub_ = expr(x); if (SYN != "" || !expect(")")) return; hassub = 1 }
+    d = ""
+    if (ch() == ",") { P++; d = expr(x); if (SYN != "") return }
+    if (!expect(")")) return
+    if (!runs(x)) return ""
+    if (hassub) return ((name, sub_) in V) ? V[name, sub_] : d
+    return (name in V) ? V[name] : d
+}
+
+# method on an object held in a local: ex.DisplayString(), ex.AsStatus()
+function obj_call(x, name, meth,    v) {
+    if (!runs(x)) return ""
+    if (!(name in V)) { ERR = "<UNDEFINED> *" name; return "" }
+    v = V[name]
+    if (index(v, OBJ) != 1) { ERR = "<INVALID OREF> *" name; return "" }
+    if (meth == "DisplayString") return substr(v, length(OBJ) + 1)
+    if (meth == "AsStatus") return "0 " substr(v, length(OBJ) + 1)
+    ERR = "<METHOD DOES NOT EXIST> *" meth ",%Exception.AbstractException"
+    return ""
+}
+
+# (args): each arg is empty (omitted), .name (by reference) or an expression.
+# Results in A[d,i], BYREF[d,i]; returns the depth index d.
+function args(x,    d, v) {
+    d = ++DEPTH; NA[d] = 0
+    if (!expect("(")) return d
+    if (ch() == ")") { P++; return d }
+    while (1) {
+        NA[d]++; A[d, NA[d]] = ""; BYREF[d, NA[d]] = ""
+        if (ch() == "," || ch() == ")") { }
+        else if (ch() == ".") { P++; BYREF[d, NA[d]] = ident(); if (BYREF[d, NA[d]] == "") { syn(); return d } }
+        else { v = expr(x); if (SYN != "") return d; A[d, NA[d]] = v }
+        if (ch() == ",") { P++; continue }
+        if (!expect(")")) return d
+        return d
+    }
+}
+
+function status_err(msg) { return "0 " msg }
+function st_text(sc) { return (sc ~ /^0 /) ? substr(sc, 3) : sc }
+
+# ------------------------------------------------------------------ state
+function rec_path(kind, name) {
+    if (kind == "users" || kind == "services") name = tolower(name); else name = toupper(name)
+    if (name == "" || name ~ /\// || name == "." || name == "..") return ""
+    return SD "/" kind "/" name
+}
+function rec_exists(kind, name,    f, l, r) {
+    f = rec_path(kind, name); if (f == "") return 0
+    r = (getline l < f); close(f)
+    return r > 0
+}
+# copy an object's properties into local array "arr" (killed first)
+function rec_to_local(kind, name, arr, keep,    f, l, eq, k, n, i, kk) {
+    for (kk in V) if (index(kk, arr SUBSEP) == 1) delete V[kk]
+    f = rec_path(kind, name)
+    n = split(keep, want, " ")
+    while ((getline l < f) > 0) {
+        eq = index(l, "="); if (eq < 2) continue
+        k = substr(l, 1, eq - 1)
+        if (k == "PasswordHash" || k == "Password") continue
+        if (k == "Name") continue
+        V[arr, k] = substr(l, eq + 1)
+    }
+    close(f)
+    for (i = 1; i <= n; i++) if (!((arr, want[i]) in V)) V[arr, want[i]] = ""
+}
+
+# ------------------------------------------------------------------ classes
+function call(x, cls, meth,    d, r, a1, arr, kind) {
+    d = args(x)
+    if (SYN != "" || !runs(x)) { DEPTH--; return "" }
+    a1 = A[d, 1]; arr = BYREF[d, 2]
+    r = ""
+    if (cls ~ /^(Config|Security)\./ && NS != "%SYS") {
+        # these classes live in %SYS only
+        ERR = "<CLASS DOES NOT EXIST> *" cls
+    } else if (cls == "%SYSTEM.Util") {
+        if (meth == "GetEnviron") r = ENVIRON[a1]
+        else nometh(cls, meth)
+    } else if (cls == "%SYSTEM.Monitor") {
+        if (meth == "State") { r = ENVIRON["STANDIN_MONITOR_STATE"]; r = (r in MON) ? MON[r] : 0 }
+        else nometh(cls, meth)
+    } else if (cls == "%SYSTEM.Process") {
+        if (meth == "Terminate") {
+            r = (NA[d] >= 2 && A[d, 2] != "") ? A[d, 2] + 0 : 1
+            EXITCODE = r; finish()
+        } else nometh(cls, meth)
+    } else if (cls == "%SYSTEM.Status") {
+        if (meth == "IsOK") r = truthy(a1) ? 1 : 0
+        else if (meth == "IsError") r = truthy(a1) ? 0 : 1
+        else if (meth == "GetErrorText") r = truthy(a1) ? "" : st_text(a1)
+        else if (meth == "DisplayError") { if (!truthy(a1)) errline(st_text(a1)); r = 1 }
+        else nometh(cls, meth)
+    } else if (cls == "%SYSTEM.OBJ") {
+        if (meth == "DisplayError") { if (!truthy(a1)) errline(st_text(a1)); r = 1 }
+        else nometh(cls, meth)
+    } else if (cls == "%SYSTEM.Version") {
+        if (meth == "GetNumber") { split(VERSION, vp, "."); r = vp[1] "." vp[2] }
+        else nometh(cls, meth)
+    } else if (cls == "%SYS.Namespace") {
+        if (meth == "Exists") r = rec_exists("namespaces", a1) ? 1 : 0
+        else nometh(cls, meth)
+    } else if (cls == "%Exception.StatusException") {
+        if (meth == "CreateFromStatus") r = OBJ st_text(a1)
+        else nometh(cls, meth)
+    } else if (cls == "Config.Databases" || cls == "Config.Namespaces" || cls == "Security.Users" || cls == "Security.Services") {
+        kind = (cls == "Config.Databases") ? "databases" : (cls == "Config.Namespaces") ? "namespaces" : (cls == "Security.Users") ? "users" : "services"
+        if (meth == "Exists") r = rec_exists(kind, a1) ? 1 : 0
+        else if (meth == "Get") {
+            if (!rec_exists(kind, a1)) {
+                if (kind == "users") r = status_err("ERROR #838: User " a1 " does not exist")
+                else if (kind == "services") r = status_err("ERROR #5001: Service " a1 " does not exist")
+                else if (kind == "namespaces") r = status_err("ERROR #5001: Namespace " a1 " does not exist")
+                else r = status_err("ERROR #5001: Database " a1 " does not exist")
+            } else {
+                if (arr != "") rec_to_local(kind, a1, arr, \
+                    kind == "users" ? "Enabled ChangePassword PasswordNeverExpires Roles" : \
+                    kind == "services" ? "Enabled AutheEnabled" : \
+                    kind == "namespaces" ? "Globals Routines" : "Directory")
+                r = 1
+            }
+        } else nometh(cls, meth)
+    } else {
+        ERR = "<CLASS DOES NOT EXIST> *" cls
+    }
+    DEPTH--
+    return r
+}
+function nometh(cls, meth) { ERR = "<METHOD DOES NOT EXIST> *" meth "," cls }
