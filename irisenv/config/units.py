@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import re
 
-_DURATION = re.compile(r"^(\d+)(ms|s|m|h)$")
+_DURATION = re.compile(r"([0-9]+)(ms|s|m|h)")  # fullmatch; [0-9], as \d takes "１" too
 _DURATION_FACTORS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
-_SIZE = re.compile(r"^(\d+)(k|m|g)$")
+_SIZE = re.compile(r"([0-9]+)(k|m|g)")  # used with fullmatch
 _SIZE_FACTORS = {"k": 1024, "m": 1024**2, "g": 1024**3}
 
 DURATION_PATTERN = r"^[0-9]+(ms|s|m|h)$"

@@ -1,0 +1,72 @@
+"""Wall time of the CLI's fast paths, side by side with a bare Python process.
+
+Goal (docs/performance.md): `irisenv --help` and `irisenv config validate` <= 80 ms, which
+means docker, rich, tenacity, tomlkit and the IRIS driver are not imported on those paths.
+Prints the median and minimum over --runs runs (default 15) and the ratio of each median
+to `python -c pass`. No assertions: timed checks do not belong in tests.
+
+    python bench/bench_cli.py [--runs N]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "iris-devtester.toml.example"
+GOAL_MS = 80.0
+
+
+def measure(cmd: list[str], cwd: str, env: dict, runs: int) -> list[float]:
+    subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+        times.append((time.perf_counter() - start) * 1000)
+        if proc.returncode != 0:
+            raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}")
+    return times
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=15, help="runs per command (at least 10)")
+    args = ap.parse_args()
+    runs = max(args.runs, 10)
+
+    script = shutil.which("irisenv")
+    irisenv = [script] if script else [sys.executable, "-m", "irisenv"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IRISENV_")}
+    py = sys.executable
+    with tempfile.TemporaryDirectory(prefix="irisenv-bench-") as tmp:
+        shutil.copy(EXAMPLE, Path(tmp) / "iris-devtester.toml")
+        cases = [
+            ("python -c pass", [py, "-c", "pass"], None),
+            ("python -c 'import docker'", [py, "-c", "import docker"], None),
+            ("irisenv --help", irisenv + ["--help"], GOAL_MS),
+            ("irisenv config validate", irisenv + ["config", "validate"], GOAL_MS),
+            ("irisenv config show", irisenv + ["config", "show"], None),
+        ]
+        results = [(label, measure(cmd, tmp, env, runs), goal) for label, cmd, goal in cases]
+
+    floor = statistics.median(results[0][1])
+    print(f"python {sys.version.split()[0]} · {runs} runs each · irisenv = {' '.join(irisenv)}")
+    print(f"{'command':<28}{'median ms':>10}{'min ms':>9}{'x floor':>9}  goal")
+    for label, times, goal in results:
+        med = statistics.median(times)
+        verdict = "" if goal is None else f"<= {goal:.0f} ms: {'met' if med <= goal else 'MISSED'}"
+        print(f"{label:<28}{med:>10.1f}{min(times):>9.1f}{med / floor:>9.2f}  {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
