@@ -15,7 +15,7 @@ from tenacity import (Retrying, retry_if_exception_type, stop_after_attempt, sto
                       wait_exponential)
 
 from .core import labels as L
-from .core.plan import Create, Plan, Pull, Remove, Replace, Start, Wait
+from .core.plan import Converge, Create, Plan, Pull, Remove, Replace, Start, Wait
 from .errors import ConflictError, IrisenvError, TransientError
 
 RETRY_ATTEMPTS = 5
@@ -38,10 +38,12 @@ def retrying(fn, *args, **kwargs):
 
 
 class Executor:
-    def __init__(self, engine, reporter, *, timeout: float = 180.0, wait_ready=None):
+    def __init__(self, engine, reporter, *, timeout: float = 180.0, wait_ready=None,
+                 passwords: dict | None = None):
         self.engine = engine
         self.report = reporter
         self.timeout = timeout
+        self.passwords = passwords or {}  # instance -> password (never reported)
         if wait_ready is None:
             from .iris.readiness import wait_ready
         self.wait_ready = wait_ready
@@ -52,10 +54,18 @@ class Executor:
             if isinstance(step, Pull):
                 self.pull(step)
         groups: dict = {}
+        planned = {s.desired.instance for s in plan.steps if hasattr(s, "desired")}
         for step in plan.steps:
             if isinstance(step, Pull):
                 continue
-            key = step.desired.instance if hasattr(step, "desired") else f"orphan:{step.container.id}"
+            if hasattr(step, "desired"):
+                key = step.desired.instance
+            elif step.container.instance in planned:
+                # a leftover (dead, or a temp name) of an instance planned here: remove it in
+                # that instance's thread, before the create that may need its name
+                key = step.container.instance
+            else:
+                key = f"orphan:{step.container.id}"
             groups.setdefault(key, []).append(step)
         if not groups:
             return result
@@ -86,6 +96,9 @@ class Executor:
                 cid = container_id or self._current_id(step.desired)
                 self.wait(step, cid)
                 result.ready[step.desired.instance] = cid
+            elif isinstance(step, Converge):
+                cid = container_id or self._current_id(step.desired)
+                self.converge(step, cid)
         result.seconds[key] = time.monotonic() - t0
 
     # ------------------------------------------------------------------ steps
@@ -154,6 +167,13 @@ class Executor:
                 f"a container named {d.name} exists and was not created by irisenv",
                 f"container {other.short_id} has no io.irisenv labels; irisenv never touches it",
                 f"remove or rename it yourself (docker rm -f {d.name}), or change [project] name")
+        if not _same_owner(other, d):
+            raise IrisenvError(
+                f"a container named {d.name} belongs to another irisenv project",
+                f"container {other.short_id} is project {other.labels.get(L.PROJECT)!r}, instance "
+                f"{other.instance!r}; project {d.project!r}, instance {d.instance!r} maps to the "
+                "same name, and irisenv never adopts or removes another project's container",
+                "change [project] name or the instance name so that the names differ")
         if other.hash == d.hash:
             self.report.event("adopt", f"adopting {d.name} ({other.short_id}) created concurrently",
                               instance=d.instance)
@@ -179,7 +199,7 @@ class Executor:
         self.report.event("replace", f"replacing {d.name} ({why})", instance=d.instance)
         tmp = L.temp_name(d.project, d.instance)
         stale = retrying(self.engine.find_by_name, tmp)
-        if stale is not None and L.is_ours(stale.labels):
+        if stale is not None and L.is_ours(stale.labels) and _same_owner(stale, d):
             self._discard(stale.id)
         new = self._make(d, tmp)
         try:
@@ -218,6 +238,33 @@ class Executor:
             self.report.event("warning", f"IRIS system monitor state is {r.monitor!r}: check "
                               "`irisenv logs` (e.g. a previous abnormal shutdown)", instance=d.instance)
 
+    def converge(self, step: Converge, cid: str) -> None:
+        from .core.desired import MERGE_PATH
+        from .core.iris_state import diff, owned_after
+        from .iris import state
+
+        d, want = step.desired, step.iris
+        password = self.passwords.get(d.instance, "")
+        actions, owned = step.actions, step.owned
+        if actions is None:  # new or restarted: observe now that IRIS is ready
+            seen = state.observe(self.engine, cid, want, password, timeout=self.timeout)
+            actions = diff(want, seen)
+            owned = owned_after(seen, actions)
+            if step.fresh:  # irisenv's boot merge made the declared namespaces: they are ours
+                owned = tuple(sorted(set(owned) | {n for n in want.namespaces
+                                                   if seen.namespaces.get(n)}))
+            if not actions and set(owned) == set(seen.owned):
+                self.report.event("converged", "IRIS state already as declared",
+                                  instance=d.instance)
+                return
+        self.report.event("converge", "updating IRIS in place: "
+                          + ("; ".join(a.describe() for a in actions) or "recording ownership"),
+                          instance=d.instance)
+        state.converge(self.engine, cid, want, password, actions, owned,
+                       d.files.get(MERGE_PATH, b""), timeout=self.timeout)
+        self.report.event("converged", f"IRIS state verified ({len(actions)} change(s))",
+                          instance=d.instance)
+
     def _current_id(self, d) -> str:
         c = retrying(self.engine.find_by_name, d.name)
         if c is None:
@@ -225,3 +272,9 @@ class Executor:
                                "it was removed by something else while irisenv worked",
                                "run `irisenv sync` again")
         return c.id
+
+
+def _same_owner(c, d) -> bool:
+    """``c`` was made by irisenv for this very project and instance (container names alone
+    are ambiguous: project "a" + instance "b-c" and project "a-b" + instance "c")."""
+    return c.labels.get(L.PROJECT) == d.project and c.instance == d.instance

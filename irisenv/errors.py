@@ -7,8 +7,6 @@ last line of defence.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 # Exit codes (documented in docs/cli.md and tested in tests/cli).
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -18,6 +16,7 @@ EXIT_USAGE = 64  # bad command line (argparse); distinct from the plan's 2
 EXIT_INTERRUPTED = 130
 
 _SECRETS: set[str] = set()
+_WORD = __import__("re").compile(r"[A-Za-z0-9_]")
 
 
 def register_secret(value: str | None) -> None:
@@ -27,8 +26,19 @@ def register_secret(value: str | None) -> None:
 
 
 def redact(text: str) -> str:
+    """Mask every registered secret where it stands as a token of its own (so the default
+    password "SYS" is masked in "password SYS" or ":SYS@", but "_SYSTEM" stays readable)."""
+    if not _SECRETS or not text:
+        return text
+    import re
+
     for secret in sorted(_SECRETS, key=len, reverse=True):
-        text = text.replace(secret, "********")
+        if secret in text:
+            # a boundary only where the secret's own edge is a word character: "!pw!" is
+            # masked in "x!pw!y" too (there is no token edge to respect there)
+            head = r"(?<![A-Za-z0-9_])" if _WORD.match(secret[0]) else ""
+            tail = r"(?![A-Za-z0-9_])" if _WORD.match(secret[-1]) else ""
+            text = re.sub(head + re.escape(secret) + tail, "********", text)
     return text
 
 
@@ -58,18 +68,32 @@ class IrisenvError(Exception):
                 "exit_code": self.exit_code}
 
 
-@dataclass
 class ConfigIssue:
-    """One problem in a config file, located as precisely as we can."""
+    """One problem in a config file, located as precisely as we can.
 
-    key: str  # dotted key path, e.g. "instances.iris.memory" ("" for the whole file)
-    what: str
-    why: str = ""
-    fix: str = ""
-    file: str | None = None
-    line: int | None = None
-    column: int | None = None
-    source_line: str | None = None  # the offending line of the file, for a caret display
+    A plain class, not a dataclass: this module is imported by `irisenv --help`, and
+    dataclasses (with inspect) would cost ~10 ms there."""
+
+    __slots__ = ("key", "what", "why", "fix", "file", "line", "column", "source_line")
+
+    def __init__(self, key: str, what: str, why: str = "", fix: str = "", file: str | None = None,
+                 line: int | None = None, column: int | None = None,
+                 source_line: str | None = None):
+        self.key = key  # dotted key path, e.g. "instances.iris.memory" ("" for the whole file)
+        self.what = what
+        self.why = why
+        self.fix = fix
+        self.file = file
+        self.line = line
+        self.column = column
+        self.source_line = source_line  # the offending line of the file, for a caret display
+
+    def __repr__(self) -> str:
+        return f"ConfigIssue({self.location()}: {self.key}: {redact(self.what)})"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, ConfigIssue) and all(
+            getattr(self, k) == getattr(other, k) for k in self.__slots__)
 
     def location(self) -> str:
         parts = [self.file or "<config>"]
@@ -118,22 +142,12 @@ class ConfigError(IrisenvError):
                 "issues": [i.to_dict() for i in self.issues]}
 
 
-@dataclass
-class Suggestion:
-    """A did-you-mean helper result (kept tiny; difflib does the work)."""
-
-    candidates: list[str] = field(default_factory=list)
-
-    def text(self) -> str:
-        if not self.candidates:
-            return ""
-        return "did you mean " + " or ".join(repr(c) for c in self.candidates) + "?"
-
-
 def did_you_mean(word: str, choices) -> str:
+    """'did you mean 'x'?' for the closest choices (difflib does the work), or ''."""
     import difflib
 
-    return Suggestion(difflib.get_close_matches(word, list(choices), n=2, cutoff=0.6)).text()
+    close = difflib.get_close_matches(word, list(choices), n=2, cutoff=0.6)
+    return ("did you mean " + " or ".join(repr(c) for c in close) + "?") if close else ""
 
 
 class TransientError(IrisenvError):

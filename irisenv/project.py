@@ -68,15 +68,26 @@ class Project:
         return self.config.base_dir
 
     # ------------------------------------------------------------------ desired
+    def iris_desired(self) -> dict:
+        from .core.iris_state import IrisDesired
+
+        return {name: IrisDesired.of(inst) for name, inst in self.config.instances.items()}
+
+    def passwords(self) -> dict:
+        return {name: inst.credentials.password for name, inst in self.config.instances.items()}
+
     def desired(self) -> list[DesiredContainer]:
         from .iris import mergefile
+        from .iris.state import boot_actions
 
         out = []
+        iris = self.iris_desired()
         for inst in self.config.instances.values():
             key = _read(inst.license_key, inst, "license_key") if inst.license_key else None
             merge = _read(inst.merge, inst, "merge") if inst.merge else None
             try:
-                boot = mergefile.first_boot(inst, merge.decode("utf-8") if merge else None)
+                boot = mergefile.first_boot(inst, merge.decode("utf-8") if merge else None,
+                                            boot_actions(iris[inst.name]))
             except (ValueError, UnicodeDecodeError) as exc:
                 raise IrisenvError(f"cannot use merge file {inst.merge}", str(exc),
                                    f"fix instances.{inst.name}.merge: a CPF merge file has "
@@ -87,8 +98,10 @@ class Project:
 
     # ------------------------------------------------------------------ observe
     def observe(self, desired: list[DesiredContainer]) -> Observed:
+        """One list call, one image inspect per image, and one IRIS probe per running
+        instance (in parallel): the probe both reads IRIS-level state and proves IRIS
+        answers sessions, so no local readiness cache is needed."""
         from .apply import retrying
-        from .state import ReadyCache
 
         engine = self.engine
         containers = tuple(retrying(engine.list_project, self.name))
@@ -103,14 +116,41 @@ class Project:
                 other = retrying(engine.find_by_name, d.name)
                 if other is not None and not L.is_ours(other.labels):
                     foreign[d.name] = other
-        ready = ReadyCache(self.base_dir, engine.endpoint).load() & {c.id for c in containers}
+        iris = self._probe_iris(desired, containers)
         return Observed(project=self.name, containers=containers, image_ids=images,
-                        foreign_by_name=foreign, ready_ids=frozenset(ready))
+                        foreign_by_name=foreign, ready_ids=frozenset(iris), iris=iris)
+
+    def _probe_iris(self, desired, containers) -> dict:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from .iris.state import observe as probe
+
+        wanted = self.iris_desired()
+        passwords = self.passwords()
+        running = [(d, c) for d in desired for c in containers
+                   if c.name == d.name and c.state == "running"]
+
+        def one(pair):
+            d, c = pair
+            try:
+                return c.id, probe(self.engine, c.id, wanted[d.instance], passwords[d.instance],
+                                   timeout=30)
+            except IrisenvError:
+                return c.id, None  # not answering (yet): the plan waits, then converges
+
+        if not running:
+            return {}
+        if len(running) == 1:
+            results = [one(running[0])]
+        else:
+            with ThreadPoolExecutor(max_workers=min(len(running), 8)) as pool:
+                results = list(pool.map(one, running))
+        return {cid: seen for cid, seen in results if seen is not None}
 
     # ------------------------------------------------------------------ verbs
     def plan(self, options: Options = Options()) -> Plan:
         desired = self.desired()
-        return reconcile(desired, self.observe(desired), options)
+        return reconcile(desired, self.observe(desired), options, self.iris_desired())
 
     def lock(self, verb: str, timeout: float, reporter=None):
         from .state import project_lock
@@ -126,7 +166,6 @@ class Project:
              reporter=None, lock_timeout: float | None = None) -> "SyncOutcome":
         from .apply import Executor
         from .report import QuietReporter
-        from .state import ReadyCache
 
         reporter = reporter or QuietReporter()
         t0 = time.monotonic()
@@ -137,13 +176,8 @@ class Project:
                 raise IrisenvError(f"instance {p.instance}: {p.what}", p.why, p.fix)
             for note in plan.notes:
                 reporter.event("note", note)
-            result = Executor(self.engine, reporter, timeout=timeout).run(plan)
-            cache = ReadyCache(self.base_dir, self.engine.endpoint)
-            known = {c.id for c in self.engine.list_project(self.name)}
-            ready = (cache.load() | set(result.ready.values())) & known
-            for failed in result.errors:
-                ready -= {cid for inst, cid in result.ready.items() if inst == failed}
-            cache.save(ready)
+            result = Executor(self.engine, reporter, timeout=timeout,
+                              passwords=self.passwords()).run(plan)
         if result.errors:
             errs = list(result.errors.values())
             if len(errs) == 1:
@@ -172,6 +206,105 @@ class Project:
                           port=c.ports.get(SUPERSERVER_PORT), web_port=c.ports.get(WEB_PORT),
                           namespace=(namespace or inst.default_namespace),
                           username=inst.credentials.username, password=inst.credentials.password)
+
+    def connect(self, instance: str | None = None, namespace: str | None = None, *,
+                timeout: float = 60.0):
+        """A DB-API connection (intersystems-irispython) to a running instance."""
+        from .iris.connect import open_connection
+
+        conn = self.connection(instance, namespace)
+        return open_connection(conn, timeout=timeout,
+                               remediate=lambda: self.converge_user(conn.instance))
+
+    def converge_user(self, instance: str) -> None:
+        """Set and verify the configured user's password now (remediation for a driver's
+        "Password change required")."""
+        from .core.iris_state import EnsureUser
+        from .iris import state
+
+        want = self.iris_desired()[instance]
+        cid = self.container_id(instance)
+        password = self.passwords()[instance]
+        seen = state.observe(self.engine, cid, want, password)
+        desired = next(d for d in self.desired() if d.instance == instance)
+        from .core.desired import MERGE_PATH
+
+        state.converge(self.engine, cid, want, password,
+                       (EnsureUser(want.username, ("password change required",)),),
+                       tuple(sorted(seen.owned)), desired.files.get(MERGE_PATH, b""))
+
+    def sync_once(self, run_id: str, *, timeout: float = DEFAULT_TIMEOUT, reporter=None) -> bool:
+        """Sync unless another process of the same run (pytest-xdist workers share a run
+        id) already did; True when this call synced. The marker lives in .irisenv/."""
+        from .core.plan import Options
+        from .state import state_dir
+
+        marker = state_dir(self.base_dir) / f"synced-{_safe(run_id)}"
+        with self.lock("sync-once", timeout + 120, reporter):
+            if marker.exists():
+                return False
+        self.sync(Options(), timeout=timeout, reporter=reporter)
+        try:
+            marker.write_text(self.name)
+        except OSError:
+            pass
+        _prune_markers(marker.parent)
+        return True
+
+    def add_namespace(self, instance: str | None, name: str) -> str:
+        """Create a namespace (with its databases) that irisenv owns and will drop."""
+        from dataclasses import replace
+
+        from .core.desired import MERGE_PATH
+        from .core.iris_state import CreateNamespace
+        from .iris import state
+        from .names import namespace as check
+
+        name = check(name)
+        inst = self.config.instance(instance)
+        want = self.iris_desired()[inst.name]
+        password = self.passwords()[inst.name]
+        boot = next(d for d in self.desired() if d.instance == inst.name).files.get(MERGE_PATH, b"")
+        with self.lock("namespace", 300):
+            cid = self.container_id(inst.name)
+            seen = state.observe(self.engine, cid, replace(want, namespaces=(name,)), password)
+            if seen.namespaces.get(name):
+                raise IrisenvError(f"namespace {name} already exists in instance {inst.name}",
+                                   "irisenv only creates namespaces it can own and drop",
+                                   "pick another name")
+            state.converge(self.engine, cid, replace(want, namespaces=want.namespaces + (name,)),
+                           password, (CreateNamespace(name),), tuple(sorted(seen.owned | {name})),
+                           boot)
+        return name
+
+    def drop_namespace(self, instance: str | None, name: str) -> None:
+        """Drop a namespace irisenv created (refuses any other)."""
+        from dataclasses import replace
+
+        from .core.desired import MERGE_PATH
+        from .core.iris_state import DropNamespace
+        from .iris import state
+        from .names import namespace as check
+
+        name = check(name)
+        inst = self.config.instance(instance)
+        want = self.iris_desired()[inst.name]
+        password = self.passwords()[inst.name]
+        boot = next(d for d in self.desired() if d.instance == inst.name).files.get(MERGE_PATH, b"")
+        with self.lock("namespace", 300):
+            cid = self.container_id(inst.name)
+            seen = state.observe(self.engine, cid, want, password)
+            if name not in seen.owned:
+                raise IrisenvError(f"namespace {name} in instance {inst.name} was not created by "
+                                   "irisenv", "irisenv never drops namespaces it does not own",
+                                   "drop it yourself if you mean to")
+            state.converge(self.engine, cid, want, password, (DropNamespace(name),),
+                           tuple(sorted(seen.owned - {name})), boot)
+            after = state.observe(self.engine, cid, replace(want, namespaces=(name,)), password)
+            if after.namespaces.get(name):
+                raise IrisenvError(f"namespace {name} still exists in instance {inst.name}",
+                                   "iris merge reported success but the namespace is still there",
+                                   "read `irisenv logs`")
 
     def host(self, inst: Instance) -> str:
         endpoint = self.engine.endpoint
@@ -222,6 +355,22 @@ def down_project(engine, project: str, *, volumes: bool, reporter=None, lock=Non
                 retrying(engine.remove_volume, v)
                 removed["volumes"].append(v)
     return removed
+
+
+def _safe(text: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", text)[:64]
+
+
+def _prune_markers(directory: Path, max_age: float = 86400.0) -> None:
+    now = time.time()
+    for marker in directory.glob("synced-*"):
+        try:
+            if now - marker.stat().st_mtime > max_age:
+                marker.unlink()
+        except OSError:
+            pass
 
 
 def _read(path: Path, inst: Instance, key: str) -> bytes:

@@ -34,12 +34,38 @@ def collect(project) -> list[dict]:
                         row.update(iris=q.status, monitor=q.monitor, version=q.version)
                 except IrisenvError:
                     row["iris"] = "unknown"
+                row.update(_iris_state(project, name, c.id))
         rows.append(row)
     for c in containers:
         if c.instance not in desired:
             rows.append({"instance": c.instance, "container": c.name, "exists": True,
                          "state": c.state, "id": c.short_id, "orphan": True})
     return rows
+
+
+def _iris_state(project, instance: str, container_id: str) -> dict:
+    """Namespaces, CallIn and the user's state, read from IRIS itself (never the password)."""
+    from ..core.iris_state import diff
+    from ..errors import IrisenvError
+    from ..iris.state import observe
+
+    want = project.iris_desired()[instance]
+    try:
+        seen = observe(project.engine, container_id, want, project.passwords()[instance], timeout=30)
+    except IrisenvError as exc:
+        return {"iris_state": None, "iris_state_error": exc.what}
+    pending = diff(want, seen)
+    return {"iris_state": {
+        "namespaces": {n: ("present" if ok else "missing") for n, ok in seen.namespaces.items()},
+        "owned_namespaces": sorted(seen.owned),
+        "callin": seen.callin,
+        "user": want.username,
+        "user_exists": seen.user_exists,
+        "password_verified": seen.password_ok,
+        "password_change_required": seen.user_change_required,
+        "system_password_change_required": seen.system_change_required,
+        "pending": [f"{a.symbol} {a.describe()}" for a in pending],
+    }}
 
 
 def run(args) -> int:
@@ -59,4 +85,19 @@ def run(args) -> int:
             iris += f"/{r['monitor']}"
         print(f"{r['instance'] or '?':<12} {r['container']:<28} {r['state']:<9} {iris:<8} "
               f"{r.get('port') or '-'!s:<6} {r.get('web_port') or '-'!s:<6} {drift}")
+    for r in rows:
+        st = r.get("iris_state")
+        if not st:
+            if r.get("iris_state_error"):
+                print(f"  {r['instance']}: IRIS state unknown ({r['iris_state_error']})")
+            continue
+        ns = ", ".join(f"{n}{'' if v == 'present' else ' (missing)'}"
+                       for n, v in st["namespaces"].items()) or "USER only"
+        user = (f"{st['user']}: " + ("absent" if not st["user_exists"] else
+                ("password verified" if st["password_verified"] else "password NOT verified")
+                + (", change required" if st["password_change_required"] else "")))
+        print(f"  {r['instance']}: namespaces {ns}; CallIn "
+              f"{'on' if st['callin'] else 'off'}; user {user}")
+        for p in st["pending"]:
+            print(f"    pending: {p}")
     return 0

@@ -48,4 +48,5 @@ class Observed:
     image_ids: dict = field(default_factory=dict)  # image ref -> local image ID, None if absent
     foreign_by_name: dict = field(default_factory=dict)  # name -> ObservedContainer not ours
     volumes: frozenset = frozenset()  # names of our labelled volumes for this project
-    ready_ids: frozenset = frozenset()  # container IDs irisenv saw ready (local cache)
+    ready_ids: frozenset = frozenset()  # container IDs whose IRIS answered a session probe
+    iris: dict = field(default_factory=dict)  # container id -> IrisObserved (probed, running)

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from . import labels as L
 from .desired import HASH_FORMAT, DesiredContainer, diff_specs
+from .iris_state import IrisDesired, diff as iris_diff, owned_after
 from .observed import Observed, ObservedContainer
 
 
@@ -57,6 +58,22 @@ class Wait:
 
 
 @dataclass(frozen=True)
+class Converge:
+    """In-place IRIS-level changes (`~`): namespaces, CallIn, the user. ``actions`` None
+    means the container is new or was not running: IRIS is observed once it is ready and
+    the same pure diff() decides what to apply."""
+
+    desired: DesiredContainer
+    iris: IrisDesired
+    actions: tuple | None
+    owned: tuple = ()  # the ownership record once the actions are applied
+    alongside: bool = False  # follows a create/start/replace of the same instance
+    fresh: bool = False  # the container is new: its boot merge created the namespaces
+    symbol = "~"
+    kind = "converge"
+
+
+@dataclass(frozen=True)
 class Problem:
     instance: str
     what: str
@@ -73,16 +90,18 @@ class Plan:
 
     @property
     def changes(self) -> list:
-        return [s for s in self.steps if not isinstance(s, (Wait, Pull))]
+        return [s for s in self.steps if not isinstance(s, (Wait, Pull))
+                and not (isinstance(s, Converge) and s.alongside)]
 
     @property
     def has_changes(self) -> bool:
         return bool(self.changes)
 
     def counts(self) -> dict:
-        out = {"add": 0, "start": 0, "replace": 0, "remove": 0}
+        out = {"add": 0, "start": 0, "replace": 0, "update": 0, "remove": 0}
         for s in self.changes:
-            out[{"create": "add", "start": "start", "replace": "replace", "remove": "remove"}[s.kind]] += 1
+            out[{"create": "add", "start": "start", "replace": "replace", "remove": "remove",
+                 "converge": "update"}[s.kind]] += 1
         return out
 
     def for_instance(self, instance: str) -> list:
@@ -105,8 +124,24 @@ class Options:
 _GONE = ("removing", "dead")
 
 
-def reconcile(desired: list[DesiredContainer], observed: Observed, options: Options = Options()) -> Plan:
+def reconcile(desired: list[DesiredContainer], observed: Observed, options: Options = Options(),
+              iris: dict | None = None) -> Plan:
+    """``iris`` maps instance -> IrisDesired; with it, IRIS-level state is planned too
+    (observed.iris maps container id -> IrisObserved for running, probed containers)."""
     plan = Plan(project=observed.project)
+
+    def converge(d, current, changed: bool, fresh: bool = False):
+        if iris is None or d.instance not in iris:
+            return
+        want = iris[d.instance]
+        seen = None if (changed or current is None) else observed.iris.get(current.id)
+        if seen is None:
+            plan.steps.append(Converge(d, want, None, alongside=changed, fresh=fresh))
+            return
+        actions = iris_diff(want, seen)
+        if actions:
+            plan.steps.append(Converge(d, want, actions, owned_after(seen, actions)))
+
     pulls: list[str] = []
     wanted = {d.instance for d in desired}
     for d in desired:
@@ -133,6 +168,7 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
             plan.steps.append(Create(d))
             if options.wait:
                 plan.steps.append(Wait(d))
+                converge(d, None, True, fresh=True)
             continue
         changes: list = []
         reasons: list = []
@@ -150,19 +186,24 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
         drift = bool(changes) or any("hash format" in r for r in reasons)
         if drift and d.reuse == "always" and not options.recreate:
             plan.notes.append(f"{d.instance}: drift kept (reuse = \"always\"): " + ", ".join(
-                f"{k} {_short(o)} -> {_short(n)}" for k, o, n in changes) if changes else
+                f"{k} {_short(o, k)} -> {_short(n, k)}" for k, o, n in changes) if changes else
                 f"{d.instance}: drift kept (reuse = \"always\")")
             changes, reasons = [], [r for r in reasons if "hash format" not in r]
         if changes or reasons:
             plan.steps.append(Replace(d, current, tuple(changes), tuple(reasons)))
             if options.wait:
                 plan.steps.append(Wait(d))
+                converge(d, current, True, fresh=True)
         elif current.state != "running":
             plan.steps.append(Start(d, current))
             if options.wait:
                 plan.steps.append(Wait(d))
+                converge(d, current, True)
         elif options.wait and current.id not in observed.ready_ids:
             plan.steps.append(Wait(d))
+            converge(d, current, False)
+        else:
+            converge(d, current, False)
     for c in observed.containers:
         if c.instance not in wanted:
             reason = f"instance {c.instance!r} is no longer in the config"
@@ -174,11 +215,11 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
     return plan
 
 
-def _short(v) -> str:
+def _short(v, key: str = "") -> str:
     from .render import show
 
-    return show(v)
+    return show(v, key)  # with the key, sizes read "2g", as in the plan's field lines
 
 
-__all__ = ["Create", "Options", "Plan", "Problem", "Pull", "Remove", "Replace", "Start", "Wait",
+__all__ = ["Converge", "Create", "Options", "Plan", "Problem", "Pull", "Remove", "Replace", "Start", "Wait",
            "reconcile", "L"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..config.units import format_size
 from .desired import SPEC_DEFAULTS
-from .plan import Create, Plan, Pull, Remove, Replace, Start, Wait
+from .plan import Converge, Create, Plan, Pull, Remove, Replace, Start, Wait
 
 _SIZES = {"memory", "globals", "routines"}
 
@@ -63,6 +63,20 @@ def plan_text(plan: Plan) -> str:
         elif isinstance(step, Remove):
             c = step.container
             lines += [f"  # {step.reason}", f"  - container {c.name} ({c.short_id})", ""]
+        elif isinstance(step, Converge):
+            d, want = step.desired, step.iris
+            if step.actions is None:
+                ns = ", ".join(want.namespaces) or "none besides USER"
+                lines += [f"  # instance {d.instance}: IRIS-level state converged once IRIS is ready",
+                          f"  ~ iris {d.name}",
+                          f"      namespaces: {ns}; %Service_CallIn: "
+                          f"{'enabled' if want.callin else 'disabled'}; user {want.username} "
+                          "verified", ""]
+            else:
+                lines += [f"  # instance {d.instance} will be updated in place",
+                          f"  ~ iris {d.name}"]
+                lines += [f"      {a.symbol} {a.describe()}" for a in step.actions]
+                lines.append("")
     out = []
     for p in plan.problems:
         out += [f"  ! instance {p.instance}: {p.what}", f"      why: {p.why}", f"      fix: {p.fix}", ""]
@@ -75,7 +89,8 @@ def plan_text(plan: Plan) -> str:
     c = plan.counts()
     if plan.has_changes:
         body.append(f"Plan: {c['add']} to add, {c['start']} to start, {c['replace']} to replace, "
-                    f"{c['remove']} to remove.")
+                    + (f"{c['update']} to update in place, " if c["update"] else "")
+                    + f"{c['remove']} to remove.")
     if plan.problems:
         body.append(f"Blocked: {len(plan.problems)} problem(s) must be fixed first.")
     return "\n".join(body).rstrip() + "\n"
@@ -97,6 +112,10 @@ def plan_json(plan: Plan) -> dict:
             item["reasons"] = list(s.reasons)
         if isinstance(s, Remove):
             item["reason"] = s.reason
+        if isinstance(s, Converge):
+            item["after_ready"] = s.actions is None
+            item["iris_changes"] = ([{"op": a.symbol, "change": a.describe()} for a in s.actions]
+                                    if s.actions is not None else [])
         steps.append(item)
     return {
         "format_version": "1",

@@ -58,14 +58,16 @@ def combine(ours: str, theirs: str) -> str:
     return "\n".join(out)
 
 
-def first_boot(inst: Instance, user_merge: str | None = None) -> str:
-    """Container-level settings for the first start: pinned caches (without them IRIS
-    sizes itself from host RAM, IRIS-FACTS §1.6/§2.4). IRIS-level state (users, services,
-    namespaces) is converged and verified separately."""
+def first_boot(inst: Instance, user_merge: str | None = None, actions: str = "") -> str:
+    """The file IRIS merges before its first start (ISC_CPF_MERGE_FILE): pinned caches
+    (without them IRIS sizes itself from host RAM, IRIS-FACTS §1.6/§2.4), then ``actions``
+    (irisenv's [Actions] for namespaces, CallIn, _SYSTEM's flags; no secrets), then the
+    user's own merge file. IRIS-level state is verified after boot all the same."""
     ours = "\n".join([
         "[config]",
-        f"globals={inst.globals // MB},0,0,0,0,0",
+        # globals=0,0,c,d,e,f: a and b are unused, c is the 8 KB database cache (RACS_globals)
+        f"globals=0,0,{inst.globals // MB},0,0,0",
         f"routines={inst.routines // MB}",
         "",
     ])
-    return combine(ours, user_merge) if user_merge else combine(ours, "")
+    return combine(combine(ours, actions), user_merge or "")

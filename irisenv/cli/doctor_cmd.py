@@ -1,0 +1,125 @@
+"""irisenv doctor: the known traps, checked. Exit 0 when nothing fails (warnings allowed)."""
+from __future__ import annotations
+
+import re
+import socket
+
+from .common import print_json
+
+OK, WARN, FAIL = "ok", "warn", "fail"
+_PINNED = re.compile(r":(\d{4}\.\d+)([.\d]*)$")
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(_run=run)
+
+
+def check_driver() -> tuple[str, str]:
+    """The sqlalchemy-iris / intersystems-irispython clash, or a missing driver."""
+    from importlib import metadata, util
+
+    def version(dist):
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            return None
+
+    official = version("intersystems-irispython")
+    sqla = version("sqlalchemy-iris")
+    legacy = version("intersystems-iris")
+    if official is None:
+        return WARN, ("intersystems-irispython is not installed: irisenv.connect() and the "
+                      "iris_connection fixture need it (pip install 'irisenv[driver]')")
+    spec = util.find_spec("iris")
+    if spec is None:
+        return FAIL, "intersystems-irispython is installed but `import iris` finds nothing"
+    try:
+        import iris  # noqa: F401
+        import iris.dbapi
+
+        ok = hasattr(iris.dbapi, "connect")
+    except Exception as exc:  # a broken install raises anything
+        return FAIL, (f"`import iris.dbapi` fails ({exc.__class__.__name__}: {exc})"
+                      + (f"; sqlalchemy-iris {sqla} is installed too: a known clash"
+                         if sqla else "")
+                      + "; fix: pip install --force-reinstall intersystems-irispython")
+    if not ok:
+        return FAIL, ("the `iris` module is not the InterSystems driver"
+                      + (f" (sqlalchemy-iris {sqla} overwrote it)" if sqla else "")
+                      + "; fix: pip install --force-reinstall intersystems-irispython")
+    extra = f"; sqlalchemy-iris {sqla} also installed and working" if sqla else ""
+    if legacy:
+        extra += f"; the legacy shim intersystems-iris {legacy} is installed too"
+    return OK, f"intersystems-irispython {official}{extra}"
+
+
+def check_port(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+            return True
+        except OSError:
+            return False
+
+
+def run(args) -> int:
+    from ..errors import IrisenvError
+
+    checks: list[tuple[str, str, str]] = []
+    project = None
+    try:
+        from .common import load_project
+
+        project = load_project(args)
+        where = str(project.config.path) if project.config.path else "no file: zero-config default"
+        checks.append(("config", OK, f"{where}; project {project.name}"))
+    except IrisenvError as exc:
+        checks.append(("config", FAIL, exc.what))
+    engine = None
+    if project is not None:
+        try:
+            engine = project.engine
+            version = engine.api.version().get("Version", "?")
+            checks.append(("engine", OK, f"Docker {version} at {engine.endpoint}"))
+        except IrisenvError as exc:
+            checks.append(("engine", FAIL, f"{exc.what}; {exc.fix}"))
+    if project is not None:
+        for inst in project.config.instances.values():
+            pinned = _PINNED.search(inst.image)
+            if inst.edition == "community" and pinned:
+                checks.append((f"{inst.name}: image tag", WARN,
+                               f"{inst.image} pins release {pinned.group(1)}: community images "
+                               "carry a licence that expires; prefer latest-em / latest-cd"))
+            if engine is not None:
+                present = engine.image_id(inst.image)
+                checks.append((f"{inst.name}: image", OK if present else WARN,
+                               f"{inst.image} is present" if present else
+                               f"{inst.image} is not present; sync will pull it"))
+            if engine is not None:
+                mine = {c.name: c for c in engine.list_project(project.name)}
+                name = f"{project.name}-{inst.name}"
+                for which in ("superserver", "web"):
+                    port = getattr(inst.ports, which)
+                    if isinstance(port, bool) or not isinstance(port, int) or port == 0:
+                        continue
+                    held_by_us = name in mine and port in mine[name].ports.values()
+                    free = held_by_us or check_port(inst.ports.host_ip, port)
+                    checks.append((f"{inst.name}: port {port}", OK if free else FAIL,
+                                   ("held by " + name) if held_by_us else
+                                   ("free" if free else f"in use on {inst.ports.host_ip}; "
+                                    f"free it or set ports.{which} = \"auto\"")))
+            if inst.edition == "enterprise" and inst.license_key and not inst.license_key.exists():
+                checks.append((f"{inst.name}: licence", FAIL, f"{inst.license_key} does not exist"))
+    checks.append(("driver",) + check_driver())
+    checks.append(("licence expiry", WARN, "not checked: irisenv cannot read an expiry date "
+                   "from a container yet (a licence error in the log fails sync fast)"))
+    failed = any(status == FAIL for _, status, _ in checks)
+    if args.json:
+        print_json({"ok": not failed, "checks": [{"check": c, "status": s, "detail": d}
+                                                  for c, s, d in checks]})
+    else:
+        for c, s, d in checks:
+            print(f"{s.upper():<5} {c:<24} {d}")
+    return 1 if failed else 0

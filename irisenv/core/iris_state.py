@@ -1,0 +1,139 @@
+"""IRIS-level state: what must hold inside IRIS (credentials, services, namespaces), what a
+probe found, and the in-place actions (`~`) that close the gap. Pure; no I/O.
+
+Namespaces irisenv creates are recorded as owned inside IRIS (^IRISENV("owned")); only
+owned namespaces are ever dropped, so a namespace made by hand is never touched.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..config.model import Instance
+from ..names import BUILTIN_NAMESPACES
+
+SYSTEM_USER = "_SYSTEM"
+
+
+@dataclass(frozen=True)
+class IrisDesired:
+    instance: str
+    username: str
+    namespaces: tuple  # declared, upper-case, built-ins (USER) excluded
+    callin: bool
+    storage: str = "ephemeral"
+
+    @classmethod
+    def of(cls, inst: Instance) -> "IrisDesired":
+        return cls(instance=inst.name, username=inst.credentials.username,
+                   namespaces=tuple(n.name for n in inst.namespaces
+                                    if n.name not in BUILTIN_NAMESPACES),
+                   callin=inst.services.callin, storage=inst.storage)
+
+
+@dataclass(frozen=True)
+class IrisObserved:
+    version: str = ""
+    owned: frozenset = frozenset()
+    namespaces: dict = field(default_factory=dict)  # name -> exists (for names asked about)
+    callin: bool | None = None
+    user_exists: bool = False
+    user_change_required: bool | None = None
+    user_enabled: bool | None = None
+    password_ok: bool | None = None
+    system_change_required: bool | None = None
+
+
+# ------------------------------------------------------------------ actions
+@dataclass(frozen=True)
+class CreateNamespace:
+    name: str
+    symbol = "+"
+
+    def describe(self) -> str:
+        return f"namespace {self.name} (databases {self.name}_DATA, {self.name}_CODE)"
+
+
+@dataclass(frozen=True)
+class DropNamespace:
+    name: str
+    symbol = "-"
+
+    def describe(self) -> str:
+        return f"namespace {self.name} and its databases (created by irisenv, no longer declared)"
+
+
+@dataclass(frozen=True)
+class SetCallIn:
+    enabled: bool
+    was: bool | None
+    symbol = "~"
+
+    def describe(self) -> str:
+        old = "unknown" if self.was is None else ("enabled" if self.was else "disabled")
+        return f"%Service_CallIn: {old} -> {'enabled' if self.enabled else 'disabled'}"
+
+
+@dataclass(frozen=True)
+class EnsureUser:
+    username: str
+    reasons: tuple  # e.g. ("absent",), ("password not verified", "password change required")
+    symbol = "~"
+
+    def describe(self) -> str:
+        return f"user {self.username}: {', '.join(self.reasons)} -> ready to log in"
+
+
+@dataclass(frozen=True)
+class ClearSystemChange:
+    symbol = "~"
+
+    def describe(self) -> str:
+        return f"user {SYSTEM_USER}: password change required -> cleared"
+
+
+def full_actions(d: IrisDesired) -> tuple:
+    """Everything, for a container irisenv just created or started (idempotent to apply)."""
+    acts: list = [CreateNamespace(n) for n in d.namespaces]
+    acts.append(SetCallIn(d.callin, None))
+    acts.append(EnsureUser(d.username, ("not yet verified",)))
+    if d.username != SYSTEM_USER:
+        acts.append(ClearSystemChange())
+    return tuple(acts)
+
+
+def diff(d: IrisDesired, o: IrisObserved) -> tuple:
+    acts: list = []
+    for name in d.namespaces:
+        if not o.namespaces.get(name, False):
+            acts.append(CreateNamespace(name))
+    for name in sorted(o.owned - set(d.namespaces)):
+        if o.namespaces.get(name, True):
+            acts.append(DropNamespace(name))
+    if o.callin is None or o.callin != d.callin:
+        acts.append(SetCallIn(d.callin, o.callin))
+    reasons = []
+    if not o.user_exists:
+        reasons.append("absent")
+    else:
+        if o.password_ok is not True:
+            reasons.append("password does not match the config")
+        if o.user_change_required:
+            reasons.append("password change required")
+        if o.user_enabled is False:
+            reasons.append("disabled")
+    if reasons:
+        acts.append(EnsureUser(d.username, tuple(reasons)))
+    if d.username != SYSTEM_USER and o.system_change_required:
+        acts.append(ClearSystemChange())
+    return tuple(acts)
+
+
+def owned_after(o: IrisObserved | None, actions: tuple) -> tuple:
+    """The owned set once `actions` are applied (recorded inside IRIS)."""
+    owned = set(o.owned if o else ())
+    for a in actions:
+        if isinstance(a, CreateNamespace):
+            owned.add(a.name)
+        elif isinstance(a, DropNamespace):
+            owned.discard(a.name)
+    return tuple(sorted(owned))

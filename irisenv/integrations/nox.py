@@ -1,0 +1,38 @@
+"""irisenv.session(session): sync before a nox session and hand it the connection.
+
+nox has no parallel mode of its own; several nox processes at once (or `nox` beside a
+pytest run) are serialized by the project lock, and all but the first find the project
+converged, which costs one container list and one IRIS probe.
+"""
+from __future__ import annotations
+
+
+class _NoxReporter:
+    """Progress lines through session.log (nox's own output)."""
+
+    def __init__(self, session):
+        self.session = session
+
+    def event(self, kind, message, instance=None, **fields):
+        if kind in ("created", "started", "replaced", "removed", "ready", "converged", "error",
+                    "warning", "lock", "pull", "note"):
+            from ..errors import redact
+
+            self.session.log(redact(f"irisenv: {instance + ': ' if instance else ''}{message}"))
+
+    def close(self):
+        pass
+
+
+def session(session, instance=None, namespace=None, *, config=None, timeout: float = 180.0):
+    from ..config import load_config
+    from ..config.model import Config
+    from ..core.plan import Options
+    from ..project import Project
+
+    cfg = config if isinstance(config, Config) else load_config(config)
+    project = Project(cfg)
+    project.sync(Options(), timeout=timeout, reporter=_NoxReporter(session))
+    conn = project.connection(instance, namespace)
+    session.env.update(conn.env())
+    return conn

@@ -1,0 +1,174 @@
+"""Observe and converge IRIS-level state inside a running container.
+
+Probe: one session script reads versions, ownership, namespaces, CallIn, and the user's
+state (including a real password check, Security.Users.CheckPassword). Converge: a CPF
+merge file for namespaces, databases, services and _SYSTEM's flags (`iris merge` on the
+running instance), then the runner for the user's password and the ownership record, then
+the probe again: merge output is not trusted (IRIS-FACTS §2.3), the state is.
+
+Every value (user name, password, namespace names) reaches ObjectScript through the exec
+environment; names in the merge file were validated by irisenv.names beforehand.
+"""
+from __future__ import annotations
+
+from ..core.desired import CONTAINER_DIR, DATA_DIR, MERGE_PATH
+from ..core.iris_state import (SYSTEM_USER, ClearSystemChange, CreateNamespace, DropNamespace,
+                               EnsureUser, IrisDesired, IrisObserved, SetCallIn, diff)
+from ..errors import IrisenvError
+from ..names import namespace as check_namespace
+from ..names import username as check_username
+from . import runner
+from .runner import VAL_TAG, env_ref
+
+CONVERGE_PATH = CONTAINER_DIR + "/converge.cpf"
+_THROW = "if 'sc { throw ##class(%Exception.StatusException).CreateFromStatus(sc) }"
+
+
+def _val(key: str, expr: str) -> str:
+    return f'write "{VAL_TAG}{key}=",{expr},!'
+
+
+def mgr_dir(storage: str) -> str:
+    return (DATA_DIR + "/mgr") if storage in ("volume", "tmpfs") else "/usr/irissys/mgr"
+
+
+def db_dir(storage: str, namespace: str, kind: str) -> str:
+    return f"{mgr_dir(storage)}/irisenv/{namespace.lower()}-{kind}/"
+
+
+# ------------------------------------------------------------------ probe
+def _namespace_checks(names: tuple, prefix: str) -> tuple[list, dict]:
+    stmts, env = [], {}
+    for i, name in enumerate(names):
+        var = f"IRISENV_{prefix.upper()}_{i}"
+        env[var] = check_namespace(name)
+        stmts.append(_val(f"{prefix}.{i}", f"##class(%SYS.Namespace).Exists({env_ref(var)})"))
+    return stmts, env
+
+
+def probe_script(d: IrisDesired, password: str) -> tuple[list, dict]:
+    u = env_ref("IRISENV_USER")
+    env = {"IRISENV_USER": check_username(d.username), "IRISENV_SYSUSER": SYSTEM_USER,
+           "IRISENV_PASSWORD": password}
+    stmts = [
+        _val("version", "$ZVERSION"),
+        _val("owned", '$Get(^IRISENV("owned"))'),
+        'set sc=##class(Security.Services).Get("%Service_CallIn",.p) ' + _THROW + " "
+        + _val("callin", 'p("Enabled")'),
+        f"set sc=##class(Security.Users).Get({u},.p) if sc {{ "
+        + _val("user.exists", "1") + " " + _val("user.change", 'p("ChangePassword")') + " "
+        + _val("user.enabled", 'p("Enabled")') + " } else { " + _val("user.exists", "0") + " }",
+        f'set sc=##class(Security.Users).Get({env_ref("IRISENV_SYSUSER")},.p) if sc {{ '
+        + _val("system.change", 'p("ChangePassword")') + " }",
+        f"if ##class(Security.Users).Exists({u},.u) {{ "
+        + _val("user.password", f'##class(Security.Users).CheckPassword(.u,{env_ref("IRISENV_PASSWORD")})')
+        + " }",
+    ]
+    ns_stmts, ns_env = _namespace_checks(d.namespaces, "ns")
+    return stmts + ns_stmts, {**env, **ns_env}
+
+
+def observe(engine, container_id: str, d: IrisDesired, password: str, *,
+            timeout: float = 60) -> IrisObserved:
+    """One session for the whole state; a second only when IRIS records owned namespaces
+    that the config no longer declares (to see whether they still exist)."""
+    stmts, env = probe_script(d, password)
+    values = runner.run(engine, container_id, stmts, env=env, timeout=timeout,
+                        what="the IRIS state probe").values
+    owned = frozenset(n for n in values.get("owned", "").split(",") if n)
+    extra = tuple(sorted(owned - set(d.namespaces)))
+    namespaces = {name: values.get(f"ns.{i}") == "1" for i, name in enumerate(d.namespaces)}
+    if extra:
+        x_stmts, x_env = _namespace_checks(extra, "xns")
+        x = runner.run(engine, container_id, x_stmts, env=x_env, timeout=timeout,
+                       what="the IRIS state probe").values
+        namespaces.update({name: x.get(f"xns.{i}") == "1" for i, name in enumerate(extra)})
+    return IrisObserved(
+        version=values.get("version", ""), owned=owned, namespaces=namespaces,
+        callin=_flag(values.get("callin")), user_exists=values.get("user.exists") == "1",
+        user_change_required=_flag(values.get("user.change")),
+        user_enabled=_flag(values.get("user.enabled")),
+        password_ok=_flag(values.get("user.password")),
+        system_change_required=_flag(values.get("system.change")))
+
+
+def _flag(v: str | None) -> bool | None:
+    if v is None or v == "":
+        return None
+    return v.strip() not in ("0", "")
+
+
+# ------------------------------------------------------------------ converge
+def merge_text(d: IrisDesired, actions: tuple) -> str:
+    """[Actions] for namespaces, databases, CallIn and _SYSTEM's flags."""
+    lines = ["[Actions]"]
+    for a in actions:
+        if isinstance(a, CreateNamespace):
+            n = check_namespace(a.name)
+            lines += [f"CreateDatabase:Name={n}_DATA,Directory={db_dir(d.storage, n, 'data')}",
+                      f"CreateDatabase:Name={n}_CODE,Directory={db_dir(d.storage, n, 'code')}",
+                      f"CreateNamespace:Name={n},Globals={n}_DATA,Routines={n}_CODE,Interop=0"]
+        elif isinstance(a, DropNamespace):
+            n = check_namespace(a.name)
+            lines += [f"DeleteNamespace:Name={n}",
+                      f"DeleteDatabase:Name={n}_DATA,Directory={db_dir(d.storage, n, 'data')}",
+                      f"DeleteDatabase:Name={n}_CODE,Directory={db_dir(d.storage, n, 'code')}"]
+        elif isinstance(a, SetCallIn):
+            lines.append(f"ModifyService:Name=%Service_CallIn,Enabled={1 if a.enabled else 0}")
+        elif isinstance(a, ClearSystemChange):
+            lines.append(f"ModifyUser:Name={SYSTEM_USER},ChangePassword=0,PasswordNeverExpires=1")
+    return "\n".join(lines) + "\n" if len(lines) > 1 else ""
+
+
+def boot_actions(d: IrisDesired) -> str:
+    """The IRIS-level part of the first-boot merge file (no secrets: passwords never go
+    into files; the user's password is set through the runner after boot)."""
+    acts = [CreateNamespace(n) for n in d.namespaces] + [SetCallIn(d.callin, None),
+                                                         ClearSystemChange()]
+    return merge_text(d, tuple(acts))
+
+
+def user_statements() -> list[str]:
+    u, pw = env_ref("IRISENV_USER"), env_ref("IRISENV_PASSWORD")
+    return [
+        f'if \'##class(Security.Users).Exists({u}) {{ set sc=##class(Security.Users).Create({u},"%All",{pw}) {_THROW} }}',
+        f"if ##class(Security.Users).Exists({u},.o) {{ set o.PasswordExternal={pw},o.ChangePassword=0,"
+        f"o.PasswordNeverExpires=1,o.Enabled=1,sc=o.%Save() {_THROW} }}",
+    ]
+
+
+def converge(engine, container_id: str, d: IrisDesired, password: str, actions: tuple,
+             owned: tuple, boot_merge: bytes, *, timeout: float = 120) -> IrisObserved:
+    """Apply ``actions`` and verify; raise IrisenvError if IRIS is not as declared after."""
+    text = merge_text(d, actions)
+    engine.put_files(container_id, {MERGE_PATH: boot_merge, CONVERGE_PATH: text.encode()})
+    if text:
+        res = engine.exec(container_id, ["iris", "merge", "IRIS", CONVERGE_PATH], timeout=timeout)
+        if res.exit_code != 0:
+            raise IrisenvError(f"iris merge failed in instance {d.instance}",
+                               (res.stdout + res.stderr).strip()[-800:],
+                               "read the failing line above; fix the config or the image")
+    stmts = []
+    env = {"IRISENV_OWNED": ",".join(owned)}
+    if any(isinstance(a, EnsureUser) for a in actions):
+        stmts += user_statements()
+        env.update(IRISENV_USER=check_username(d.username), IRISENV_PASSWORD=password)
+    stmts.append(f'set ^IRISENV("owned")={env_ref("IRISENV_OWNED")}')
+    runner.run(engine, container_id, stmts, env=env, timeout=timeout, what="setting up the user")
+    dropped = [a.name for a in actions if isinstance(a, DropNamespace)]
+    if dropped:  # the database files irisenv created for them (DeleteDatabase keeps IRIS.DAT)
+        dirs = [db_dir(d.storage, n, k) for n in dropped for k in ("data", "code")]
+        engine.exec(container_id, ["rm", "-rf", "--", *dirs], timeout=timeout)
+    after = observe(engine, container_id, d, password, timeout=timeout)
+    left = [a for a in diff(d, after) if not _benign(a, dropped)]
+    if left:
+        raise IrisenvError(
+            f"instance {d.instance}: IRIS did not reach the declared state",
+            "still to do after applying: " + "; ".join(a.describe() for a in left)
+            + " (iris merge reports success even when it changed nothing)",
+            "read `irisenv logs`; check the image supports CPF merge [Actions] (IRIS 2022.1+)")
+    return after
+
+
+def _benign(action, dropped) -> bool:
+    return isinstance(action, DropNamespace) and action.name not in dropped
