@@ -1,4 +1,5 @@
-# session.awk -- "session grammar v1": the tiny ObjectScript subset that the
+# session.awk -- "session grammar v2" (v1 plus globals, Security.Users objects,
+# Security.Users.Create, kill, $Data): the tiny ObjectScript subset that the
 # stand-in's "iris session" understands (busybox awk). TEST DOUBLE ONLY.
 # The grammar is specified in tests/standin/README.md; IRIS-FACTS §3.1, §3.3.
 #
@@ -17,10 +18,22 @@
 #
 # Globals: L (line), P (position), SYN (syntax error text), ERR (pending
 # runtime error text), V (locals: V[name] or V[name SUBSEP sub]).
-# Values are strings; an exception object is OBJ "<text>".
+# Values are strings; an exception object is OBJ "<text>"; an object handle
+# (oref) is OREF "<id>", its class in OC[id], its record name in ON[id], its
+# properties in OP[id, prop] and the properties assigned since it was opened
+# in OM[id, prop].
+# ObjectScript globals (^NAME(subs)) live in the IRIS.DAT file of the
+# namespace's Globals database, as text lines (see "global storage" below).
 
 BEGIN {
-    OBJ = "\001EXC\001"
+    OBJ = "\001EXC\001"; OREF = "\001REF\001"; NOBJ = 0
+    # stored-password markers (plain text; the stand-in is a test double):
+    # PWDEFMARK for the predefined accounts (lib.sh), PWMARK for passwords set
+    # by a session (Create, PasswordExternal). A real PasswordHash never matches.
+    PWDEFMARK = "standin-default-password:"; PWMARK = "standin-plain-password:"
+    # Security.Users properties a session may assign on an object handle (§3.3)
+    n = split("PasswordExternal ChangePassword PasswordNeverExpires AccountNeverExpires Enabled Roles FullName Comment NameSpace Routine ExpirationDate", UPROPS, " ")
+    for (i = 1; i <= n; i++) USERPROP[UPROPS[i]] = 1
     OUTCOL = 0; EXITCODE = 0; DEPTH = 0
     MON["ok"] = 0; MON["warn"] = 1; MON["alert"] = 2; MON["hung"] = -1
     split(VERSION, vp, ".")
@@ -81,7 +94,8 @@ function ident(   s) {   # local variable name: [%A-Za-z][A-Za-z0-9]*
 }
 function runs(x) { return x && ERR == "" && SYN == "" }
 function raise(x, e) { if (runs(x)) ERR = e }
-function truthy(v) { if (index(v, OBJ) == 1) return 1; return (v + 0) != 0 }
+function truthy(v) { if (index(v, OBJ) == 1 || index(v, OREF) == 1) return 1; return (v + 0) != 0 }
+function shq(s) { gsub(/'/, "'\\''", s); return "'" s "'" }
 
 # ------------------------------------------------------------------ statements
 # stmts: statement { SP+ statement } until end of line or "}" (when inblock)
@@ -149,7 +163,8 @@ function stmt(x,    w, c, v) {
     if (w == "do" || w == "d") {
         if (ch() != " ") return syn()
         P++
-        if (substr(L, P, 2) != "##" && ch() != "$") return syn()
+        # a class call, $SYSTEM call, or a method on an object (obj.Meth(...))
+        if (substr(L, P, 2) != "##" && ch() != "$" && substr(L, P) !~ /^[%A-Za-z][A-Za-z0-9]*\.%?[A-Za-z][A-Za-z0-9]*\(/) return syn()
         v = expr(x)          # must be a method call; value discarded
         while (SYN == "" && ch() == ",") { P++; v = expr(x) }
         return
@@ -160,6 +175,11 @@ function stmt(x,    w, c, v) {
         v = expr(x)
         if (runs(x)) ERR = (index(v, OBJ) == 1) ? substr(v, length(OBJ) + 1) : "<THROW> " v
         return
+    }
+    if (w == "kill" || w == "k") {
+        if (ch() != " ") return syn()
+        P++
+        return kill_args(x)
     }
     if (w == "halt" || w == "h") {
         if (runs(x)) finish()
@@ -176,7 +196,7 @@ function write_args(x,    v) {
         else {
             v = expr(x)
             if (SYN != "") return
-            if (runs(x)) out(index(v, OBJ) == 1 ? "1@%Exception.StatusException" : v)
+            if (runs(x)) out(index(v, OBJ) == 1 ? "1@%Exception.StatusException" : index(v, OREF) == 1 ? oref_text(v) : v)
         }
         if (SYN != "") return
         if (ch() != ",") return
@@ -184,16 +204,53 @@ function write_args(x,    v) {
     }
 }
 
-function set_args(x,    name, sub_, v, hassub) {
+# set target=expr{,target=expr}; target is a local, name(sub), ^global(subs)
+# or obj.Property
+function set_args(x,    name, sub_, v, hassub, gk, prop) {
     while (1) {
-        name = ident()
-        if (name == "") return syn()
-        hassub = 0
-        if (ch() == "(") { P++; sub_ = expr(x); if (SYN != "" || !expect(")")) return; hassub = 1 }
-        if (!expect("=")) return
-        v = expr(x)
-        if (SYN != "") return
-        if (runs(x)) { if (hassub) V[name, sub_] = v; else V[name] = v }
+        if (ch() == "^") {
+            gk = gref(x)
+            if (SYN != "" || !expect("=")) return
+            v = expr(x)
+            if (SYN != "") return
+            if (runs(x)) gset(gk, v)
+        } else {
+            name = ident()
+            if (name == "") return syn()
+            hassub = 0; prop = ""
+            if (ch() == "(") { P++; sub_ = expr(x); if (SYN != "" || !expect(")")) return; hassub = 1 }
+            else if (ch() == ".") { P++; prop = ident(); if (prop == "") return syn() }
+            if (!expect("=")) return
+            v = expr(x)
+            if (SYN != "") return
+            if (runs(x)) {
+                if (prop != "") prop_set(name, prop, v)
+                else if (hassub) V[name, sub_] = v
+                else V[name] = v
+            }
+        }
+        if (ch() != ",") return
+        P++
+    }
+}
+
+# kill target{,target}; target is ^global[(subs)], a local or name(sub)
+function kill_args(x,    name, sub_, hassub, gk, kk) {
+    while (1) {
+        if (ch() == "^") {
+            gk = gref(x)
+            if (SYN != "") return
+            if (runs(x)) gkill(gk)
+        } else {
+            name = ident()
+            if (name == "") return syn()
+            hassub = 0
+            if (ch() == "(") { P++; sub_ = expr(x); if (SYN != "" || !expect(")")) return; hassub = 1 }
+            if (runs(x)) {
+                if (hassub) delete V[name, sub_]
+                else { delete V[name]; for (kk in V) if (index(kk, name SUBSEP) == 1) delete V[kk] }
+            }
+        }
         if (ch() != ",") return
         P++
     }
@@ -309,14 +366,22 @@ function primary(x,    c, s, q, w, lw, cls, meth, name, sub_, v) {
         if (lw == "namespace" || lw == "znspace") return NS
         if (lw == "job" || lw == "j") return JOB
         if (lw == "get" || lw == "g") return get_fn(x)
+        if (lw == "data" || lw == "d") return data_fn(x)
         return syn()
     }
-    if (c ~ /[%A-Za-z]/) {                              # local, p("X"), ex.Meth()
+    if (c == "^") {                                     # ^global(subs)
+        w = gref(x)
+        if (SYN != "" || !runs(x)) return ""
+        if (!(gdata(w) % 2)) { ERR = "<UNDEFINED> " gname_text(w); return "" }
+        return GVAL
+    }
+    if (c ~ /[%A-Za-z]/) {                              # local, p("X"), ex.Meth(), o.Prop
         name = ident()
         if (ch() == ".") {
             P++; meth = ident()
-            if (meth == "" || !expect("(") || !expect(")")) return syn()
-            return obj_call(x, name, meth)
+            if (meth == "") return syn()
+            if (ch() == "(") return obj_call(x, name, meth)
+            return prop_get(x, name, meth)
         }
         if (ch() == "(") {
             P++; sub_ = expr(x)
@@ -332,9 +397,18 @@ function primary(x,    c, s, q, w, lw, cls, meth, name, sub_, v) {
     return syn()
 }
 
-# $GET(name[,default]) / $GET(name(sub)[,default])
-function get_fn(x,    name, sub_, hassub, d, v) {
+# $GET(name[,default]) / $GET(name(sub)[,default]) / $GET(^name(subs)[,default])
+function get_fn(x,    name, sub_, hassub, d, v, gk) {
     if (!expect("(")) return
+    if (ch() == "^") {
+        gk = gref(x)
+        if (SYN != "") return
+        d = ""
+        if (ch() == ",") { P++; d = expr(x); if (SYN != "") return }
+        if (!expect(")")) return
+        if (!runs(x)) return ""
+        return (gdata(gk) % 2) ? GVAL : d
+    }
     name = ident(); if (name == "") return syn()
     hassub = 0
     if (ch() == "(") { P++; sub_ = expr(x); if (SYN != "" || !expect(")")) return; hassub = 1 }
@@ -346,11 +420,40 @@ function get_fn(x,    name, sub_, hassub, d, v) {
     return (name in V) ? V[name] : d
 }
 
-# method on an object held in a local: ex.DisplayString(), ex.AsStatus()
-function obj_call(x, name, meth,    v) {
+# $DATA(target): 0 undefined, 1 value, 10 descendants only, 11 both
+function data_fn(x,    name, sub_, hassub, gk, r, kk) {
+    if (!expect("(")) return
+    if (ch() == "^") {
+        gk = gref(x)
+        if (SYN != "" || !expect(")")) return
+        if (!runs(x)) return ""
+        return gdata(gk)
+    }
+    name = ident(); if (name == "") return syn()
+    hassub = 0
+    if (ch() == "(") { P++; sub_ = expr(x); if (SYN != "" || !expect(")")) return; hassub = 1 }
+    if (!expect(")")) return
     if (!runs(x)) return ""
+    if (hassub) return ((name, sub_) in V) ? 1 : 0
+    r = (name in V) ? 1 : 0
+    for (kk in V) if (index(kk, name SUBSEP) == 1) { r += 10; break }
+    return r
+}
+
+# method on an object held in a local: ex.DisplayString(), ex.AsStatus(),
+# user.%Save()
+function obj_call(x, name, meth,    v, d, id) {
+    d = args(x)
+    if (SYN != "" || !runs(x)) { DEPTH--; return "" }
+    DEPTH--
     if (!(name in V)) { ERR = "<UNDEFINED> *" name; return "" }
     v = V[name]
+    if (index(v, OREF) == 1) {
+        id = substr(v, length(OREF) + 1)
+        if (meth == "%Save" && OC[id] == "Security.Users") return user_save(id)
+        ERR = "<METHOD DOES NOT EXIST> *" meth "," OC[id]
+        return ""
+    }
     if (index(v, OBJ) != 1) { ERR = "<INVALID OREF> *" name; return "" }
     if (meth == "DisplayString") return substr(v, length(OBJ) + 1)
     if (meth == "AsStatus") return "0 " substr(v, length(OBJ) + 1)
@@ -358,10 +461,94 @@ function obj_call(x, name, meth,    v) {
     return ""
 }
 
+# ------------------------------------------------------------------ objects
+function oref_text(v,    id) { id = substr(v, length(OREF) + 1); return id "@" OC[id] }
+# id of the object held in local "name", or 0 with ERR set
+function oref_id(name,    v) {
+    if (!(name in V)) { ERR = "<UNDEFINED> *" name; return 0 }
+    v = V[name]
+    if (index(v, OREF) != 1) { ERR = "<INVALID OREF> *" name; return 0 }
+    return substr(v, length(OREF) + 1) + 0
+}
+# open an object handle on a stored record (all its properties loaded)
+function obj_open(cls, kind, name,    id, f, l, eq) {
+    id = ++NOBJ; OC[id] = cls; OK_[id] = kind
+    f = rec_path(kind, name)
+    while ((getline l < f) > 0) {
+        eq = index(l, "="); if (eq < 2) continue
+        OP[id, substr(l, 1, eq - 1)] = substr(l, eq + 1)
+    }
+    close(f)
+    ON[id] = ((id, "Name") in OP) ? OP[id, "Name"] : name
+    return OREF id
+}
+function prop_get(x, name, prop,    id) {
+    if (!runs(x)) return ""
+    id = oref_id(name); if (!id) return ""
+    if (prop == "PasswordHash" || prop == "PasswordExternal" || prop == "Password") return ""
+    if ((id, prop) in OP) return OP[id, prop]
+    if (OC[id] == "Security.Users" && (prop in USERPROP || prop == "Name")) return ""
+    ERR = "<PROPERTY DOES NOT EXIST> *" prop "," OC[id]
+    return ""
+}
+function prop_set(name, prop, v,    id) {
+    id = oref_id(name); if (!id) return
+    if (OC[id] != "Security.Users" || !(prop in USERPROP)) { ERR = "<PROPERTY DOES NOT EXIST> *" prop "," OC[id]; return }
+    if (prop == "PasswordExternal") { OP[id, "PasswordHash"] = PWMARK v; OM[id, "PasswordHash"] = 1; return }
+    OP[id, prop] = v; OM[id, prop] = 1
+}
+# %Save of a Security.Users handle: write the assigned properties to the record
+function user_save(id,    name, k, kk, n, i) {
+    name = ON[id]
+    for (kk in OM) {
+        split(kk, k, SUBSEP)
+        if (k[1] != id) continue
+        if (index(OP[kk], "\n") || index(OP[kk], "\r"))
+            return status_err("ERROR #5001: the stand-in cannot store a line break in property " k[2])
+    }
+    if (rec_path("users", name) == "") return status_err("ERROR #5001: invalid user name " name)
+    rec_load("users", name)
+    if (!("Name" in R)) rec_set("Name", name)
+    for (kk in OM) {
+        split(kk, k, SUBSEP)
+        if (k[1] != id) continue
+        # STANDIN_STICKY_PASSWORD_CHANGE=1: ChangePassword is silently not
+        # applied to _SYSTEM (as in merge's ModifyUser)
+        if (k[2] == "ChangePassword" && ENVIRON["STANDIN_STICKY_PASSWORD_CHANGE"] == "1" && tolower(name) == "_system") continue
+        rec_set(k[2], OP[kk])
+    }
+    for (kk in OM) { split(kk, k, SUBSEP); if (k[1] == id) delete OM[kk] }
+    if (!rec_save("users", name)) return status_err("ERROR #5001: cannot write user " name)
+    return 1
+}
+# Security.Users.Create(Name,Roles,Password)
+function user_create(name, roles, pw) {
+    if (name == "" || rec_path("users", name) == "") return status_err("ERROR #5001: invalid user name " name)
+    if (rec_exists("users", name)) return status_err("ERROR #837: User " name " already exists")
+    if (index(roles pw, "\n") || index(roles pw, "\r"))
+        return status_err("ERROR #5001: the stand-in cannot store a line break in a user property")
+    delete R; delete RK; NR_ = 0
+    rec_set("Name", name); rec_set("Enabled", 1); rec_set("ChangePassword", 0)
+    rec_set("PasswordNeverExpires", 0); rec_set("AccountNeverExpires", 0); rec_set("Roles", roles)
+    rec_set("PasswordHash", PWMARK pw)
+    if (!rec_save("users", name)) return status_err("ERROR #5001: cannot write user " name)
+    return 1
+}
+# Security.Users.CheckPassword(.user,pw): only plain-text markers can match
+function user_checkpw(name, pw,    id, h) {
+    id = oref_id(name); if (!id) return ""
+    if (OC[id] != "Security.Users") { ERR = "<INVALID OREF> *" name; return "" }
+    h = OP[id, "PasswordHash"]
+    if (index(h, PWMARK) == 1) return (substr(h, length(PWMARK) + 1) == pw "") ? 1 : 0
+    if (index(h, PWDEFMARK) == 1) return (substr(h, length(PWDEFMARK) + 1) == pw "") ? 1 : 0
+    return 0
+}
+
 # (args): each arg is empty (omitted), .name (by reference) or an expression.
 # Results in A[d,i], BYREF[d,i]; returns the depth index d.
-function args(x,    d, v) {
+function args(x,    d, v, i) {
     d = ++DEPTH; NA[d] = 0
+    for (i = 1; i <= 12; i++) { A[d, i] = ""; BYREF[d, i] = "" }   # no stale args from an earlier call
     if (!expect("(")) return d
     if (ch() == ")") { P++; return d }
     while (1) {
@@ -389,6 +576,136 @@ function rec_exists(kind, name,    f, l, r) {
     r = (getline l < f); close(f)
     return r > 0
 }
+function rec_get(kind, name, key,    f, l, v) {
+    f = rec_path(kind, name); v = ""
+    if (f == "") return ""
+    while ((getline l < f) > 0) if (index(l, key "=") == 1) v = substr(l, length(key) + 2)
+    close(f)
+    return v
+}
+function rec_load(kind, name,    f, l, eq) {
+    delete R; delete RK; NR_ = 0
+    f = rec_path(kind, name)
+    while ((getline l < f) > 0) {
+        eq = index(l, "="); if (eq < 2) continue
+        NR_++; RK[NR_] = substr(l, 1, eq - 1); R[RK[NR_]] = substr(l, eq + 1)
+    }
+    close(f)
+}
+function rec_set(k, v,    j) {
+    for (j = 1; j <= NR_; j++) if (RK[j] == k) { R[k] = v; return }
+    NR_++; RK[NR_] = k; R[k] = v
+}
+function rec_save(kind, name,    f, j) {
+    f = rec_path(kind, name)
+    if (f == "") return 0
+    printf "" > (f ".tmp")
+    for (j = 1; j <= NR_; j++) print RK[j] "=" R[RK[j]] > (f ".tmp")
+    close(f ".tmp")
+    return system("mv " shq(f ".tmp") " " shq(f)) == 0
+}
+
+# ------------------------------------------------------------------ global storage
+# ^NAME(s1,s2,...) lives in <Directory>/IRIS.DAT of the Globals database of the
+# session's namespace (so ^IRISENV in %SYS lands in mgr/IRIS.DAT = IRISSYS,
+# durable with ISC_DATA_DIRECTORY). One line per node:
+#   N TAB name TAB s1 ... TAB sN TAB value     (each field %-encoded: % TAB LF CR)
+# A node key is name SUBSEP s1 SUBSEP ... (the bare name for ^NAME itself).
+#
+# gref: parse ^name[(expr{,expr})]; returns the node key ("" when not running).
+function gref(x,    name, key, s, bad) {
+    P++                                     # "^"
+    name = ""
+    if (ch() ~ /[%A-Za-z]/) { name = ch(); P++; while (ch() ~ /[A-Za-z0-9.]/) { name = name ch(); P++ } }
+    if (name == "") return syn()
+    key = name; bad = 0
+    if (ch() == "(") {
+        P++
+        while (1) {
+            s = expr(x)
+            if (SYN != "") return ""
+            if (s "" == "") bad = 1
+            key = key SUBSEP s
+            if (ch() == ",") { P++; continue }
+            if (!expect(")")) return ""
+            break
+        }
+    }
+    if (!runs(x)) return ""
+    if (bad) { ERR = "<SUBSCRIPT> " gname_text(key); return "" }
+    return key
+}
+function gname_text(key,    n, k, i, s) {
+    n = split(key, k, SUBSEP); s = "*^" k[1]
+    if (n > 1) {
+        s = s "("
+        for (i = 2; i <= n; i++) s = s (i > 2 ? "," : "") (k[i] ~ /^-?[0-9]+(\.[0-9]+)?$/ ? k[i] : "\"" k[i] "\"")
+        s = s ")"
+    }
+    return s
+}
+function genc(s) { gsub(/%/, "%25", s); gsub(/\t/, "%09", s); gsub(/\n/, "%0A", s); gsub(/\r/, "%0D", s); return s }
+function gdec(s) { gsub(/%09/, "\t", s); gsub(/%0A/, "\n", s); gsub(/%0D/, "\r", s); gsub(/%25/, "%", s); return s }
+# path of IRIS.DAT for the current namespace's globals ("" + ERR when none)
+function gfile(    db, dir) {
+    db = rec_get("namespaces", NS, "Globals")
+    dir = (db == "") ? "" : rec_get("databases", db, "Directory")
+    if (dir == "") { ERR = "<DIRECTORY> globals database of namespace " NS " is not configured"; return "" }
+    sub(/\/+$/, "", dir)
+    return dir "/IRIS.DAT"
+}
+# load every node of the current namespace into GD[key]; 0 on failure
+function gload(    f, l, n, fl, i, key) {
+    delete GD
+    GF = gfile(); if (GF == "") return 0
+    while ((getline l < GF) > 0) {
+        n = split(l, fl, "\t")
+        if (n < 3 || fl[1] + 0 != n - 3) continue
+        key = gdec(fl[2])
+        for (i = 3; i < n; i++) key = key SUBSEP gdec(fl[i])
+        GD[key] = gdec(fl[n])
+    }
+    close(GF)
+    return 1
+}
+function gsave(    dir, t, key, k, n, i, line) {
+    dir = GF; sub(/\/IRIS\.DAT$/, "", dir)
+    if (system("mkdir -p " shq(dir) " 2>/dev/null && touch " shq(GF) " 2>/dev/null") != 0) {
+        ERR = "<PROTECT> cannot write " GF; return 0
+    }
+    t = GF ".standin-tmp"
+    printf "" > t
+    for (key in GD) {
+        n = split(key, k, SUBSEP)
+        line = (n - 1) "\t" genc(k[1])
+        for (i = 2; i <= n; i++) line = line "\t" genc(k[i])
+        print line "\t" genc(GD[key]) > t
+    }
+    close(t)
+    if (system("mv " shq(t) " " shq(GF)) != 0) { ERR = "<PROTECT> cannot write " GF; return 0 }
+    return 1
+}
+# $DATA of a node (0/1/10/11); sets GVAL to its value
+function gdata(key,    r, kk) {
+    GVAL = ""
+    if (!gload()) return 0
+    r = 0
+    if (key in GD) { r = 1; GVAL = GD[key] }
+    for (kk in GD) if (index(kk, key SUBSEP) == 1) { r += 10; break }
+    return r
+}
+function gset(key, v) {
+    if (!gload()) return
+    GD[key] = v
+    gsave()
+}
+function gkill(key,    kk) {
+    if (!gload()) return
+    delete GD[key]
+    for (kk in GD) if (index(kk, key SUBSEP) == 1) delete GD[kk]
+    gsave()
+}
+
 # copy an object's properties into local array "arr" (killed first)
 function rec_to_local(kind, name, arr, keep,    f, l, eq, k, n, i, kk) {
     for (kk in V) if (index(kk, arr SUBSEP) == 1) delete V[kk]
@@ -406,7 +723,7 @@ function rec_to_local(kind, name, arr, keep,    f, l, eq, k, n, i, kk) {
 }
 
 # ------------------------------------------------------------------ classes
-function call(x, cls, meth,    d, r, a1, arr, kind) {
+function call(x, cls, meth,    d, r, a1, arr, kind, kk) {
     d = args(x)
     if (SYN != "" || !runs(x)) { DEPTH--; return "" }
     a1 = A[d, 1]; arr = BYREF[d, 2]
@@ -445,8 +762,17 @@ function call(x, cls, meth,    d, r, a1, arr, kind) {
         else nometh(cls, meth)
     } else if (cls == "Config.Databases" || cls == "Config.Namespaces" || cls == "Security.Users" || cls == "Security.Services") {
         kind = (cls == "Config.Databases") ? "databases" : (cls == "Config.Namespaces") ? "namespaces" : (cls == "Security.Users") ? "users" : "services"
-        if (meth == "Exists") r = rec_exists(kind, a1) ? 1 : 0
-        else if (meth == "Get") {
+        if (meth == "Exists") {
+            r = rec_exists(kind, a1) ? 1 : 0
+            # Exists(name,.obj): obj is an object handle, or "" when absent
+            if (arr != "") { for (kk in V) if (index(kk, arr SUBSEP) == 1) delete V[kk]; V[arr] = r ? obj_open(cls, kind, a1) : "" }
+        } else if (kind == "users" && meth == "Create") {
+            if (NA[d] > 3) ERR = "<STANDIN UNSUPPORTED> Security.Users.Create: only (Name,Roles,Password) is modelled"
+            else r = user_create(a1, A[d, 2], A[d, 3])
+        } else if (kind == "users" && meth == "CheckPassword") {
+            if (BYREF[d, 1] == "") ERR = "<STANDIN UNSUPPORTED> Security.Users.CheckPassword: pass the user object by reference (.obj)"
+            else r = user_checkpw(BYREF[d, 1], A[d, 2])
+        } else if (meth == "Get") {
             if (!rec_exists(kind, a1)) {
                 if (kind == "users") r = status_err("ERROR #838: User " a1 " does not exist")
                 else if (kind == "services") r = status_err("ERROR #5001: Service " a1 " does not exist")
