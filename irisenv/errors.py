@@ -16,7 +16,7 @@ EXIT_USAGE = 64  # bad command line (argparse); distinct from the plan's 2
 EXIT_INTERRUPTED = 130
 
 _SECRETS: set[str] = set()
-_WORD = __import__("re").compile(r"[A-Za-z0-9_]")
+_WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 
 
 def register_secret(value: str | None) -> None:
@@ -36,8 +36,8 @@ def redact(text: str) -> str:
         if secret in text:
             # a boundary only where the secret's own edge is a word character: "!pw!" is
             # masked in "x!pw!y" too (there is no token edge to respect there)
-            head = r"(?<![A-Za-z0-9_])" if _WORD.match(secret[0]) else ""
-            tail = r"(?![A-Za-z0-9_])" if _WORD.match(secret[-1]) else ""
+            head = r"(?<![A-Za-z0-9_])" if secret[0] in _WORD_CHARS else ""
+            tail = r"(?![A-Za-z0-9_])" if secret[-1] in _WORD_CHARS else ""
             text = re.sub(head + re.escape(secret) + tail, "********", text)
     return text
 

@@ -237,17 +237,23 @@ class Project:
         """Sync unless another process of the same run (pytest-xdist workers share a run
         id) already did; True when this call synced. The marker lives in .irisenv/."""
         from .core.plan import Options
-        from .state import state_dir
+        from .state import project_lock, state_dir
 
         marker = state_dir(self.base_dir) / f"synced-{_safe(run_id)}"
-        with self.lock("sync-once", timeout + 120, reporter):
+        # A lock of its own, held from the marker check until the marker is written: with
+        # the project lock released in between, a second worker could find no marker yet,
+        # sync again, and drop a namespace the first worker had just created (sync drops
+        # owned namespaces the config does not declare). sync() takes the project lock
+        # inside this one; nothing takes them in the other order.
+        with project_lock(self.base_dir, self.engine.endpoint + "#sync-once", self.name,
+                          "sync-once", timeout + 120):
             if marker.exists():
                 return False
-        self.sync(Options(), timeout=timeout, reporter=reporter)
-        try:
-            marker.write_text(self.name)
-        except OSError:
-            pass
+            self.sync(Options(), timeout=timeout, reporter=reporter)
+            try:
+                marker.write_text(self.name)
+            except OSError:
+                pass
         _prune_markers(marker.parent)
         return True
 

@@ -93,8 +93,9 @@ class ReadyCache:
 
     def load(self) -> set:
         try:
-            return set(json.loads(self.path.read_text()).get("ready", []))
-        except (OSError, ValueError):
+            ready = json.loads(self.path.read_text()).get("ready", [])
+            return {cid for cid in ready if isinstance(cid, str)}
+        except (OSError, ValueError, AttributeError, TypeError):  # missing, corrupt, other shape
             return set()
 
     def save(self, ids: set) -> None:

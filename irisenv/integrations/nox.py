@@ -24,12 +24,28 @@ class _NoxReporter:
         pass
 
 
+# nox sets the root logger to DEBUG (silencing only the loggers it knows), so the Docker
+# SDK's and urllib3's per-request debug lines would flood the session's output; irisenv
+# reports its own progress through session.log.
+_QUIET_LOGGERS = ("docker", "urllib3")
+
+
+def _quiet_engine_loggers() -> None:
+    import logging
+
+    for name in _QUIET_LOGGERS:
+        log = logging.getLogger(name)
+        if log.level == logging.NOTSET:  # never override a level the user chose
+            log.setLevel(logging.WARNING)
+
+
 def session(session, instance=None, namespace=None, *, config=None, timeout: float = 180.0):
     from ..config import load_config
     from ..config.model import Config
     from ..core.plan import Options
     from ..project import Project
 
+    _quiet_engine_loggers()
     cfg = config if isinstance(config, Config) else load_config(config)
     project = Project(cfg)
     project.sync(Options(), timeout=timeout, reporter=_NoxReporter(session))

@@ -25,11 +25,16 @@ _ENV_NAME = re.compile(r"^IRISENV_[A-Z0-9_]+$")
 # Statements are produced by irisenv's own code from fixed templates; this guard keeps any
 # future template honest: no quotes but the ones of string literals irisenv wrote itself.
 _FORBIDDEN = re.compile(r"[\r\n]")
+# An error IRIS printed outside any try/catch, alone on its line or after a prompt:
+# "<SYNTAX>", "%SYS><UNDEFINED> *x". A line with a syntax error is never compiled, so its
+# try/catch never runs: IRIS prints <SYNTAX>, goes on with the next line, prints the
+# sentinel and exits 0 (IRIS-FACTS §3.1). Sentinel and exit code alone cannot see it.
+_IRIS_ERROR = re.compile(r"^(?:[%\w-]+>)?\s*(<[A-Z][A-Z0-9 ]*>.*)$")
 
 
 def env_ref(name: str) -> str:
     """The ObjectScript expression that reads a value irisenv passed in the environment."""
-    if not _ENV_NAME.match(name):
+    if not isinstance(name, str) or not _ENV_NAME.fullmatch(name):  # "$" matches before "\n"
         raise ValueError(f"bad environment name for ObjectScript: {name!r}")
     return f'$System.Util.GetEnviron("{name}")'
 
@@ -76,7 +81,9 @@ def run(engine, container_id: str, statements: list[str], *, env: dict | None = 
             values[key] = value
         if ERR_TAG in line:
             errors.append(line.split(ERR_TAG, 1)[1].strip())
-    ok = res.exit_code == 0 and f"{SENTINEL_PREFIX}{token}" in out
+        elif VAL_TAG not in line and _IRIS_ERROR.match(line):
+            errors.append(_IRIS_ERROR.match(line).group(1).strip())
+    ok = res.exit_code == 0 and f"{SENTINEL_PREFIX}{token}" in out and not errors
     if not ok:
         detail = "; ".join(errors) or _last_lines(out) or f"exit code {res.exit_code}"
         raise ScriptError(f"{what} failed in container {container_id[:12]}",

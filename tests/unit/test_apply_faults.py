@@ -1,0 +1,496 @@
+"""The executor against a fake engine with fault injection: retries of transient faults
+(bounded), clean-up after terminal ones, 409 handling, replace order, parallelism.
+
+The fake keeps an in-memory container table and a call log; faults are queued per method.
+Timing is never asserted: concurrency is proven with a barrier."""
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+
+import pytest
+
+from irisenv import apply
+from irisenv.apply import Executor
+from irisenv.config.model import Config, Instance
+from irisenv.core import desired as D
+from irisenv.core import labels as L
+from irisenv.core.observed import Observed, ObservedContainer
+from irisenv.core.plan import Options, Plan, Replace, reconcile
+from irisenv.errors import ConflictError, IrisenvError, TransientError
+from irisenv.iris.readiness import Readiness
+from irisenv.report import QuietReporter
+
+IMG = "intersystemsdc/iris-community:2025.1"
+IMG_ID = "sha256:" + "a" * 64
+
+
+@pytest.fixture(autouse=True)
+def fast_retries(monkeypatch):
+    monkeypatch.setattr(apply, "RETRY_ATTEMPTS", 3)
+    monkeypatch.setattr(apply, "RETRY_SECONDS", 5.0)
+
+
+def want(name="iris", project="demo", **kw) -> D.DesiredContainer:
+    return D.desired_container(Config(project=project, instances={}),
+                               Instance(name=name, image=IMG, **kw))
+
+
+class FakeEngine:
+    """Just enough of irisenv.engine.docker.Engine for the executor."""
+
+    def __init__(self):
+        self.containers: dict[str, dict] = {}
+        self.log: list[tuple] = []
+        self.faults: dict[str, list] = {}
+        self.hooks: dict[str, object] = {}
+        self.lock = threading.RLock()
+        self._ids = itertools.count(1)
+        self.volumes: set = set()
+
+    # -- test helpers
+    def add(self, name, labels, state="running", cid=None) -> str:
+        cid = cid or f"{next(self._ids):064x}"
+        self.containers[cid] = dict(name=name, labels=dict(labels), state=state)
+        return cid
+
+    def fail(self, method, *excs):
+        self.faults.setdefault(method, []).extend(excs)
+
+    def observed(self, cid) -> ObservedContainer:
+        c = self.containers[cid]
+        return ObservedContainer(id=cid, name=c["name"], state=c["state"], labels=c["labels"],
+                                 image_id=IMG_ID)
+
+    def by_name(self, name):
+        return [cid for cid, c in self.containers.items() if c["name"] == name]
+
+    def calls(self, method):
+        return [entry for entry in self.log if entry[0] == method]
+
+    def _enter(self, method, *args):
+        with self.lock:
+            self.log.append((method, *args))
+            queue = self.faults.get(method)
+            exc = queue.pop(0) if queue else None
+        hook = self.hooks.get(method)
+        if hook is not None:
+            hook(*args)
+        if exc is not None:
+            raise exc
+
+    # -- the engine API the executor uses
+    def pull(self, ref, on_progress=None):
+        self._enter("pull", ref)
+        if on_progress:
+            on_progress({"status": "Downloading", "progress": "[=>  ]"})
+
+    def create_volume(self, name, project, instance):
+        self._enter("create_volume", name)
+        self.volumes.add(name)
+
+    def create(self, desired, name):
+        self._enter("create", name)
+        with self.lock:
+            if self.by_name(name):
+                raise ConflictError(f"name {name} is in use", "409 Conflict")
+            return self.add(name, desired.labels, state="created")
+
+    def put_files(self, cid, files, data_dir=False):
+        self._enter("put_files", cid)
+
+    def start(self, cid):
+        self._enter("start", cid)
+        with self.lock:
+            c = self.containers.get(cid)
+            if c is None or c["state"] in ("dead", "removing"):
+                raise IrisenvError(f"cannot start {cid[:12]}", "no such container or dead")
+            c["state"] = "running"
+
+    def unpause(self, cid):
+        self._enter("unpause", cid)
+        self.containers[cid]["state"] = "running"
+
+    def stop(self, cid, timeout=None):
+        self._enter("stop", cid, timeout)
+        with self.lock:
+            if cid in self.containers:
+                self.containers[cid]["state"] = "exited"
+
+    def remove(self, cid):
+        self._enter("remove", cid)
+        with self.lock:
+            self.containers.pop(cid, None)  # like the real adapter: a missing one is fine
+
+    def rename(self, cid, name):
+        self._enter("rename", cid, name)
+        with self.lock:
+            if self.by_name(name):
+                raise ConflictError(f"name {name} is in use", "409 Conflict")
+            self.containers[cid]["name"] = name
+
+    def find_by_name(self, name):
+        self._enter("find_by_name", name)
+        with self.lock:
+            ids = self.by_name(name)
+            return self.observed(ids[0]) if ids else None
+
+    def inspect(self, cid):
+        self._enter("inspect", cid)
+        return {"Id": cid, "State": {"Status": self.containers[cid]["state"]}}
+
+
+class FakeWait:
+    def __init__(self, engine):
+        self.engine = engine
+        self.seen: list = []
+
+    def __call__(self, engine, cid, timeout, *, instance=""):
+        assert engine is self.engine
+        c = engine.containers.get(cid)
+        assert c is not None and c["state"] == "running", f"waited on {cid} in state {c}"
+        self.seen.append((instance, cid))
+        return Readiness(monitor="ok", version="2025.1")
+
+
+def executor(engine, **kw):
+    waiter = FakeWait(engine)
+    return Executor(engine, QuietReporter(), wait_ready=waiter, **kw), waiter
+
+
+def observe(engine, project="demo", ready=()) -> Observed:
+    ours = tuple(engine.observed(cid) for cid, c in engine.containers.items()
+                 if L.is_ours(c["labels"]) and c["labels"].get(L.PROJECT) == project)
+    return Observed(project=project, containers=ours, image_ids={IMG: IMG_ID},
+                    ready_ids=frozenset(ready))
+
+
+def only_container(engine, name="demo-iris") -> dict:
+    assert len(engine.containers) == 1, engine.containers
+    [(cid, c)] = engine.containers.items()
+    assert c["name"] == name
+    return {"id": cid, **c}
+
+
+# ---------------------------------------------------------------- happy path
+def test_create_from_scratch():
+    eng = FakeEngine()
+    d = want()
+    ex, waiter = executor(eng)
+    result = ex.run(reconcile([d], observe(eng)))
+    c = only_container(eng)
+    assert c["state"] == "running" and c["labels"] == d.labels
+    assert result.errors == {} and result.ready == {"iris": c["id"]}
+    assert [e[0] for e in eng.log] == ["create", "put_files", "start"]
+    assert waiter.seen == [("iris", c["id"])]
+
+
+def test_pull_runs_before_anything_else():
+    eng = FakeEngine()
+    plan = reconcile([want("a"), want("b")],
+                     Observed(project="demo", image_ids={IMG: None}))
+    ex, _ = executor(eng)
+    result = ex.run(plan)
+    assert eng.log[0] == ("pull", IMG) and len(eng.calls("pull")) == 1
+    assert set(result.ready) == {"a", "b"}
+
+
+def test_volume_storage_creates_the_volume_first():
+    eng = FakeEngine()
+    ex, _ = executor(eng)
+    ex.run(reconcile([want(storage="volume")], observe(eng)))
+    assert eng.log[0] == ("create_volume", "demo-iris-data")
+    assert eng.volumes == {"demo-iris-data"}
+
+
+def test_start_a_stopped_container_keeps_its_id():
+    eng = FakeEngine()
+    d = want()
+    cid = eng.add(d.name, d.labels, state="exited")
+    ex, waiter = executor(eng)
+    result = ex.run(reconcile([d], observe(eng)))
+    assert result.ready == {"iris": cid} and eng.containers[cid]["state"] == "running"
+    assert eng.calls("create") == []
+
+
+def test_paused_container_is_unpaused_not_started():
+    eng = FakeEngine()
+    d = want()
+    cid = eng.add(d.name, d.labels, state="paused")
+    ex, _ = executor(eng)
+    assert ex.run(reconcile([d], observe(eng))).errors == {}
+    assert eng.calls("unpause") == [("unpause", cid)] and eng.calls("start") == []
+
+
+def test_wait_only_uses_the_current_container():
+    eng = FakeEngine()
+    d = want()
+    cid = eng.add(d.name, d.labels)
+    ex, waiter = executor(eng)
+    result = ex.run(reconcile([d], observe(eng)))
+    assert result.ready == {"iris": cid} and waiter.seen == [("iris", cid)]
+    assert not eng.calls("create") and not eng.calls("start")
+
+
+# ---------------------------------------------------------------- transient faults
+def test_transient_errors_on_create_and_start_are_retried():
+    eng = FakeEngine()
+    eng.fail("create", TransientError("engine blinked", "502"))
+    eng.fail("start", TransientError("engine blinked", "503"), TransientError("again", "503"))
+    ex, _ = executor(eng)
+    result = ex.run(reconcile([want()], observe(eng)))
+    assert result.errors == {}
+    c = only_container(eng)
+    assert c["state"] == "running"
+    assert len(eng.calls("create")) == 2 and len(eng.calls("start")) == 3
+
+
+def test_a_permanently_transient_fault_gives_up_after_bounded_attempts():
+    eng = FakeEngine()
+    eng.fail("create", *[TransientError("engine down", "connection refused")] * 50)
+    ex, _ = executor(eng)
+    result = ex.run(reconcile([want()], observe(eng)))
+    assert len(eng.calls("create")) == apply.RETRY_ATTEMPTS == 3
+    assert isinstance(result.errors["iris"], TransientError)
+    assert result.errors["iris"].what == "engine down"
+    assert result.ready == {} and eng.containers == {}
+
+
+def test_a_permanently_failing_start_leaves_nothing_behind():
+    eng = FakeEngine()
+    eng.fail("start", *[TransientError("engine down", "x")] * 50)
+    ex, _ = executor(eng)
+    result = ex.run(reconcile([want()], observe(eng)))
+    assert len(eng.calls("start")) == 3
+    assert "iris" in result.errors and eng.containers == {}
+
+
+def test_errors_are_per_instance():
+    eng = FakeEngine()
+    eng.hooks["create"] = lambda name: (_ for _ in ()).throw(
+        IrisenvError("disk full", "no space")) if name == "demo-bad" else None
+    ex, _ = executor(eng)
+    result = ex.run(reconcile([want("good"), want("bad")], observe(eng)))
+    assert set(result.errors) == {"bad"} and set(result.ready) == {"good"}
+    assert [c["name"] for c in eng.containers.values()] == ["demo-good"]
+
+
+# ---------------------------------------------------------------- terminal faults
+def test_port_clash_on_start_removes_the_new_container_and_is_not_retried():
+    eng = FakeEngine()
+    clash = IrisenvError("port 41972 is already allocated", "another process listens on it",
+                         "pick another port")
+    eng.fail("start", clash)
+    ex, waiter = executor(eng)
+    result = ex.run(reconcile([want()], observe(eng)))
+    assert result.errors == {"iris": clash}
+    assert len(eng.calls("start")) == 1
+    [(_, created)] = [(e[0], e[1]) for e in eng.calls("put_files")]
+    assert eng.calls("remove") == [("remove", created)]
+    assert eng.containers == {} and waiter.seen == []
+
+
+def test_failed_file_copy_removes_the_new_container():
+    eng = FakeEngine()
+    eng.fail("put_files", IrisenvError("copy failed", "bad tar"))
+    ex, _ = executor(eng)
+    result = ex.run(reconcile([want()], observe(eng)))
+    assert "iris" in result.errors and eng.containers == {}
+    assert eng.calls("start") == []
+
+
+# ---------------------------------------------------------------- 409 on create
+def test_conflict_with_a_twin_of_ours_is_adopted():
+    eng = FakeEngine()
+    d = want()
+    plan = reconcile([d], observe(eng))  # planned before the other sync created it
+    twin = eng.add(d.name, d.labels, state="created")
+    ex, waiter = executor(eng)
+    result = ex.run(plan)
+    assert result.errors == {}
+    c = only_container(eng)
+    assert c["id"] == twin and c["state"] == "running"
+    assert result.ready == {"iris": twin} and waiter.seen == [("iris", twin)]
+    assert eng.calls("remove") == []
+
+
+def test_conflict_with_ours_of_another_hash_is_discarded_and_recreated():
+    eng = FakeEngine()
+    d = want()
+    plan = reconcile([d], observe(eng))
+    stale = eng.add(d.name, want(memory=1024**3).labels)
+    ex, _ = executor(eng)
+    result = ex.run(plan)
+    assert result.errors == {}
+    c = only_container(eng)
+    assert c["id"] != stale and c["labels"][L.CONFIG_HASH] == d.hash
+    assert ("remove", stale) in eng.log
+
+
+def test_conflict_with_a_foreign_container_is_refused_and_it_is_untouched():
+    eng = FakeEngine()
+    d = want()
+    plan = reconcile([d], observe(eng))
+    foreign = eng.add(d.name, {"com.example": "theirs"})
+    ex, _ = executor(eng)
+    result = ex.run(plan)
+    err = result.errors["iris"]
+    assert "not created by irisenv" in err.what
+    assert eng.containers == {foreign: dict(name=d.name, labels={"com.example": "theirs"},
+                                            state="running")}
+    assert not [e for e in eng.log if e[0] in ("start", "stop", "remove", "rename")
+                and e[1] == foreign]
+
+
+def test_conflict_with_another_projects_container_is_refused():
+    """Project "demo" instance "a-b" and project "demo-a" instance "b" both map to the
+    container name demo-a-b. The other project's container is ours by label, but it is not
+    this project's: never adopt it, never remove it."""
+    eng = FakeEngine()
+    d = want("a-b", project="demo")
+    plan = reconcile([d], observe(eng))
+    other_d = want("b", project="demo-a", memory=1024**3)
+    assert other_d.name == d.name == "demo-a-b"
+    other = eng.add(other_d.name, other_d.labels)
+    ex, _ = executor(eng)
+    result = ex.run(plan)
+    assert "a-b" in result.errors
+    assert eng.containers[other]["labels"] == other_d.labels
+    assert eng.containers[other]["state"] == "running"
+    assert ("remove", other) not in eng.log and ("stop", other, None) not in eng.log
+
+
+def test_conflict_with_another_projects_twin_is_not_adopted():
+    eng = FakeEngine()
+    d = want("a-b", project="demo")
+    plan = reconcile([d], observe(eng))
+    # same spec, hence the same hash, but another project's container
+    other_d = want("b", project="demo-a")
+    assert other_d.hash == d.hash
+    other = eng.add(other_d.name, other_d.labels, state="exited")
+    ex, waiter = executor(eng)
+    result = ex.run(plan)
+    assert "a-b" in result.errors and result.ready == {}
+    assert eng.containers[other]["state"] == "exited" and waiter.seen == []
+
+
+# ---------------------------------------------------------------- replace
+def test_replace_order():
+    eng = FakeEngine()
+    old_d = want()
+    old = eng.add(old_d.name, old_d.labels)
+    d = want(memory=4 * 1024**3, stop_timeout=7.0)
+    plan = reconcile([d], observe(eng, ready={old}))
+    assert isinstance(plan.steps[0], Replace)
+    ex, waiter = executor(eng)
+    result = ex.run(plan)
+    assert result.errors == {}
+    c = only_container(eng)
+    new = c["id"]
+    tmp = L.temp_name("demo", "iris")
+    assert eng.log == [
+        ("find_by_name", tmp),
+        ("create", tmp),
+        ("put_files", new),
+        ("stop", old, 7.0),
+        ("remove", old),
+        ("rename", new, "demo-iris"),
+        ("start", new),
+    ]
+    assert c["labels"][L.CONFIG_HASH] == d.hash and c["state"] == "running"
+    assert result.ready == {"iris": new} and waiter.seen == [("iris", new)]
+
+
+def test_replace_clears_a_stale_temp_container_of_ours_first():
+    eng = FakeEngine()
+    old_d = want()
+    old = eng.add(old_d.name, old_d.labels)
+    d = want(memory=4 * 1024**3)
+    plan = Plan("demo", steps=[Replace(d, eng.observed(old), (("memory", 1, 2),))])
+    stale = eng.add(L.temp_name("demo", "iris"), d.labels, state="created")
+    ex, _ = executor(eng)
+    assert ex.run(plan).errors == {}
+    assert eng.log[:2] == [("find_by_name", "demo-iris-irisenv-new"), ("remove", stale)]
+    only_container(eng)
+
+
+def test_replace_failing_to_stop_the_old_keeps_it_and_drops_the_new():
+    eng = FakeEngine()
+    old_d = want()
+    old = eng.add(old_d.name, old_d.labels)
+    eng.fail("stop", IrisenvError("cannot stop", "permission denied"))
+    ex, _ = executor(eng)
+    result = ex.run(reconcile([want(memory=4 * 1024**3)], observe(eng)))
+    assert "iris" in result.errors
+    assert list(eng.containers) == [old] and eng.containers[old]["name"] == "demo-iris"
+
+
+def test_replace_retries_a_transient_stop():
+    eng = FakeEngine()
+    old_d = want()
+    old = eng.add(old_d.name, old_d.labels)
+    eng.fail("stop", TransientError("timeout", "engine slow"))
+    ex, _ = executor(eng)
+    assert ex.run(reconcile([want(memory=4 * 1024**3)], observe(eng))).errors == {}
+    assert len(eng.calls("stop")) == 2 and old not in eng.containers
+
+
+# ---------------------------------------------------------------- remove
+def test_gone_container_is_removed_before_the_name_is_reused():
+    """A dead container still holds its name: its removal must finish before the create."""
+    eng = FakeEngine()
+    d = want()
+    dead = eng.add(d.name, d.labels, state="dead")
+    eng.hooks["remove"] = lambda cid: time.sleep(0.05)  # the engine takes its time
+    ex, _ = executor(eng)
+    result = ex.run(reconcile([d], observe(eng)))
+    assert result.errors == {}
+    c = only_container(eng)
+    assert c["id"] != dead and c["state"] == "running"
+    names = [e[0] for e in eng.log]
+    assert names.index("remove") < names.index("create")
+
+
+def test_orphan_removal_stops_then_removes():
+    eng = FakeEngine()
+    keep = want()
+    kid = eng.add(keep.name, keep.labels)
+    orphan = eng.add("demo-old", want("old").labels)
+    ex, _ = executor(eng)
+    result = ex.run(reconcile([keep], observe(eng, ready={kid}), Options(remove_orphans=True)))
+    assert result.errors == {}
+    assert eng.log == [("stop", orphan, None), ("remove", orphan)]
+    assert list(eng.containers) == [kid]
+
+
+def test_orphan_removal_failure_is_reported_by_container():
+    eng = FakeEngine()
+    orphan = eng.add("demo-old", want("old").labels, state="exited")
+    eng.fail("remove", *[IrisenvError("cannot remove", "in use")] * 3)
+    ex, _ = executor(eng)
+    result = ex.run(reconcile([], observe(eng), Options(remove_orphans=True)))
+    assert list(result.errors) == [orphan]
+
+
+# ---------------------------------------------------------------- parallelism
+def test_two_instances_run_in_parallel():
+    eng = FakeEngine()
+    barrier = threading.Barrier(2, timeout=5)
+    eng.hooks["start"] = lambda cid: barrier.wait()  # both must be in start at once
+    ex, _ = executor(eng)
+    result = ex.run(reconcile([want("a"), want("b")], observe(eng)))
+    assert result.errors == {}, result.errors
+    assert set(result.ready) == {"a", "b"}
+    assert not barrier.broken
+
+
+def test_steps_of_one_instance_stay_in_order_while_another_fails():
+    eng = FakeEngine()
+    eng.hooks["create"] = lambda name: (_ for _ in ()).throw(
+        IrisenvError("boom", "x")) if name == "demo-a" else None
+    ex, _ = executor(eng)
+    result = ex.run(reconcile([want("a"), want("b")], observe(eng)))
+    assert set(result.errors) == {"a"}
+    b_calls = [e[0] for e in eng.log if e[0] != "create" or e[1] == "demo-b"]
+    assert b_calls[-3:] == ["create", "put_files", "start"]
