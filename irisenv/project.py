@@ -114,8 +114,9 @@ class Project:
         for d in desired:
             if d.name not in present:
                 other = retrying(engine.find_by_name, d.name)
-                if other is not None and not L.is_ours(other.labels):
-                    foreign[d.name] = other
+                if other is not None and (not L.is_ours(other.labels)
+                                          or other.labels.get(L.PROJECT) != self.name):
+                    foreign[d.name] = other  # not ours, or another irisenv project's
         iris = self._probe_iris(desired, containers)
         return Observed(project=self.name, containers=containers, image_ids=images,
                         foreign_by_name=foreign, ready_ids=frozenset(iris), iris=iris)

@@ -1,4 +1,4 @@
-"""The project's .irisenv/ directory: the lock per (engine, project) and the ready cache.
+"""The project's .irisenv/ directory: the lock per (engine, project) and run markers.
 
 .irisenv/ holds a .gitignore ("*") and a CACHEDIR.TAG, so neither git nor backup tools
 keep it. The lock is a filelock (flock on POSIX): released by the OS when its holder dies,
@@ -82,26 +82,3 @@ def _read_owner(owner: Path) -> str:
         return f"pid {info.get('pid')} ({info.get('verb')}, for {age:.0f}s)"
     except (OSError, ValueError):
         return ""
-
-
-class ReadyCache:
-    """Container IDs irisenv has seen ready, per engine endpoint (skips re-probing a
-    converged project: a no-op sync stays one list call)."""
-
-    def __init__(self, base: Path, endpoint: str):
-        self.path = state_dir(base) / f"ready-{_key(endpoint, '')}.json"
-
-    def load(self) -> set:
-        try:
-            ready = json.loads(self.path.read_text()).get("ready", [])
-            return {cid for cid in ready if isinstance(cid, str)}
-        except (OSError, ValueError, AttributeError, TypeError):  # missing, corrupt, other shape
-            return set()
-
-    def save(self, ids: set) -> None:
-        tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
-        try:
-            tmp.write_text(json.dumps({"ready": sorted(ids)}))
-            os.replace(tmp, self.path)
-        except OSError:
-            pass

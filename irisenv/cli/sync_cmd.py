@@ -42,7 +42,7 @@ def run(args) -> int:
     finally:
         rep.close()
     counts = outcome.plan.counts()
-    past = {"add": "added", "start": "started", "replace": "replaced",
+    past = {"pull": "pulled", "add": "added", "start": "started", "replace": "replaced",
             "update": "updated in place", "remove": "removed"}
     done = ", ".join(f"{n} {past[k]}" for k, n in counts.items() if n)
     summary = (f"sync: project {project.name}: "

@@ -389,6 +389,11 @@ def _c_duration(v, f, value, path):
 def _c_size(v, f, value, path):
     _need(value, (str,), 'a size string such as "512m"')
     size = units.parse_size(value)
+    if f.minimum is not None:  # IRIS takes these in whole MB; 0 would mean "automatic"
+        if size % (1024**2):
+            raise ValueError(f"{value!r} is not a whole number of megabytes (IRIS takes MB)")
+        if size < f.minimum:
+            raise ValueError(f"{value!r} is too small (at least {units.format_size(int(f.minimum))})")
     if size < 4 * 1024**2:
         raise ValueError(f"{value!r} is too small (at least 4m)")
     return size

@@ -110,8 +110,10 @@ INSTANCE = Table("", "One IRIS container.", (
     Field("cpus", "float", None, "Container CPU limit (e.g. 2.0). Unset: no limit.",
           minimum=0.01, maximum=1024, optional=True),
     Field("globals", "size", "256m",
-          "Pinned database cache (global buffers). Without it IRIS sizes itself from host RAM."),
-    Field("routines", "size", "64m", "Pinned routine cache."),
+          "Pinned database cache (global buffers), whole megabytes, at least 8m. Without it "
+          "IRIS sizes itself from host RAM.", minimum=8 * 1024**2),
+    Field("routines", "size", "64m", "Pinned routine cache, whole megabytes, at least 8m.",
+          minimum=8 * 1024**2),
     Field("storage", "enum", "ephemeral",
           "ephemeral: the container's own layer; tmpfs: data in RAM; volume: a named volume "
           "holding durable %SYS (ISC_DATA_DIRECTORY) that survives replacement.",

@@ -90,7 +90,7 @@ class Plan:
 
     @property
     def changes(self) -> list:
-        return [s for s in self.steps if not isinstance(s, (Wait, Pull))
+        return [s for s in self.steps if not isinstance(s, Wait)
                 and not (isinstance(s, Converge) and s.alongside)]
 
     @property
@@ -98,10 +98,10 @@ class Plan:
         return bool(self.changes)
 
     def counts(self) -> dict:
-        out = {"add": 0, "start": 0, "replace": 0, "update": 0, "remove": 0}
+        out = {"pull": 0, "add": 0, "start": 0, "replace": 0, "update": 0, "remove": 0}
         for s in self.changes:
-            out[{"create": "add", "start": "start", "replace": "replace", "remove": "remove",
-                 "converge": "update"}[s.kind]] += 1
+            out[{"pull": "pull", "create": "add", "start": "start", "replace": "replace",
+                 "remove": "remove", "converge": "update"}[s.kind]] += 1
         return out
 
     def for_instance(self, instance: str) -> list:
@@ -153,12 +153,21 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
                                   if extra.name != d.name else f"container is {extra.state}"))
         if current is None and d.name in observed.foreign_by_name:
             other = observed.foreign_by_name[d.name]
-            plan.problems.append(Problem(
-                d.instance, f"a container named {d.name} exists and was not created by irisenv",
-                f"container {other.short_id} has no io.irisenv labels; irisenv never modifies or "
-                "removes containers it did not create",
-                f"remove or rename it yourself (docker rm -f {d.name}), or set [project] name "
-                "to another value"))
+            owner = other.labels.get(L.PROJECT) if L.is_ours(other.labels) else None
+            if owner is not None:
+                plan.problems.append(Problem(
+                    d.instance, f"container name {d.name} is taken by irisenv project {owner!r}",
+                    f"project {owner!r} has a container {other.short_id} with the same "
+                    f"<project>-<instance> name; irisenv never touches another project's containers",
+                    f"rename this project ([project] name) or instance {d.instance!r}, or remove "
+                    f"the other one with `irisenv down --project {owner}`"))
+            else:
+                plan.problems.append(Problem(
+                    d.instance, f"a container named {d.name} exists and was not created by irisenv",
+                    f"container {other.short_id} has no io.irisenv labels; irisenv never modifies or "
+                    "removes containers it did not create",
+                    f"remove or rename it yourself (docker rm -f {d.name}), or set [project] name "
+                    "to another value"))
             continue
         image_id = observed.image_ids.get(d.image)
         if image_id is None and d.image not in pulls:
@@ -176,6 +185,12 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
             reasons.append("--recreate was given")
         elif d.reuse == "never":
             reasons.append('reuse = "never": a fresh container every sync')
+        if current.state == "created" and not reasons:
+            # Never started: what a sync killed between create and copying irisenv's files
+            # in leaves behind. Its files may be missing (no merge file, no writable data
+            # directory on a volume), so starting it could fail on every sync: make it anew.
+            reasons.append("created but never started (interrupted sync): its files may be "
+                           "incomplete")
         if current.hash != d.hash:
             changes = diff_specs(current.spec, d.spec)
             if not changes and current.hash_format != HASH_FORMAT:

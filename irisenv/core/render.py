@@ -88,7 +88,8 @@ def plan_text(plan: Plan) -> str:
         body.append(f"note: {note}")
     c = plan.counts()
     if plan.has_changes:
-        body.append(f"Plan: {c['add']} to add, {c['start']} to start, {c['replace']} to replace, "
+        body.append("Plan: " + (f"{c['pull']} to pull, " if c["pull"] else "")
+                    + f"{c['add']} to add, {c['start']} to start, {c['replace']} to replace, "
                     + (f"{c['update']} to update in place, " if c["update"] else "")
                     + f"{c['remove']} to remove.")
     if plan.problems:

@@ -62,7 +62,7 @@ def test_empty_with_image_missing_pulls_creates_waits():
     assert plan.steps[0] == Pull(IMG)
     assert plan.steps[1].desired is d
     assert plan.has_changes
-    assert nonzero(plan.counts()) == {"add": 1}
+    assert nonzero(plan.counts()) == {"pull": 1, "add": 1}
 
 
 def test_empty_with_image_present_does_not_pull():
@@ -154,8 +154,9 @@ def test_image_id_behind_the_tag_moved_replaces():
 def test_missing_local_image_does_not_count_as_image_drift():
     d = want()
     plan = reconcile([d], obs(have(d), images={IMG: None}, ready={CID}))
-    assert kinds(plan) == ["pull"]
-    assert not plan.has_changes
+    assert kinds(plan) == ["pull"]  # no replace: an absent tag is not a moved tag
+    assert plan.has_changes  # but pulling changes Docker: --detailed-exitcode says 2
+    assert "Plan: 1 to pull, 0 to add" in plan_text(plan)
 
 
 def test_reuse_never_replaces_every_time():
@@ -329,7 +330,7 @@ irisenv will perform these actions for project demo:
       memory:  2g
       storage: ephemeral
 
-Plan: 1 to add, 0 to start, 0 to replace, 0 to remove.
+Plan: 1 to pull, 1 to add, 0 to start, 0 to replace, 0 to remove.
 """
 
 
@@ -435,6 +436,18 @@ Blocked: 1 problem(s) must be fixed first.
 
 
 # ---------------------------------------------------------------- plan_json
+def test_name_taken_by_another_irisenv_project_is_a_problem():
+    d = want()
+    other = ObservedContainer(id="f" * 64, name=d.name, state="running",
+                              labels={L.MANAGED_BY: L.MANAGED_BY_VALUE, L.PROJECT: "demo-x",
+                                      L.INSTANCE: "iris"})
+    plan = reconcile([d], Observed(project="demo", image_ids={IMG: IMG_ID},
+                                   foreign_by_name={d.name: other}))
+    assert [s.kind for s in plan.steps] == []
+    assert "taken by irisenv project 'demo-x'" in plan.problems[0].what
+    assert "irisenv down --project demo-x" in plan.problems[0].fix
+
+
 def test_plan_json_shape():
     d_new = want(memory=4 * 1024**3)
     orphan = have(want("old"), id="b" * 64, state="exited")
@@ -442,7 +455,7 @@ def test_plan_json_shape():
                      Options(remove_orphans=True))
     doc = plan_json(plan)
     json.dumps(doc)  # serializable as is
-    assert nonzero(doc.pop("summary")) == {"replace": 1, "remove": 1}
+    assert nonzero(doc.pop("summary")) == {"pull": 1, "replace": 1, "remove": 1}
     assert doc == {
         "format_version": "1",
         "project": "demo",
