@@ -240,16 +240,17 @@ class Executor:
 
     def converge(self, step: Converge, cid: str) -> None:
         from .core.desired import MERGE_PATH
-        from .core.iris_state import diff, owned_after
+        from .core.iris_state import diff, owned_after, temp_after
         from .iris import state
 
         d, want = step.desired, step.iris
         password = self.passwords.get(d.instance, "")
-        actions, owned = step.actions, step.owned
+        actions, owned, temp = step.actions, step.owned, step.temp
         if actions is None:  # new or restarted: observe now that IRIS is ready
             seen = state.observe(self.engine, cid, want, password, timeout=self.timeout)
             actions = diff(want, seen)
             owned = owned_after(seen, actions)
+            temp = temp_after(seen, actions)
             if step.fresh:  # irisenv's boot merge made the declared namespaces: they are ours
                 owned = tuple(sorted(set(owned) | {n for n in want.namespaces
                                                    if seen.namespaces.get(n)}))
@@ -261,7 +262,7 @@ class Executor:
                           + ("; ".join(a.describe() for a in actions) or "recording ownership"),
                           instance=d.instance)
         state.converge(self.engine, cid, want, password, actions, owned,
-                       d.files.get(MERGE_PATH, b""), timeout=self.timeout)
+                       d.files.get(MERGE_PATH, b""), timeout=self.timeout, temp=temp)
         self.report.event("converged", f"IRIS state verified ({len(actions)} change(s))",
                           instance=d.instance)
 

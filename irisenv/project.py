@@ -259,19 +259,17 @@ class Project:
         return True
 
     def add_namespace(self, instance: str | None, name: str) -> str:
-        """Create a namespace (with its databases) that irisenv owns and will drop."""
+        """Create a namespace (with its databases) for a test run. It is recorded apart
+        from the config's namespaces, so a concurrent `irisenv sync` leaves it alone;
+        drop_namespace removes it, and a sync drops it once abandoned (TEMP_TTL)."""
         from dataclasses import replace
 
-        from .core.desired import MERGE_PATH
         from .core.iris_state import CreateNamespace
         from .iris import state
         from .names import namespace as check
 
         name = check(name)
-        inst = self.config.instance(instance)
-        want = self.iris_desired()[inst.name]
-        password = self.passwords()[inst.name]
-        boot = next(d for d in self.desired() if d.instance == inst.name).files.get(MERGE_PATH, b"")
+        inst, want, password, boot = self._iris_context(instance)
         with self.lock("namespace", 300):
             cid = self.container_id(inst.name)
             seen = state.observe(self.engine, cid, replace(want, namespaces=(name,)), password)
@@ -280,38 +278,42 @@ class Project:
                                    "irisenv only creates namespaces it can own and drop",
                                    "pick another name")
             state.converge(self.engine, cid, replace(want, namespaces=want.namespaces + (name,)),
-                           password, (CreateNamespace(name),), tuple(sorted(seen.owned | {name})),
-                           boot)
+                           password, (CreateNamespace(name),), tuple(sorted(seen.owned)), boot,
+                           temp={**seen.temp, name: int(time.time())})
         return name
 
     def drop_namespace(self, instance: str | None, name: str) -> None:
         """Drop a namespace irisenv created (refuses any other)."""
         from dataclasses import replace
 
-        from .core.desired import MERGE_PATH
         from .core.iris_state import DropNamespace
         from .iris import state
         from .names import namespace as check
 
         name = check(name)
-        inst = self.config.instance(instance)
-        want = self.iris_desired()[inst.name]
-        password = self.passwords()[inst.name]
-        boot = next(d for d in self.desired() if d.instance == inst.name).files.get(MERGE_PATH, b"")
+        inst, want, password, boot = self._iris_context(instance)
         with self.lock("namespace", 300):
             cid = self.container_id(inst.name)
             seen = state.observe(self.engine, cid, want, password)
-            if name not in seen.owned:
+            if name not in seen.owned and name not in seen.temp:
                 raise IrisenvError(f"namespace {name} in instance {inst.name} was not created by "
                                    "irisenv", "irisenv never drops namespaces it does not own",
                                    "drop it yourself if you mean to")
+            temp = {k: v for k, v in seen.temp.items() if k != name}
             state.converge(self.engine, cid, want, password, (DropNamespace(name),),
-                           tuple(sorted(seen.owned - {name})), boot)
+                           tuple(sorted(seen.owned - {name})), boot, temp=temp)
             after = state.observe(self.engine, cid, replace(want, namespaces=(name,)), password)
             if after.namespaces.get(name):
                 raise IrisenvError(f"namespace {name} still exists in instance {inst.name}",
                                    "iris merge reported success but the namespace is still there",
                                    "read `irisenv logs`")
+
+    def _iris_context(self, instance: str | None):
+        from .core.desired import MERGE_PATH
+
+        inst = self.config.instance(instance)
+        boot = next(d for d in self.desired() if d.instance == inst.name).files.get(MERGE_PATH, b"")
+        return inst, self.iris_desired()[inst.name], self.passwords()[inst.name], boot
 
     def host(self, inst: Instance) -> str:
         endpoint = self.engine.endpoint

@@ -3,6 +3,9 @@ probe found, and the in-place actions (`~`) that close the gap. Pure; no I/O.
 
 Namespaces irisenv creates are recorded as owned inside IRIS (^IRISENV("owned")); only
 owned namespaces are ever dropped, so a namespace made by hand is never touched.
+Namespaces made for a test run (the pytest iris_namespace fixture) are recorded apart, with
+their creation time (^IRISENV("temp")): a sync leaves them alone while a run may still use
+them, and drops only leftovers older than TEMP_TTL (a run that crashed).
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from ..config.model import Instance
 from ..names import BUILTIN_NAMESPACES
 
 SYSTEM_USER = "_SYSTEM"
+TEMP_TTL = 12 * 3600  # seconds after which a test run's namespace counts as abandoned
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,12 @@ class IrisObserved:
     user_enabled: bool | None = None
     password_ok: bool | None = None
     system_change_required: bool | None = None
+    temp: dict = field(default_factory=dict)  # test-run namespace -> creation time (epoch s)
+    observed_at: float = 0.0  # epoch seconds of the probe (the clock for temp leftovers)
+
+    def stale_temp(self) -> tuple:
+        return tuple(sorted(n for n, t in self.temp.items()
+                            if self.observed_at and self.observed_at - t > TEMP_TTL))
 
 
 # ------------------------------------------------------------------ actions
@@ -106,7 +116,7 @@ def diff(d: IrisDesired, o: IrisObserved) -> tuple:
     for name in d.namespaces:
         if not o.namespaces.get(name, False):
             acts.append(CreateNamespace(name))
-    for name in sorted(o.owned - set(d.namespaces)):
+    for name in sorted((o.owned | set(o.stale_temp())) - set(d.namespaces)):
         if o.namespaces.get(name, True):
             acts.append(DropNamespace(name))
     if o.callin is None or o.callin != d.callin:
@@ -126,6 +136,28 @@ def diff(d: IrisDesired, o: IrisObserved) -> tuple:
     if d.username != SYSTEM_USER and o.system_change_required:
         acts.append(ClearSystemChange())
     return tuple(acts)
+
+
+def temp_after(o: IrisObserved | None, actions: tuple) -> dict:
+    """The test-run record once `actions` are applied (dropped leftovers leave it)."""
+    temp = dict(o.temp if o else {})
+    for a in actions:
+        if isinstance(a, DropNamespace):
+            temp.pop(a.name, None)
+    return temp
+
+
+def format_temp(temp: dict) -> str:
+    return ",".join(f"{n}@{int(t)}" for n, t in sorted(temp.items()))
+
+
+def parse_temp(text: str) -> dict:
+    out = {}
+    for item in (text or "").split(","):
+        name, _, when = item.partition("@")
+        if name and when.isdigit():
+            out[name] = int(when)
+    return out
 
 
 def owned_after(o: IrisObserved | None, actions: tuple) -> tuple:

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from . import labels as L
 from .desired import HASH_FORMAT, DesiredContainer, diff_specs
-from .iris_state import IrisDesired, diff as iris_diff, owned_after
+from .iris_state import IrisDesired, diff as iris_diff, owned_after, temp_after
 from .observed import Observed, ObservedContainer
 
 
@@ -69,6 +69,7 @@ class Converge:
     owned: tuple = ()  # the ownership record once the actions are applied
     alongside: bool = False  # follows a create/start/replace of the same instance
     fresh: bool = False  # the container is new: its boot merge created the namespaces
+    temp: dict | None = None  # the test-run namespace record after the actions (None: keep)
     symbol = "~"
     kind = "converge"
 
@@ -140,7 +141,8 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
             return
         actions = iris_diff(want, seen)
         if actions:
-            plan.steps.append(Converge(d, want, actions, owned_after(seen, actions)))
+            plan.steps.append(Converge(d, want, actions, owned_after(seen, actions),
+                                       temp=temp_after(seen, actions)))
 
     pulls: list[str] = []
     wanted = {d.instance for d in desired}

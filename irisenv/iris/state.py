@@ -12,8 +12,11 @@ environment; names in the merge file were validated by irisenv.names beforehand.
 from __future__ import annotations
 
 from ..core.desired import CONTAINER_DIR, DATA_DIR, MERGE_PATH
+import time
+
 from ..core.iris_state import (SYSTEM_USER, ClearSystemChange, CreateNamespace, DropNamespace,
-                               EnsureUser, IrisDesired, IrisObserved, SetCallIn, diff)
+                               EnsureUser, IrisDesired, IrisObserved, SetCallIn, diff,
+                               format_temp, parse_temp)
 from ..errors import IrisenvError
 from ..names import namespace as check_namespace
 from ..names import username as check_username
@@ -53,6 +56,7 @@ def probe_script(d: IrisDesired, password: str) -> tuple[list, dict]:
     stmts = [
         _val("version", "$ZVERSION"),
         _val("owned", '$Get(^IRISENV("owned"))'),
+        _val("temp", '$Get(^IRISENV("temp"))'),
         'set sc=##class(Security.Services).Get("%Service_CallIn",.p) ' + _THROW + " "
         + _val("callin", 'p("Enabled")'),
         f"set sc=##class(Security.Users).Get({u},.p) if sc {{ "
@@ -76,7 +80,8 @@ def observe(engine, container_id: str, d: IrisDesired, password: str, *,
     values = runner.run(engine, container_id, stmts, env=env, timeout=timeout,
                         what="the IRIS state probe").values
     owned = frozenset(n for n in values.get("owned", "").split(",") if n)
-    extra = tuple(sorted(owned - set(d.namespaces)))
+    temp = parse_temp(values.get("temp", ""))
+    extra = tuple(sorted((owned | set(temp)) - set(d.namespaces)))
     namespaces = {name: values.get(f"ns.{i}") == "1" for i, name in enumerate(d.namespaces)}
     if extra:
         x_stmts, x_env = _namespace_checks(extra, "xns")
@@ -84,7 +89,8 @@ def observe(engine, container_id: str, d: IrisDesired, password: str, *,
                        what="the IRIS state probe").values
         namespaces.update({name: x.get(f"xns.{i}") == "1" for i, name in enumerate(extra)})
     return IrisObserved(
-        version=values.get("version", ""), owned=owned, namespaces=namespaces,
+        version=values.get("version", ""), owned=owned, namespaces=namespaces, temp=temp,
+        observed_at=time.time(),
         callin=_flag(values.get("callin")), user_exists=values.get("user.exists") == "1",
         user_change_required=_flag(values.get("user.change")),
         user_enabled=_flag(values.get("user.enabled")),
@@ -138,7 +144,8 @@ def user_statements() -> list[str]:
 
 
 def converge(engine, container_id: str, d: IrisDesired, password: str, actions: tuple,
-             owned: tuple, boot_merge: bytes, *, timeout: float = 120) -> IrisObserved:
+             owned: tuple, boot_merge: bytes, *, timeout: float = 120,
+             temp: dict | None = None) -> IrisObserved:
     """Apply ``actions`` and verify; raise IrisenvError if IRIS is not as declared after."""
     text = merge_text(d, actions)
     engine.put_files(container_id, {MERGE_PATH: boot_merge, CONVERGE_PATH: text.encode()})
@@ -154,6 +161,9 @@ def converge(engine, container_id: str, d: IrisDesired, password: str, actions: 
         stmts += user_statements()
         env.update(IRISENV_USER=check_username(d.username), IRISENV_PASSWORD=password)
     stmts.append(f'set ^IRISENV("owned")={env_ref("IRISENV_OWNED")}')
+    if temp is not None:
+        env["IRISENV_TEMP"] = format_temp(temp)
+        stmts.append(f'set ^IRISENV("temp")={env_ref("IRISENV_TEMP")}')
     runner.run(engine, container_id, stmts, env=env, timeout=timeout, what="setting up the user")
     dropped = [a.name for a in actions if isinstance(a, DropNamespace)]
     if dropped:  # the database files irisenv created for them (DeleteDatabase keeps IRIS.DAT)

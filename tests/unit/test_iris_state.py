@@ -1,0 +1,78 @@
+"""The pure IRIS-level diff: what sync changes inside IRIS, and what it must never touch."""
+from irisenv.core.iris_state import (TEMP_TTL, ClearSystemChange, CreateNamespace, DropNamespace,
+                                     EnsureUser, IrisDesired, IrisObserved, SetCallIn, diff,
+                                     format_temp, full_actions, owned_after, parse_temp,
+                                     temp_after)
+
+NOW = 1_800_000_000.0
+
+
+def want(namespaces=("APP", "TEST"), user="_SYSTEM", callin=True):
+    return IrisDesired("iris", user, tuple(namespaces), callin)
+
+
+def seen(**kw):
+    base = dict(namespaces={"APP": True, "TEST": True}, callin=True, user_exists=True,
+                user_change_required=False, user_enabled=True, password_ok=True,
+                system_change_required=False, owned=frozenset({"APP", "TEST"}), observed_at=NOW)
+    base.update(kw)
+    return IrisObserved(**base)
+
+
+def test_converged_state_has_no_actions():
+    assert diff(want(), seen()) == ()
+
+
+def test_missing_declared_namespace_is_created():
+    assert diff(want(), seen(namespaces={"APP": True, "TEST": False})) == (CreateNamespace("TEST"),)
+
+
+def test_owned_undeclared_namespace_is_dropped_but_a_hand_made_one_never():
+    o = seen(namespaces={"APP": True, "OLD": True, "HAND": True}, owned=frozenset({"APP", "OLD"}))
+    acts = diff(want(namespaces=("APP",)), o)
+    assert acts == (DropNamespace("OLD"),)
+    assert owned_after(o, acts) == ("APP",)
+
+
+def test_owned_namespace_already_gone_is_not_dropped_again():
+    o = seen(namespaces={"APP": True, "OLD": False}, owned=frozenset({"APP", "OLD"}))
+    assert diff(want(namespaces=("APP",)), o) == ()
+
+
+def test_test_run_namespaces_survive_a_sync_until_abandoned():
+    fresh = seen(temp={"TGW0ABC": int(NOW) - 60}, namespaces={"APP": True, "TEST": True,
+                                                              "TGW0ABC": True})
+    assert diff(want(), fresh) == ()  # a run may be using it right now
+    stale = seen(temp={"TGW0ABC": int(NOW - TEMP_TTL - 1)},
+                 namespaces={"APP": True, "TEST": True, "TGW0ABC": True})
+    acts = diff(want(), stale)
+    assert acts == (DropNamespace("TGW0ABC"),)
+    assert temp_after(stale, acts) == {}
+
+
+def test_callin_and_user_states():
+    acts = diff(want(user="tester", callin=False),
+                seen(callin=True, user_exists=False, system_change_required=True))
+    assert SetCallIn(False, True) in acts
+    assert EnsureUser("tester", ("absent",)) in acts
+    assert ClearSystemChange() in acts
+    acts = diff(want(), seen(password_ok=False, user_change_required=True, user_enabled=False))
+    assert acts == (EnsureUser("_SYSTEM", ("password does not match the config",
+                                           "password change required", "disabled")),)
+
+
+def test_unknown_password_state_is_not_taken_as_verified():
+    assert diff(want(), seen(password_ok=None)) == (
+        EnsureUser("_SYSTEM", ("password does not match the config",)),)
+
+
+def test_full_actions_for_a_new_container():
+    acts = full_actions(want(user="tester"))
+    assert CreateNamespace("APP") in acts and ClearSystemChange() in acts
+    assert any(isinstance(a, EnsureUser) for a in acts)
+
+
+def test_temp_record_round_trip():
+    rec = {"TGW0ABC": 1700000000, "TGW1DEF": 1700000005}
+    assert parse_temp(format_temp(rec)) == rec
+    assert parse_temp("junk,,X@,@5,Y@12") == {"Y": 12}
