@@ -7,8 +7,8 @@ clean; a crash at any point leaves containers that the next plan recognizes by l
 """
 from __future__ import annotations
 
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from tenacity import (Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay,
@@ -69,15 +69,31 @@ class Executor:
             groups.setdefault(key, []).append(step)
         if not groups:
             return result
-        with ThreadPoolExecutor(max_workers=min(len(groups), 8)) as pool:
-            futures = {key: pool.submit(self._run_group, key, steps, result)
-                       for key, steps in groups.items()}
-            for key, fut in futures.items():
+        # Daemon threads, not a thread pool: pool workers are joined at interpreter exit,
+        # so Ctrl-C during a readiness wait would hang until the timeout. An interrupt
+        # leaves what a crash leaves, and the next sync converges from that.
+        gate = threading.BoundedSemaphore(8)
+        outcomes: dict = {}
+
+        def work(key: str, steps: list) -> None:
+            with gate:
                 try:
-                    fut.result()
-                except IrisenvError as exc:
-                    result.errors[key.removeprefix("orphan:")] = exc
-                    self.report.event("error", exc.what, instance=key)
+                    self._run_group(key, steps, result)
+                except BaseException as exc:  # handed to the calling thread below
+                    outcomes[key] = exc
+
+        threads = {key: threading.Thread(target=work, args=(key, steps), daemon=True,
+                                         name=f"irisenv-{key}") for key, steps in groups.items()}
+        for t in threads.values():
+            t.start()
+        for key, t in threads.items():
+            t.join()  # interruptible: KeyboardInterrupt reaches the caller at once
+            exc = outcomes.get(key)
+            if isinstance(exc, IrisenvError):
+                result.errors[key.removeprefix("orphan:")] = exc
+                self.report.event("error", exc.what, instance=key)
+            elif exc is not None:
+                raise exc
         return result
 
     def _run_group(self, key: str, steps: list, result: ApplyResult) -> None:
@@ -230,7 +246,7 @@ class Executor:
     def wait(self, step: Wait, cid: str) -> None:
         d = step.desired
         self.report.event("wait", "waiting for IRIS to be ready", instance=d.instance)
-        r = self.wait_ready(self.engine, cid, self.timeout, instance=d.instance)
+        r = self.wait_ready(self.engine, cid, self.timeout, instance=d.instance, image=d.image)
         self.report.event("ready", f"ready (log {r.log_seconds:.2f}s, qlist {r.qlist_seconds:.2f}s, "
                           f"probe {r.probe_seconds:.2f}s)", instance=d.instance,
                           monitor=r.monitor, version=r.version)

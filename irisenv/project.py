@@ -117,9 +117,13 @@ class Project:
                 if other is not None and (not L.is_ours(other.labels)
                                           or other.labels.get(L.PROJECT) != self.name):
                     foreign[d.name] = other  # not ours, or another irisenv project's
+        volumes = frozenset()
+        if any(d.full_spec()["storage"] == "volume" for d in desired):
+            volumes = frozenset(retrying(engine.volumes, self.name))
         iris = self._probe_iris(desired, containers)
         return Observed(project=self.name, containers=containers, image_ids=images,
-                        foreign_by_name=foreign, ready_ids=frozenset(iris), iris=iris)
+                        foreign_by_name=foreign, volumes=volumes, ready_ids=frozenset(iris),
+                        iris=iris)
 
     def _probe_iris(self, desired, containers) -> dict:
         from concurrent.futures import ThreadPoolExecutor
@@ -242,10 +246,9 @@ class Project:
 
         marker = state_dir(self.base_dir) / f"synced-{_safe(run_id)}"
         # A lock of its own, held from the marker check until the marker is written: with
-        # the project lock released in between, a second worker could find no marker yet,
-        # sync again, and drop a namespace the first worker had just created (sync drops
-        # owned namespaces the config does not declare). sync() takes the project lock
-        # inside this one; nothing takes them in the other order.
+        # the project lock released in between, a second worker could find no marker yet
+        # and sync a second time. sync() takes the project lock inside this one; nothing
+        # takes them in the other order.
         with project_lock(self.base_dir, self.engine.endpoint + "#sync-once", self.name,
                           "sync-once", timeout + 120):
             if marker.exists():

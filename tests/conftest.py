@@ -33,24 +33,26 @@ def pytest_collection_modifyitems(config, items):
 _engine_state: dict = {}
 
 
-def _engine_problem() -> str | None:
-    """Return None when an engine answers and the stand-in image exists, else why not."""
-    if "problem" in _engine_state:
-        return _engine_state["problem"]
+def _engine_problem(need_standin: bool = True) -> str | None:
+    """Return None when an engine answers (and, if needed, the stand-in image exists)."""
+    key = f"problem-{need_standin}"
+    if key in _engine_state:
+        return _engine_state[key]
     problem = None
     try:
         import docker  # the tests may import docker; the product keeps it in one module
 
         client = docker.from_env(timeout=10)
         client.ping()
-        try:
-            client.images.get(STANDIN_IMAGE)
-        except docker.errors.ImageNotFound:
-            problem = f"stand-in image {STANDIN_IMAGE} is not built (run tests/standin/build.sh)"
+        if need_standin:
+            try:
+                client.images.get(STANDIN_IMAGE)
+            except docker.errors.ImageNotFound:
+                problem = f"stand-in image {STANDIN_IMAGE} is not built (run tests/standin/build.sh)"
         client.close()
     except Exception as exc:  # engine missing or unreachable
         problem = f"no Docker engine answers ({exc.__class__.__name__}: {exc})"
-    _engine_state["problem"] = problem
+    _engine_state[key] = problem
     return problem
 
 
@@ -65,7 +67,7 @@ def pytest_runtest_setup(item):
                     "(e.g. containers.intersystems.com/intersystems/iris-community:latest-em)")
     if item.get_closest_marker("docker") is None:
         return
-    problem = _engine_problem()
+    problem = _engine_problem(need_standin=item.get_closest_marker("iris") is None)
     if problem is None:
         return
     if in_ci():

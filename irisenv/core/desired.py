@@ -38,6 +38,13 @@ MERGE_PATH = CONTAINER_DIR + "/merge.cpf"
 KEY_PATH = CONTAINER_DIR + "/iris.key"
 DATA_DIR = "/irisenv-data/iris"  # ISC_DATA_DIRECTORY inside the named volume
 VOLUME_MOUNT = "/irisenv-data"
+
+
+def data_dir(storage: str) -> str | None:
+    """ISC_DATA_DIRECTORY for a storage mode. The volume gets a subdirectory irisenv creates
+    owned by irisowner (a fresh volume's root is root-owned); a tmpfs is mounted with
+    uid/gid 51773, so its empty mount point serves directly."""
+    return {"volume": DATA_DIR, "tmpfs": VOLUME_MOUNT}.get(storage)
 SUPERSERVER_PORT = 1972
 WEB_PORT = 52773
 

@@ -175,11 +175,14 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
         if image_id is None and d.image not in pulls:
             pulls.append(d.image)
             plan.steps.insert(0, Pull(d.image))
+        # A brand-new IRIS (no durable volume carried over): what its boot merge created is ours.
+        fresh = (d.full_spec()["storage"] != "volume"
+                 or L.volume_name(d.project, d.instance) not in observed.volumes)
         if current is None:
             plan.steps.append(Create(d))
             if options.wait:
                 plan.steps.append(Wait(d))
-                converge(d, None, True, fresh=True)
+                converge(d, None, True, fresh=fresh)
             continue
         changes: list = []
         reasons: list = []
@@ -210,7 +213,7 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
             plan.steps.append(Replace(d, current, tuple(changes), tuple(reasons)))
             if options.wait:
                 plan.steps.append(Wait(d))
-                converge(d, current, True, fresh=True)
+                converge(d, current, True, fresh=fresh)
         elif current.state != "running":
             plan.steps.append(Start(d, current))
             if options.wait:

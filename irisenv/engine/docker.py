@@ -18,6 +18,7 @@ from docker.utils import socket as dsocket
 
 from ..core import labels as L
 from ..core.desired import (DATA_DIR, KEY_PATH, MERGE_PATH, SUPERSERVER_PORT, VOLUME_MOUNT,
+                            data_dir,
                             WEB_PORT, DesiredContainer)
 from ..core.observed import ObservedContainer
 from ..errors import ConflictError, IrisenvError, TransientError
@@ -124,10 +125,10 @@ class Engine:
             mounts.append(docker.types.Mount(VOLUME_MOUNT, L.volume_name(desired.project,
                                                                          desired.instance),
                                              type="volume"))
-            env["ISC_DATA_DIRECTORY"] = DATA_DIR
+            env["ISC_DATA_DIRECTORY"] = data_dir("volume")
         elif spec["storage"] == "tmpfs":
             tmpfs = {VOLUME_MOUNT: f"uid={IRIS_UID},gid={IRIS_UID},mode=0700"}
-            env["ISC_DATA_DIRECTORY"] = DATA_DIR
+            env["ISC_DATA_DIRECTORY"] = data_dir("tmpfs")
         command = ["--check-caps", "false", "--ISCAgent", "false"]
         if spec["license_sha256"]:
             command += ["--key", KEY_PATH]

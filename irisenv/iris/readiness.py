@@ -62,13 +62,19 @@ def _watch_log(engine, container_id: str, out: queue.Queue, stop: threading.Even
         out.put(("error", exc))
 
 
-def wait_for_log(engine, container_id: str, deadline: float, *, instance: str = "") -> None:
+def wait_for_log(engine, container_id: str, deadline: float, *, instance: str = "",
+                 ready_lines: tuple = (READY_LINE,)) -> None:
+    """Return once every line of ``ready_lines`` has appeared in the current run's log."""
     lines: queue.Queue = queue.Queue()
     stop = threading.Event()
     holder: list = []
-    t = threading.Thread(target=_watch_log, args=(engine, container_id, lines, stop, holder),
-                         daemon=True)
-    t.start()
+    pending = list(ready_lines)
+
+    def watch():
+        threading.Thread(target=_watch_log, args=(engine, container_id, lines, stop, holder),
+                         daemon=True).start()
+
+    watch()
     try:
         while True:
             remaining = deadline - time.monotonic()
@@ -86,12 +92,16 @@ def wait_for_log(engine, container_id: str, deadline: float, *, instance: str = 
                         "community images carry a licence that expires with the image: use a "
                         "current tag (e.g. latest-em) instead of an old pinned one; enterprise: "
                         "check license_key and the container's cpus against the licence")
-                if READY_LINE in item:
+                pending = [p for p in pending if p not in item]
+                if not pending:
                     return
             elif kind == "end":
                 state = engine.inspect(container_id).get("State", {})
-                if state.get("Running"):
-                    continue  # log stream reset; keep waiting on a fresh one
+                if state.get("Running"):  # the stream ended early: follow a fresh one
+                    pending = list(ready_lines)  # it replays the run's log from the start
+                    time.sleep(0.2)
+                    watch()
+                    continue
                 raise IrisenvError(
                     f"instance {instance or container_id[:12]} exited while starting "
                     f"(exit code {state.get('ExitCode')})",
@@ -108,11 +118,23 @@ def wait_for_log(engine, container_id: str, deadline: float, *, instance: str = 
                 pass
 
 
-def wait_ready(engine, container_id: str, timeout: float, *, instance: str = "") -> Readiness:
+# intersystemsdc images run their own init (users, namespaces, CallIn) in an after-start
+# hook and log "executed command" when it is done (IRIS-FACTS §1.4, §1.6); irisenv's own
+# IRIS-level steps must not overlap it.
+AFTER_HOOK_LINE = "executed command"
+
+
+def ready_lines_for(image: str) -> tuple:
+    return (READY_LINE, AFTER_HOOK_LINE) if "intersystemsdc/" in image else (READY_LINE,)
+
+
+def wait_ready(engine, container_id: str, timeout: float, *, instance: str = "",
+               image: str = "") -> Readiness:
     start = time.monotonic()
     deadline = start + timeout
     r = Readiness()
-    wait_for_log(engine, container_id, deadline, instance=instance)
+    wait_for_log(engine, container_id, deadline, instance=instance,
+                 ready_lines=ready_lines_for(image))
     r.log_seconds = time.monotonic() - start
     while True:  # qlist: running, not hung
         res = engine.exec(container_id, ["iris", "qlist", "IRIS"], timeout=max(deadline - time.monotonic(), 1))

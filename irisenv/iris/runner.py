@@ -39,12 +39,27 @@ def env_ref(name: str) -> str:
     return f'$System.Util.GetEnviron("{name}")'
 
 
-def render(statements: list[str], token: str) -> str:
+@dataclass(frozen=True)
+class Tolerant:
+    """A statement whose failure is a finding, not an abort: on error the session writes
+    IRISENV-VAL:<key>=? and goes on (e.g. a probe that an older IRIS may not support)."""
+
+    statement: str
+    key: str
+
+
+def render(statements: list, token: str) -> str:
     lines = []
     for stmt in statements:
-        if _FORBIDDEN.search(stmt):
+        text = stmt.statement if isinstance(stmt, Tolerant) else stmt
+        if _FORBIDDEN.search(text):
             raise ValueError("an ObjectScript statement must be a single line")
-        lines.append(f"try {{ {stmt} }} {_CATCH}")
+        if isinstance(stmt, Tolerant):
+            if not re.fullmatch(r"[a-z0-9_.]+", stmt.key):
+                raise ValueError(f"bad value key {stmt.key!r}")
+            lines.append(f'try {{ {text} }} catch ex {{ write "{VAL_TAG}{stmt.key}=?",! }}')
+        else:
+            lines.append(f"try {{ {text} }} {_CATCH}")
     lines.append(f'write "{SENTINEL_PREFIX}{token}",!')
     lines.append("halt")
     return "\n".join(lines) + "\n"

@@ -11,7 +11,7 @@ environment; names in the merge file were validated by irisenv.names beforehand.
 """
 from __future__ import annotations
 
-from ..core.desired import CONTAINER_DIR, DATA_DIR, MERGE_PATH
+from ..core.desired import CONTAINER_DIR, MERGE_PATH, data_dir
 import time
 
 from ..core.iris_state import (SYSTEM_USER, ClearSystemChange, CreateNamespace, DropNamespace,
@@ -32,7 +32,8 @@ def _val(key: str, expr: str) -> str:
 
 
 def mgr_dir(storage: str) -> str:
-    return (DATA_DIR + "/mgr") if storage in ("volume", "tmpfs") else "/usr/irissys/mgr"
+    base = data_dir(storage)
+    return f"{base}/mgr" if base else "/usr/irissys/mgr"
 
 
 def db_dir(storage: str, namespace: str, kind: str) -> str:
@@ -64,9 +65,12 @@ def probe_script(d: IrisDesired, password: str) -> tuple[list, dict]:
         + _val("user.enabled", 'p("Enabled")') + " } else { " + _val("user.exists", "0") + " }",
         f'set sc=##class(Security.Users).Get({env_ref("IRISENV_SYSUSER")},.p) if sc {{ '
         + _val("system.change", 'p("ChangePassword")') + " }",
-        f"if ##class(Security.Users).Exists({u},.u) {{ "
-        + _val("user.password", f'##class(Security.Users).CheckPassword(.u,{env_ref("IRISENV_PASSWORD")})')
-        + " }",
+        # CheckPassword's form comes from a community source (docs/learnings/passwords.md):
+        # if this IRIS lacks it, the probe reports "?" (unverified) instead of failing.
+        runner.Tolerant(f"if ##class(Security.Users).Exists({u},.u) {{ "
+                        + _val("user.password",
+                               f'##class(Security.Users).CheckPassword(.u,{env_ref("IRISENV_PASSWORD")})')
+                        + " }", "user.password"),
     ]
     ns_stmts, ns_env = _namespace_checks(d.namespaces, "ns")
     return stmts + ns_stmts, {**env, **ns_env}
@@ -99,9 +103,15 @@ def observe(engine, container_id: str, d: IrisDesired, password: str, *,
 
 
 def _flag(v: str | None) -> bool | None:
-    if v is None or v == "":
+    """1 -> True, 0 (or a failed %Status such as "0 ERROR #..." ) -> False, else unknown."""
+    if v is None:
         return None
-    return v.strip() not in ("0", "")
+    v = v.strip()
+    if v == "1":
+        return True
+    if v == "0" or v.startswith("0 "):
+        return False
+    return None
 
 
 # ------------------------------------------------------------------ converge
@@ -144,17 +154,36 @@ def user_statements() -> list[str]:
 
 
 def converge(engine, container_id: str, d: IrisDesired, password: str, actions: tuple,
-             owned: tuple, boot_merge: bytes, *, timeout: float = 120,
+             owned: tuple, boot_merge: bytes = b"", *, timeout: float = 120,
              temp: dict | None = None) -> IrisObserved:
-    """Apply ``actions`` and verify; raise IrisenvError if IRIS is not as declared after."""
+    """Apply ``actions`` and verify; raise IrisenvError if IRIS is not as declared after.
+
+    Order: merge → check the drops really happened (before forgetting them or deleting any
+    file) → user and ownership record → remove the dropped databases' directories → probe
+    everything. The first-boot merge file (ISC_CPF_MERGE_FILE, which IRIS re-merges when it
+    changes and at every start) is emptied rather than rewritten: its job ended at first
+    boot, and a stale copy must not re-create what irisenv has just dropped.
+    ``boot_merge`` is accepted for callers but no longer written."""
     text = merge_text(d, actions)
-    engine.put_files(container_id, {MERGE_PATH: boot_merge, CONVERGE_PATH: text.encode()})
+    engine.put_files(container_id, {MERGE_PATH: b"", CONVERGE_PATH: text.encode()})
     if text:
         res = engine.exec(container_id, ["iris", "merge", "IRIS", CONVERGE_PATH], timeout=timeout)
         if res.exit_code != 0:
             raise IrisenvError(f"iris merge failed in instance {d.instance}",
                                (res.stdout + res.stderr).strip()[-800:],
                                "read the failing line above; fix the config or the image")
+    dropped = tuple(a.name for a in actions if isinstance(a, DropNamespace))
+    if dropped:
+        stmts, env = _namespace_checks(dropped, "drop")
+        still = runner.run(engine, container_id, stmts, env=env, timeout=timeout,
+                           what="checking dropped namespaces").values
+        left = [n for i, n in enumerate(dropped) if still.get(f"drop.{i}") != "0"]
+        if left:
+            raise IrisenvError(
+                f"instance {d.instance}: namespace {', '.join(left)} was not dropped",
+                "iris merge reported success but the namespace still exists (in use?); "
+                "irisenv still owns it and deleted no files",
+                "close sessions using it and run `irisenv sync` again; see `irisenv logs`")
     stmts = []
     env = {"IRISENV_OWNED": ",".join(owned)}
     if any(isinstance(a, EnsureUser) for a in actions):
@@ -165,7 +194,6 @@ def converge(engine, container_id: str, d: IrisDesired, password: str, actions: 
         env["IRISENV_TEMP"] = format_temp(temp)
         stmts.append(f'set ^IRISENV("temp")={env_ref("IRISENV_TEMP")}')
     runner.run(engine, container_id, stmts, env=env, timeout=timeout, what="setting up the user")
-    dropped = [a.name for a in actions if isinstance(a, DropNamespace)]
     if dropped:  # the database files irisenv created for them (DeleteDatabase keeps IRIS.DAT)
         dirs = [db_dir(d.storage, n, k) for n in dropped for k in ("data", "code")]
         engine.exec(container_id, ["rm", "-rf", "--", *dirs], timeout=timeout)
