@@ -1,6 +1,7 @@
 """irisenv config validate | show | get | set | init | schema"""
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -32,6 +33,9 @@ def add_arguments(p) -> None:
     sc = sub.add_parser("schema", help="print the JSON Schema of the config file")
     sc.add_argument("-o", "--output", metavar="FILE", help="write it to FILE instead")
     sc.set_defaults(_run=run_schema)
+    for action_parser in (v, s, g, st, i, sc):  # -c also after the action
+        action_parser.add_argument("-c", "--config", metavar="PATH", default=argparse.SUPPRESS,
+                                   help="config file (as before the verb)")
 
 
 def _load(args):

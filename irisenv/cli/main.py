@@ -50,6 +50,9 @@ def build_parser() -> Parser:
     for verb, (module, help_text) in VERBS.items():
         p = sub.add_parser(verb, help=help_text, description=help_text)
         p.set_defaults(_module=module)
+        # -c also after the verb (`irisenv plan -c x.toml`); SUPPRESS keeps an earlier -c
+        p.add_argument("-c", "--config", metavar="PATH", default=argparse.SUPPRESS,
+                       help="config file (as before the verb)")
         _module(module).add_arguments(p)
     return parser
 
