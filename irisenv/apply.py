@@ -87,7 +87,8 @@ class Executor:
         for t in threads.values():
             t.start()
         for key, t in threads.items():
-            t.join()  # interruptible: KeyboardInterrupt reaches the caller at once
+            while t.is_alive():  # a bounded join: SIGINT may land on a worker thread, and
+                t.join(0.2)      # only a waking main thread then raises KeyboardInterrupt
             exc = outcomes.get(key)
             if isinstance(exc, IrisenvError):
                 result.errors[key.removeprefix("orphan:")] = exc
