@@ -11,9 +11,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from tenacity import (Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay,
-                      wait_exponential)
-
 from .core import labels as L
 from .core.plan import Converge, Create, Plan, Pull, Remove, Replace, Start, Wait
 from .errors import ConflictError, IrisenvError, TransientError
@@ -30,9 +27,20 @@ class ApplyResult:
 
 
 def retrying(fn, *args, **kwargs):
+    """Call fn; retry transient faults with tenacity (bounded in attempts and time).
+    The happy path does not import tenacity: a no-op sync stays cheap."""
+    try:
+        return fn(*args, **kwargs)
+    except TransientError:
+        pass
+    from tenacity import (Retrying, retry_if_exception_type, stop_after_attempt,
+                          stop_after_delay, wait_exponential)
+
+    time.sleep(0.1)
     for attempt in Retrying(retry=retry_if_exception_type(TransientError),
-                            stop=stop_after_attempt(RETRY_ATTEMPTS) | stop_after_delay(RETRY_SECONDS),
-                            wait=wait_exponential(multiplier=0.1, max=2.0), reraise=True):
+                            stop=stop_after_attempt(RETRY_ATTEMPTS - 1)
+                            | stop_after_delay(RETRY_SECONDS),
+                            wait=wait_exponential(multiplier=0.2, max=2.0), reraise=True):
         with attempt:
             return fn(*args, **kwargs)
 
@@ -247,7 +255,8 @@ class Executor:
     def wait(self, step: Wait, cid: str) -> None:
         d = step.desired
         self.report.event("wait", "waiting for IRIS to be ready", instance=d.instance)
-        r = self.wait_ready(self.engine, cid, self.timeout, instance=d.instance, image=d.image)
+        r = self.wait_ready(self.engine, cid, self.timeout, instance=d.instance, image=d.image,
+                            session_probe=step.session_probe)
         self.report.event("ready", f"ready (log {r.log_seconds:.2f}s, qlist {r.qlist_seconds:.2f}s, "
                           f"probe {r.probe_seconds:.2f}s)", instance=d.instance,
                           monitor=r.monitor, version=r.version)
@@ -264,7 +273,7 @@ class Executor:
         password = self.passwords.get(d.instance, "")
         actions, owned, temp = step.actions, step.owned, step.temp
         if actions is None:  # new or restarted: observe now that IRIS is ready
-            seen = state.observe(self.engine, cid, want, password, timeout=self.timeout)
+            seen = self._first_observe(cid, want, password)
             actions = diff(want, seen)
             owned = owned_after(seen, actions)
             temp = temp_after(seen, actions)
@@ -282,6 +291,24 @@ class Executor:
                        d.files.get(MERGE_PATH, b""), timeout=self.timeout, temp=temp)
         self.report.event("converged", f"IRIS state verified ({len(actions)} change(s))",
                           instance=d.instance)
+
+    def _first_observe(self, cid: str, want, password: str):
+        """The IRIS state probe right after qlist said running: it is also the ladder's last
+        rung (a working session), so it is retried until the readiness deadline."""
+        from .errors import NotReadyError
+        from .iris import state
+        from .iris.runner import ScriptError
+
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                return state.observe(self.engine, cid, want, password,
+                                     timeout=max(deadline - time.monotonic(), 5))
+            except ScriptError as exc:
+                if time.monotonic() >= deadline:
+                    raise NotReadyError(f"instance {want.instance} accepts no session",
+                                        exc.why, "raise --timeout, or read `irisenv logs`") from None
+                time.sleep(0.1)
 
     def _current_id(self, d) -> str:
         c = retrying(self.engine.find_by_name, d.name)

@@ -51,9 +51,12 @@ class Remove:
 
 @dataclass(frozen=True)
 class Wait:
-    """Not a change: make sure the instance is ready (after a change, or not yet seen ready)."""
+    """Not a change: make sure the instance is ready (after a change, or not yet seen ready).
+    Without ``session_probe`` the ladder stops at qlist: an IRIS state probe (a session)
+    follows at once and is the last rung itself."""
 
     desired: DesiredContainer
+    session_probe: bool = True
     kind = "wait"
 
 
@@ -131,6 +134,9 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
     (observed.iris maps container id -> IrisObserved for running, probed containers)."""
     plan = Plan(project=observed.project)
 
+    def wait(d) -> Wait:
+        return Wait(d, session_probe=iris is None or d.instance not in iris)
+
     def converge(d, current, changed: bool, fresh: bool = False):
         if iris is None or d.instance not in iris:
             return
@@ -181,7 +187,7 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
         if current is None:
             plan.steps.append(Create(d))
             if options.wait:
-                plan.steps.append(Wait(d))
+                plan.steps.append(wait(d))
                 converge(d, None, True, fresh=fresh)
             continue
         changes: list = []
@@ -212,15 +218,15 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
         if changes or reasons:
             plan.steps.append(Replace(d, current, tuple(changes), tuple(reasons)))
             if options.wait:
-                plan.steps.append(Wait(d))
+                plan.steps.append(wait(d))
                 converge(d, current, True, fresh=fresh)
         elif current.state != "running":
             plan.steps.append(Start(d, current))
             if options.wait:
-                plan.steps.append(Wait(d))
+                plan.steps.append(wait(d))
                 converge(d, current, True)
         elif options.wait and current.id not in observed.ready_ids:
-            plan.steps.append(Wait(d))
+            plan.steps.append(wait(d))
             converge(d, current, False)
         else:
             converge(d, current, False)

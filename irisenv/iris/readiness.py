@@ -129,7 +129,7 @@ def ready_lines_for(image: str) -> tuple:
 
 
 def wait_ready(engine, container_id: str, timeout: float, *, instance: str = "",
-               image: str = "") -> Readiness:
+               image: str = "", session_probe: bool = True) -> Readiness:
     start = time.monotonic()
     deadline = start + timeout
     r = Readiness()
@@ -148,7 +148,7 @@ def wait_ready(engine, container_id: str, timeout: float, *, instance: str = "",
                             + (f", monitor {q.monitor}" if q else ""))
         time.sleep(0.1)
     r.qlist_seconds = time.monotonic() - start - r.log_seconds
-    while True:  # a session probe through the runner
+    while session_probe:  # a session probe through the runner
         try:
             runner.run(engine, container_id, ['write "IRISENV-READY",!'], timeout=max(
                 deadline - time.monotonic(), 1), what="the session probe")

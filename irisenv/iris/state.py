@@ -165,7 +165,10 @@ def converge(engine, container_id: str, d: IrisDesired, password: str, actions: 
     boot, and a stale copy must not re-create what irisenv has just dropped.
     ``boot_merge`` is accepted for callers but no longer written."""
     text = merge_text(d, actions)
-    engine.put_files(container_id, {MERGE_PATH: b"", CONVERGE_PATH: text.encode()})
+    files = {MERGE_PATH: b""}
+    if text:
+        files[CONVERGE_PATH] = text.encode()
+    engine.put_files(container_id, files)
     if text:
         res = engine.exec(container_id, ["iris", "merge", "IRIS", CONVERGE_PATH], timeout=timeout)
         if res.exit_code != 0:
@@ -197,6 +200,8 @@ def converge(engine, container_id: str, d: IrisDesired, password: str, actions: 
     if dropped:  # the database files irisenv created for them (DeleteDatabase keeps IRIS.DAT)
         dirs = [db_dir(d.storage, n, k) for n in dropped for k in ("data", "code")]
         engine.exec(container_id, ["rm", "-rf", "--", *dirs], timeout=timeout)
+    if not actions:  # only the ownership record changed: the runner's sentinel proved it
+        return None
     after = observe(engine, container_id, d, password, timeout=timeout)
     left = [a for a in diff(d, after) if not _benign(a, dropped)]
     if left:

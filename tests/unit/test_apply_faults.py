@@ -146,7 +146,7 @@ class FakeWait:
         self.engine = engine
         self.seen: list = []
 
-    def __call__(self, engine, cid, timeout, *, instance="", image=""):
+    def __call__(self, engine, cid, timeout, *, instance="", image="", session_probe=True):
         assert engine is self.engine
         c = engine.containers.get(cid)
         assert c is not None and c["state"] == "running", f"waited on {cid} in state {c}"

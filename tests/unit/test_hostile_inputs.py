@@ -1,0 +1,58 @@
+"""Hostile names never reach ObjectScript or a merge file; hostile passwords are fine,
+because passwords only ever travel in the exec environment, never in script text."""
+import pytest
+
+from irisenv.config import parse_config
+from irisenv.core.iris_state import CreateNamespace, IrisDesired
+from irisenv.errors import ConfigError
+from irisenv.iris import runner
+from irisenv.iris.state import merge_text, probe_script, user_statements
+
+HOSTILE = ['APP" halt', "APP\nhalt", 'X")) do $ZF(-1,"rm -rf /")', "A;B", "APP HALT",
+           "APP'", "%SYS", "$ZF", "APP,Globals=IRISSYS", "APP]\n[Actions]", "APP\x00"]
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_hostile_namespace_names_are_config_errors(name):
+    text = f'[instances.iris.namespaces."{_toml(name)}"]\n'
+    with pytest.raises(ConfigError) as err:
+        parse_config(text, None)
+    assert "namespace" in err.value.render()
+
+
+@pytest.mark.parametrize("name", ['bob" halt', "bob\nhalt", '$ZF(-1,"x")', "bob hal t",
+                                  "x')) halt", ""])
+def test_hostile_user_names_are_config_errors(name):
+    text = f'[instances.iris.credentials]\nusername = "{_toml(name)}"\n'
+    with pytest.raises(ConfigError):
+        parse_config(text, None)
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_the_renderers_refuse_hostile_names_even_if_validation_were_skipped(name):
+    d = IrisDesired("iris", "_SYSTEM", (name,), True)
+    with pytest.raises(ValueError):
+        merge_text(d, (CreateNamespace(name),))
+    with pytest.raises(ValueError):
+        probe_script(d, "pw")
+    with pytest.raises(ValueError):
+        probe_script(IrisDesired("iris", name, (), True), "pw")
+
+
+@pytest.mark.parametrize("password", ['p" halt', 'x")) do $ZF(-1,"id") //', "Halt", "a,b=c",
+                                      "'quoted'", "ünïcødé-🔑"])
+def test_hostile_passwords_are_accepted_and_never_in_the_script(password):
+    cfg = parse_config(f'[instances.iris.credentials]\npassword = "{_toml(password)}"\n', None)
+    assert cfg.instances["iris"].credentials.password == password
+    stmts, env = probe_script(IrisDesired("iris", "_SYSTEM", ("APP",), True), password)
+    script = runner.render(stmts + user_statements(), "token")
+    assert password not in script and env["IRISENV_PASSWORD"] == password
+
+
+def test_a_password_with_a_newline_is_refused():
+    with pytest.raises(ConfigError):
+        parse_config('[instances.iris.credentials]\npassword = "a\\nhalt"\n', None)
+
+
+def _toml(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\x00", "\\u0000")
