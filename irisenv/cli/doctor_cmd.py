@@ -1,13 +1,10 @@
 """irisenv doctor: the known traps, checked. Exit 0 when nothing fails (warnings allowed)."""
 from __future__ import annotations
 
-import re
-import socket
-
 from .common import print_json
 
 OK, WARN, FAIL = "ok", "warn", "fail"
-_PINNED = re.compile(r":(\d{4}\.\d+)([.\d]*)$")
+_PINNED = r":(\d{4}\.\d+)([.\d]*)$"  # compiled when doctor runs (this module loads for --help)
 
 
 def add_arguments(p) -> None:
@@ -55,6 +52,8 @@ def check_driver() -> tuple[str, str]:
 
 
 def check_port(host: str, port: int) -> bool:
+    import socket
+
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -87,7 +86,9 @@ def run(args) -> int:
             checks.append(("engine", FAIL, f"{exc.what}; {exc.fix}"))
     if project is not None:
         for inst in project.config.instances.values():
-            pinned = _PINNED.search(inst.image)
+            import re
+
+            pinned = re.search(_PINNED, inst.image)
             if inst.edition == "community" and pinned:
                 checks.append((f"{inst.name}: image tag", WARN,
                                f"{inst.image} pins release {pinned.group(1)}: community images "

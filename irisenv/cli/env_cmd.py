@@ -3,7 +3,6 @@ because programs need it: `eval "$(irisenv env)"`)."""
 from __future__ import annotations
 
 import json
-import shlex
 
 
 def add_arguments(p) -> None:
@@ -24,6 +23,8 @@ def run(args) -> int:
         for k, v in env.items():
             print(f"{k}={json.dumps(v)}")
     else:
+        import shlex
+
         for k, v in env.items():
             print(f"export {k}={shlex.quote(v)}")
     return 0

@@ -4,8 +4,6 @@ On a terminal this hands over to `docker exec -it` (the docker CLI must be insta
 with a script on stdin it runs through the engine API, no CLI needed."""
 from __future__ import annotations
 
-import os
-import shutil
 import sys
 
 
@@ -25,6 +23,9 @@ def run(args) -> int:
     cid = project.container_id(inst.name)
     cmd = ["iris", "session", "IRIS", "-U", namespace]
     if sys.stdin is not None and sys.stdin.isatty():
+        import os
+        import shutil
+
         docker = shutil.which("docker")
         if docker is None:
             raise IrisenvError("an interactive session needs the docker CLI",

@@ -1,43 +1,41 @@
 """The typed, validated config. Built only by load.py; every value already normalized:
-durations in seconds, sizes in bytes, namespace names upper-case, paths absolute."""
+durations in seconds, sizes in bytes, namespace names upper-case, paths absolute.
+
+Immutable records as typing.NamedTuple rather than dataclasses: `irisenv config validate`
+loads this module, and dataclasses (with inspect) plus their generated methods cost
+~15 ms there; NamedTuple keeps the class syntax, defaults and immutability."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Union
+from typing import NamedTuple, Union
 
 Port = Union[int, str]  # "auto" or 0..65535
 
 
-@dataclass(frozen=True)
-class Ports:
+class Ports(NamedTuple):
     superserver: Port = "auto"
     web: Union[Port, bool] = "auto"  # False: not published
     host_ip: str = "127.0.0.1"
 
 
-@dataclass(frozen=True)
-class Credentials:
+class Credentials(NamedTuple):
     username: str = "_SYSTEM"
-    password: str = field(default="SYS", repr=False)
+    password: str = "SYS"
 
     def __repr__(self) -> str:  # never leak the password through a repr or a traceback
         return f"Credentials(username={self.username!r}, password='********')"
 
 
-@dataclass(frozen=True)
-class Services:
+class Services(NamedTuple):
     callin: bool = True
 
 
-@dataclass(frozen=True)
-class Namespace:
+class Namespace(NamedTuple):
     name: str
     pool: int = 1
 
 
-@dataclass(frozen=True)
-class Monitoring:
+class Monitoring(NamedTuple):
     enabled: bool = True
     interval: float = 30.0
     retention: float = 3600.0
@@ -47,8 +45,7 @@ class Monitoring:
     memory_enable: int = 90
 
 
-@dataclass(frozen=True)
-class Instance:
+class Instance(NamedTuple):
     name: str
     image: str
     edition: str = "community"
@@ -61,24 +58,23 @@ class Instance:
     storage: str = "ephemeral"
     stop_timeout: float = 60.0
     merge: Path | None = None
-    env: dict = field(default_factory=dict)
-    ports: Ports = field(default_factory=Ports)
-    credentials: Credentials = field(default_factory=Credentials)
-    services: Services = field(default_factory=Services)
+    env: dict = {}  # never mutated: load.py always passes a dict of its own
+    ports: Ports = Ports()
+    credentials: Credentials = Credentials()
+    services: Services = Services()
     namespaces: tuple = ()  # tuple[Namespace, ...], declaration order
-    monitoring: Monitoring = field(default_factory=Monitoring)
+    monitoring: Monitoring = Monitoring()
 
     @property
     def default_namespace(self) -> str:
         return self.namespaces[0].name if self.namespaces else "USER"
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(NamedTuple):
     project: str
     instances: dict  # name -> Instance, declaration order
     path: Path | None = None  # None: zero-config default (no file found)
-    origins: dict = field(default_factory=dict)  # "instances.iris.memory" -> "file:12" | ...
+    origins: dict = {}  # "instances.iris.memory" -> "file" | "default" | ...; load.py passes its own
 
     @property
     def base_dir(self) -> Path:

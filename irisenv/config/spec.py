@@ -6,8 +6,7 @@ reference in docs/config.md all read this tree. Adding a key means adding one Fi
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 DEFAULT_IMAGE = "containers.intersystems.com/intersystems/iris-community:latest-em"
 DEFAULT_INSTANCE = "iris"
@@ -18,8 +17,7 @@ CONFIG_FILENAME = "iris-devtester.toml"
 #   password, docker_name, env_map
 
 
-@dataclass(frozen=True)
-class Field:
+class Field(NamedTuple):
     name: str
     kind: str
     default: Any
@@ -30,21 +28,19 @@ class Field:
     optional: bool = False  # default None means "unset" (documented as such)
 
 
-@dataclass(frozen=True)
-class Table:
+class Table(NamedTuple):
     name: str
     doc: str
     fields: tuple = ()
 
 
-@dataclass(frozen=True)
-class Named:
+class Named(NamedTuple):
     """A table of user-named sub-tables: [instances.<name>] or [...namespaces.<NAME>]."""
 
     name: str
     doc: str
     key_kind: str  # "instance" | "namespace"
-    item: Table = field(default_factory=lambda: Table("", ""))
+    item: Table = Table("", "")
     default_keys: tuple = ()
 
 
