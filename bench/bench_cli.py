@@ -46,6 +46,10 @@ def main() -> int:
     script = shutil.which("irisenv")
     irisenv = [script] if script else [sys.executable, "-m", "irisenv"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("IRISENV_")}
+    # As an installed wheel: bytecode cached (this workplace sets PYTHONDONTWRITEBYTECODE=1,
+    # which would recompile irisenv's modules on every run); cached outside the checkout.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(Path(tempfile.gettempdir()) / "irisenv-bench-pycache")
     py = sys.executable
     with tempfile.TemporaryDirectory(prefix="irisenv-bench-") as tmp:
         shutil.copy(EXAMPLE, Path(tmp) / "iris-devtester.toml")
@@ -59,7 +63,8 @@ def main() -> int:
         results = [(label, measure(cmd, tmp, env, runs), goal) for label, cmd, goal in cases]
 
     floor = statistics.median(results[0][1])
-    print(f"python {sys.version.split()[0]} · {runs} runs each · irisenv = {' '.join(irisenv)}")
+    print(f"python {sys.version.split()[0]} · {runs} runs each · irisenv = {' '.join(irisenv)} · "
+          f"load {os.getloadavg()[0]:.2f} · pyc cached under {env['PYTHONPYCACHEPREFIX']}")
     print(f"{'command':<28}{'median ms':>10}{'min ms':>9}{'x floor':>9}  goal")
     for label, times, goal in results:
         med = statistics.median(times)
