@@ -42,6 +42,15 @@ def redact(text: str) -> str:
     return text
 
 
+def _render(lines: list, why: str, fix: str) -> str:
+    """The one error format: the what-lines, then why and how to fix; secrets masked."""
+    if why:
+        lines.append(f"  why: {why}")
+    if fix:
+        lines.append(f"  fix: {fix}")
+    return redact("\n".join(lines))
+
+
 class IrisenvError(Exception):
     """Base error: ``what`` happened, ``why``, and ``fix`` (how to fix it)."""
 
@@ -56,12 +65,7 @@ class IrisenvError(Exception):
             self.exit_code = exit_code
 
     def render(self) -> str:
-        lines = [f"error: {self.what}"]
-        if self.why:
-            lines.append(f"  why: {self.why}")
-        if self.fix:
-            lines.append(f"  fix: {self.fix}")
-        return redact("\n".join(lines))
+        return _render([f"error: {self.what}"], self.why, self.fix)
 
     def to_dict(self) -> dict:
         return {"error": redact(self.what), "why": redact(self.why), "fix": redact(self.fix),
@@ -112,11 +116,7 @@ class ConfigIssue:
             lines.append(f"  {num} | {self.source_line.rstrip()}")
             if self.column:
                 lines.append(f"  {' ' * len(num)} | {' ' * (self.column - 1)}^")
-        if self.why:
-            lines.append(f"  why: {self.why}")
-        if self.fix:
-            lines.append(f"  fix: {self.fix}")
-        return redact("\n".join(lines))
+        return _render(lines, self.why, self.fix)
 
     def to_dict(self) -> dict:
         return {"file": self.file, "line": self.line, "column": self.column, "key": self.key,
