@@ -95,12 +95,13 @@ class Executor:
         for t in threads.values():
             t.start()
         for key, t in threads.items():
-            while t.is_alive():  # a bounded join: SIGINT may land on a worker thread, and
-                t.join(0.2)      # only a waking main thread then raises KeyboardInterrupt
+            while t.is_alive():  # a bounded join: the main thread wakes every 0.2 s, so a
+                t.join(0.2)      # Ctrl-C is raised promptly (seen to hang with a plain join)
             exc = outcomes.get(key)
             if isinstance(exc, IrisenvError):
-                result.errors[key.removeprefix("orphan:")] = exc
-                self.report.event("error", exc.what, instance=key)
+                name = key.removeprefix("orphan:")
+                result.errors[name] = exc
+                self.report.event("error", exc.what, instance=name)
             elif exc is not None:
                 raise exc
         return result
