@@ -53,7 +53,7 @@ from irisenv.cli.main import main
 sys.exit(main(sys.argv[1:]))
 """
 
-READY_MSG = re.compile(r"log ([\d.]+)s, qlist ([\d.]+)s, probe ([\d.]+)s")
+READY_MSG = re.compile(r"log ([\d.]+)s, qlist ([\d.]+)s(?:, probe ([\d.]+)s)?")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -198,7 +198,7 @@ class Bench:
             row["to_started"] = created["elapsed"]
         m = READY_MSG.search(ready["message"]) if ready else None
         if m and wait:
-            log_s, qlist_s, probe_s = (float(x) for x in m.groups())
+            log_s, qlist_s, probe_s = (float(x or 0) for x in m.groups())
             row.update(log=log_s, qlist=qlist_s, probe=probe_s, tail=t_end - ready["time"])
             stamps = self.log_times(f"{name}-iris")
             if stamps["ready"] is not None:

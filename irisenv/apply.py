@@ -258,8 +258,11 @@ class Executor:
         self.report.event("wait", "waiting for IRIS to be ready", instance=d.instance)
         r = self.wait_ready(self.engine, cid, self.timeout, instance=d.instance, image=d.image,
                             session_probe=step.session_probe)
-        self.report.event("ready", f"ready (log {r.log_seconds:.2f}s, qlist {r.qlist_seconds:.2f}s, "
-                          f"probe {r.probe_seconds:.2f}s)", instance=d.instance,
+        probe = f", probe {r.probe_seconds:.2f}s" if step.session_probe else ""
+        self.report.event("ready", f"ready (log {r.log_seconds:.2f}s, qlist {r.qlist_seconds:.2f}s"
+                          f"{probe})", instance=d.instance, log_seconds=round(r.log_seconds, 3),
+                          qlist_seconds=round(r.qlist_seconds, 3),
+                          probe_seconds=round(r.probe_seconds, 3) if step.session_probe else None,
                           monitor=r.monitor, version=r.version)
         if r.monitor and r.monitor not in ("ok", ""):
             self.report.event("warning", f"IRIS system monitor state is {r.monitor!r}: check "
