@@ -269,7 +269,6 @@ class Executor:
                               "`irisenv logs` (e.g. a previous abnormal shutdown)", instance=d.instance)
 
     def converge(self, step: Converge, cid: str) -> None:
-        from .core.desired import MERGE_PATH
         from .core.iris_state import diff, owned_after, temp_after
         from .iris import state
 
@@ -292,7 +291,7 @@ class Executor:
                           + ("; ".join(a.describe() for a in actions) or "recording ownership"),
                           instance=d.instance)
         state.converge(self.engine, cid, want, password, actions, owned,
-                       d.files.get(MERGE_PATH, b""), timeout=self.timeout, temp=temp)
+                       timeout=self.timeout, temp=temp)
         self.report.event("converged", f"IRIS state verified ({len(actions)} change(s))",
                           instance=d.instance)
 

@@ -231,12 +231,9 @@ class Project:
         cid = self.container_id(instance)
         password = self.passwords()[instance]
         seen = state.observe(self.engine, cid, want, password)
-        desired = next(d for d in self.desired() if d.instance == instance)
-        from .core.desired import MERGE_PATH
-
         state.converge(self.engine, cid, want, password,
                        (EnsureUser(want.username, ("password change required",)),),
-                       tuple(sorted(seen.owned)), desired.files.get(MERGE_PATH, b""))
+                       tuple(sorted(seen.owned)))
 
     def sync_once(self, run_id: str, *, timeout: float = DEFAULT_TIMEOUT, reporter=None) -> bool:
         """Sync unless another process of the same run (pytest-xdist workers share a run
@@ -272,7 +269,7 @@ class Project:
         from .names import namespace as check
 
         name = check(name)
-        inst, want, password, boot = self._iris_context(instance)
+        inst, want, password = self._iris_context(instance)
         with self.lock("namespace", 300):
             cid = self.container_id(inst.name)
             seen = state.observe(self.engine, cid, replace(want, namespaces=(name,)), password)
@@ -281,7 +278,7 @@ class Project:
                                    "irisenv only creates namespaces it can own and drop",
                                    "pick another name")
             state.converge(self.engine, cid, replace(want, namespaces=want.namespaces + (name,)),
-                           password, (CreateNamespace(name),), tuple(sorted(seen.owned)), boot,
+                           password, (CreateNamespace(name),), tuple(sorted(seen.owned)),
                            temp={**seen.temp, name: int(time.time())})
         return name
 
@@ -294,7 +291,7 @@ class Project:
         from .names import namespace as check
 
         name = check(name)
-        inst, want, password, boot = self._iris_context(instance)
+        inst, want, password = self._iris_context(instance)
         with self.lock("namespace", 300):
             cid = self.container_id(inst.name)
             seen = state.observe(self.engine, cid, want, password)
@@ -304,7 +301,7 @@ class Project:
                                    "drop it yourself if you mean to")
             temp = {k: v for k, v in seen.temp.items() if k != name}
             state.converge(self.engine, cid, want, password, (DropNamespace(name),),
-                           tuple(sorted(seen.owned - {name})), boot, temp=temp)
+                           tuple(sorted(seen.owned - {name})), temp=temp)
             after = state.observe(self.engine, cid, replace(want, namespaces=(name,)), password)
             if after.namespaces.get(name):
                 raise IrisenvError(f"namespace {name} still exists in instance {inst.name}",
@@ -312,11 +309,8 @@ class Project:
                                    "read `irisenv logs`")
 
     def _iris_context(self, instance: str | None):
-        from .core.desired import MERGE_PATH
-
         inst = self.config.instance(instance)
-        boot = next(d for d in self.desired() if d.instance == inst.name).files.get(MERGE_PATH, b"")
-        return inst, self.iris_desired()[inst.name], self.passwords()[inst.name], boot
+        return inst, self.iris_desired()[inst.name], self.passwords()[inst.name]
 
     def host(self, inst: Instance) -> str:
         endpoint = self.engine.endpoint

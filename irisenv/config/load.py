@@ -55,7 +55,7 @@ def load_config(path: str | os.PathLike | None = None, *, cwd: Path | None = Non
         raise ConfigError([ConfigIssue(
             "", f"config file {found} does not exist",
             "it was named by -c/--config or $IRISENV_CONFIG",
-            f"create it with `irisenv config init`, or point to an existing file",
+            "create it with `irisenv config init`, or point to an existing file",
             file=str(found))]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([ConfigIssue("", f"cannot read {found}", str(exc),

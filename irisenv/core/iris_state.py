@@ -101,16 +101,6 @@ class ClearSystemChange:
         return f"user {SYSTEM_USER}: password change required -> cleared"
 
 
-def full_actions(d: IrisDesired) -> tuple:
-    """Everything, for a container irisenv just created or started (idempotent to apply)."""
-    acts: list = [CreateNamespace(n) for n in d.namespaces]
-    acts.append(SetCallIn(d.callin, None))
-    acts.append(EnsureUser(d.username, ("not yet verified",)))
-    if d.username != SYSTEM_USER:
-        acts.append(ClearSystemChange())
-    return tuple(acts)
-
-
 def diff(d: IrisDesired, o: IrisObserved) -> tuple:
     acts: list = []
     for name in d.namespaces:

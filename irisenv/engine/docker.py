@@ -72,11 +72,6 @@ class Engine:
                           filters={"label": L.project_filter(project)})
         return [_observed(r) for r in rows]
 
-    def list_all_projects(self) -> list[ObservedContainer]:
-        rows = self._call(self.api.containers, all=True,
-                          filters={"label": [f"{L.MANAGED_BY}={L.MANAGED_BY_VALUE}"]})
-        return [_observed(r) for r in rows]
-
     def find_by_name(self, name: str) -> ObservedContainer | None:
         rows = self._call(self.api.containers, all=True, filters={"name": f"^/{re.escape(name)}$"})
         return _observed(rows[0]) if rows else None

@@ -154,7 +154,7 @@ def user_statements() -> list[str]:
 
 
 def converge(engine, container_id: str, d: IrisDesired, password: str, actions: tuple,
-             owned: tuple, boot_merge: bytes = b"", *, timeout: float = 120,
+             owned: tuple, *, timeout: float = 120,
              temp: dict | None = None) -> IrisObserved:
     """Apply ``actions`` and verify; raise IrisenvError if IRIS is not as declared after.
 
@@ -162,8 +162,7 @@ def converge(engine, container_id: str, d: IrisDesired, password: str, actions: 
     file) → user and ownership record → remove the dropped databases' directories → probe
     everything. The first-boot merge file (ISC_CPF_MERGE_FILE, which IRIS re-merges when it
     changes and at every start) is emptied rather than rewritten: its job ended at first
-    boot, and a stale copy must not re-create what irisenv has just dropped.
-    ``boot_merge`` is accepted for callers but no longer written."""
+    boot, and a stale copy must not re-create what irisenv has just dropped."""
     text = merge_text(d, actions)
     files = {MERGE_PATH: b""}
     if text:

@@ -1,7 +1,7 @@
 """The pure IRIS-level diff: what sync changes inside IRIS, and what it must never touch."""
 from irisenv.core.iris_state import (TEMP_TTL, ClearSystemChange, CreateNamespace, DropNamespace,
                                      EnsureUser, IrisDesired, IrisObserved, SetCallIn, diff,
-                                     format_temp, full_actions, owned_after, parse_temp,
+                                     format_temp, owned_after, parse_temp,
                                      temp_after)
 
 NOW = 1_800_000_000.0
@@ -64,12 +64,6 @@ def test_callin_and_user_states():
 def test_unknown_password_state_is_not_taken_as_verified():
     assert diff(want(), seen(password_ok=None)) == (
         EnsureUser("_SYSTEM", ("password does not match the config",)),)
-
-
-def test_full_actions_for_a_new_container():
-    acts = full_actions(want(user="tester"))
-    assert CreateNamespace("APP") in acts and ClearSystemChange() in acts
-    assert any(isinstance(a, EnsureUser) for a in acts)
 
 
 def test_temp_record_round_trip():
