@@ -96,15 +96,8 @@ def describe(proc) -> str:
             f"--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}")
 
 
-@pytest.fixture(scope="module")
-def docker_client():
-    client = docker.from_env(timeout=60)
-    yield client
-    client.close()
-
-
 @pytest.fixture
-def standin(tmp_path, docker_client):
+def standin(tmp_path, client):  # `client`: tests/docker/conftest.py
     """A copy of examples/standin/iris-devtester.toml with a unique project name (and a
     unique password, to look for it in every output)."""
     name = f"t-int-{uuid.uuid4().hex[:8]}"
@@ -117,7 +110,7 @@ def standin(tmp_path, docker_client):
     config = pdir / "iris-devtester.toml"
     config.write_text(text, encoding="utf-8")
     p = StandinProject(name=name, dir=pdir, config=config,
-                       password=f"Pw{uuid.uuid4().hex[:14]}", client=docker_client)
+                       password=f"Pw{uuid.uuid4().hex[:14]}", client=client)
     yield p
     p.cleanup()
 

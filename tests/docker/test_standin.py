@@ -16,6 +16,7 @@ import time
 import uuid
 
 import pytest
+from helpers import wait_for  # tests/docker is on sys.path (no __init__.py)
 
 docker = pytest.importorskip("docker")
 
@@ -27,17 +28,6 @@ SUCCESS = ["IRIS Merge completed successfully"]
 # --------------------------------------------------------------------- helpers
 def uid(prefix: str = "") -> str:
     return prefix + uuid.uuid4().hex[:8]
-
-
-def wait_for(pred, timeout: float = 15.0, step: float = 0.1, what: str = "condition"):
-    end = time.monotonic() + timeout
-    while True:
-        value = pred()
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(step)
 
 
 def logs(c) -> str:
@@ -121,13 +111,6 @@ def qlist(c) -> list[str]:
 
 
 # --------------------------------------------------------------------- fixtures
-@pytest.fixture(scope="module")
-def client():
-    cl = docker.from_env(timeout=60)
-    yield cl
-    cl.close()
-
-
 @pytest.fixture(scope="module")
 def make(client):
     """Factory: make(env=..., start=True, **kwargs) -> container (always removed)."""

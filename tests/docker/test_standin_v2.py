@@ -67,13 +67,6 @@ def probe_env(user: str = "_SYSTEM", password: str = "SYS", **extra) -> dict:
 
 # --------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="module")
-def client():
-    cl = docker.from_env(timeout=60)
-    yield cl
-    cl.close()
-
-
-@pytest.fixture(scope="module")
 def engine():
     eng = Engine()
     yield eng

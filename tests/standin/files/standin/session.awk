@@ -95,7 +95,6 @@ function ident(   s) {   # local variable name: [%A-Za-z][A-Za-z0-9]*
 function runs(x) { return x && ERR == "" && SYN == "" }
 function raise(x, e) { if (runs(x)) ERR = e }
 function truthy(v) { if (index(v, OBJ) == 1 || index(v, OREF) == 1) return 1; return (v + 0) != 0 }
-function shq(s) { gsub(/'/, "'\\''", s); return "'" s "'" }
 
 # ------------------------------------------------------------------ statements
 # stmts: statement { SP+ statement } until end of line or "}" (when inblock)
@@ -566,43 +565,12 @@ function status_err(msg) { return "0 " msg }
 function st_text(sc) { return (sc ~ /^0 /) ? substr(sc, 3) : sc }
 
 # ------------------------------------------------------------------ state
-function rec_path(kind, name) {
-    if (kind == "users" || kind == "services") name = tolower(name); else name = toupper(name)
-    if (name == "" || name ~ /\// || name == "." || name == "..") return ""
-    return SD "/" kind "/" name
-}
-function rec_exists(kind, name,    f, l, r) {
-    f = rec_path(kind, name); if (f == "") return 0
-    r = (getline l < f); close(f)
-    return r > 0
-}
 function rec_get(kind, name, key,    f, l, v) {
     f = rec_path(kind, name); v = ""
     if (f == "") return ""
     while ((getline l < f) > 0) if (index(l, key "=") == 1) v = substr(l, length(key) + 2)
     close(f)
     return v
-}
-function rec_load(kind, name,    f, l, eq) {
-    delete R; delete RK; NR_ = 0
-    f = rec_path(kind, name)
-    while ((getline l < f) > 0) {
-        eq = index(l, "="); if (eq < 2) continue
-        NR_++; RK[NR_] = substr(l, 1, eq - 1); R[RK[NR_]] = substr(l, eq + 1)
-    }
-    close(f)
-}
-function rec_set(k, v,    j) {
-    for (j = 1; j <= NR_; j++) if (RK[j] == k) { R[k] = v; return }
-    NR_++; RK[NR_] = k; R[k] = v
-}
-function rec_save(kind, name,    f, j) {
-    f = rec_path(kind, name)
-    if (f == "") return 0
-    printf "" > (f ".tmp")
-    for (j = 1; j <= NR_; j++) print RK[j] "=" R[RK[j]] > (f ".tmp")
-    close(f ".tmp")
-    return system("mv " shq(f ".tmp") " " shq(f)) == 0
 }
 
 # ------------------------------------------------------------------ global storage
