@@ -16,6 +16,7 @@ from .core.plan import Options, Plan, reconcile
 from .errors import IrisenvError, register_secret
 
 DEFAULT_TIMEOUT = 180.0
+DOWN_LOCK_TIMEOUT = 300.0
 
 
 @dataclass(frozen=True)
@@ -158,14 +159,7 @@ class Project:
         return reconcile(desired, self.observe(desired), options, self.iris_desired())
 
     def lock(self, verb: str, timeout: float, reporter=None):
-        from .state import project_lock
-
-        def on_wait(holder):
-            if reporter is not None:
-                reporter.event("lock", "waiting for another irisenv working on this project"
-                               + (f" ({holder})" if holder else ""))
-
-        return project_lock(self.base_dir, self.engine.endpoint, self.name, verb, timeout, on_wait)
+        return engine_lock(self.engine, self.name, verb, timeout, reporter)
 
     def sync(self, options: Options = Options(), *, timeout: float = DEFAULT_TIMEOUT,
              reporter=None, lock_timeout: float | None = None) -> "SyncOutcome":
@@ -193,9 +187,10 @@ class Project:
                               first.fix, exit_code=max(e.exit_code for e in errs))
         return SyncOutcome(plan=plan, seconds=time.monotonic() - t0)
 
-    def down(self, *, volumes: bool = False, reporter=None, lock_timeout: float = 300) -> dict:
+    def down(self, *, volumes: bool = False, reporter=None,
+             lock_timeout: float = DOWN_LOCK_TIMEOUT) -> dict:
         return down_project(self.engine, self.name, volumes=volumes, reporter=reporter,
-                            lock=lambda: self.lock("down", lock_timeout, reporter))
+                            lock_timeout=lock_timeout)
 
     # ------------------------------------------------------------------ info
     def connection(self, instance: str | None = None, namespace: str | None = None) -> Connection:
@@ -237,25 +232,23 @@ class Project:
 
     def sync_once(self, run_id: str, *, timeout: float = DEFAULT_TIMEOUT, reporter=None) -> bool:
         """Sync unless another process of the same run (pytest-xdist workers share a run
-        id) already did; True when this call synced. The marker lives in .irisenv/."""
+        id) already did; True when this call synced. The marker lives in the per-user
+        state directory (irisenv/runs.py)."""
+        from . import runs
         from .core.plan import Options
-        from .state import project_lock, state_dir
+        from .lock import project_lock
 
-        marker = state_dir(self.base_dir) / f"synced-{_safe(run_id)}"
+        endpoint = self.engine.endpoint
         # A lock of its own, held from the marker check until the marker is written: with
         # the project lock released in between, a second worker could find no marker yet
         # and sync a second time. sync() takes the project lock inside this one; nothing
         # takes them in the other order.
-        with project_lock(self.base_dir, self.engine.endpoint + "#sync-once", self.name,
-                          "sync-once", timeout + 120):
-            if marker.exists():
+        with project_lock(endpoint, self.name, "sync-once", timeout + 120, scope="sync-once"):
+            if runs.synced(run_id, endpoint, self.name):
                 return False
             self.sync(Options(), timeout=timeout, reporter=reporter)
-            try:
-                marker.write_text(self.name)
-            except OSError:
-                pass
-        _prune_markers(marker.parent)
+            runs.mark_synced(run_id, endpoint, self.name)
+        runs.prune()
         return True
 
     def add_namespace(self, instance: str | None, name: str) -> str:
@@ -336,16 +329,28 @@ class SyncOutcome:
     seconds: float
 
 
-def down_project(engine, project: str, *, volumes: bool, reporter=None, lock=None) -> dict:
-    """Remove every container (and with volumes=True every volume) labelled for project."""
-    from contextlib import nullcontext
+def engine_lock(engine, project: str, verb: str, timeout: float, reporter=None):
+    """The (engine, project) lock (irisenv/lock.py); a reporter hears when it waits."""
+    from .lock import project_lock
 
+    def on_wait(holder):
+        if reporter is not None:
+            reporter.event("lock", "waiting for another irisenv working on this project"
+                           + (f" ({holder})" if holder else ""))
+
+    return project_lock(engine.endpoint, project, verb, timeout, on_wait)
+
+
+def down_project(engine, project: str, *, volumes: bool, reporter=None,
+                 lock_timeout: float = DOWN_LOCK_TIMEOUT) -> dict:
+    """Remove every container (and with volumes=True every volume) labelled for project,
+    under the (engine, project) lock. Needs no config: `down --project NAME` calls it."""
     from .apply import retrying
     from .report import QuietReporter
 
     reporter = reporter or QuietReporter()
     removed = {"containers": [], "volumes": []}
-    with (lock() if lock else nullcontext()):
+    with engine_lock(engine, project, "down", lock_timeout, reporter):
         for c in retrying(engine.list_project, project):
             reporter.event("remove", f"stopping and removing {c.name}", instance=c.instance)
             if c.state in ("running", "restarting", "paused"):
@@ -361,22 +366,6 @@ def down_project(engine, project: str, *, volumes: bool, reporter=None, lock=Non
                 retrying(engine.remove_volume, v)
                 removed["volumes"].append(v)
     return removed
-
-
-def _safe(text: str) -> str:
-    import re
-
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", text)[:64]
-
-
-def _prune_markers(directory: Path, max_age: float = 86400.0) -> None:
-    now = time.time()
-    for marker in directory.glob("synced-*"):
-        try:
-            if now - marker.stat().st_mtime > max_age:
-                marker.unlink()
-        except OSError:
-            pass
 
 
 def _read(path: Path, inst: Instance, key: str) -> bytes:

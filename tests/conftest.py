@@ -30,6 +30,16 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.iris)
 
 
+@pytest.fixture(autouse=True)
+def state_dir(tmp_path_factory, monkeypatch):
+    """irisenv's per-user state directory (locks, run markers), fresh for every test and
+    inherited by the CLI subprocesses a test starts: nothing reaches ~/.local/state, and
+    no test sees another's locks. Tests about sharing it use this one from two places."""
+    d = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("IRISENV_STATE_DIR", str(d))
+    return d
+
+
 _engine_state: dict = {}
 
 

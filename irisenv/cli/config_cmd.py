@@ -175,7 +175,8 @@ def run_init(args) -> int:
     if path.exists() and not args.force:
         raise IrisenvError(f"{path} already exists", "init never overwrites a config by default",
                            "edit it with `irisenv config set`, or pass --force to overwrite")
-    write_atomic(path, starter(sanitize_project_name(path.resolve().parent.name)))
+    # named after the directory the file is in (a symlinked file: the link's directory)
+    write_atomic(path, starter(sanitize_project_name(path.absolute().parent.resolve().name)))
     print(f"wrote {path}; next: `irisenv config validate`, then `irisenv sync`", file=sys.stderr)
     return 0
 

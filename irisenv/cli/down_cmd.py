@@ -17,38 +17,46 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from ..names import docker_name
-
     if args.project:
-        try:
-            name = docker_name(args.project, "project name")
-        except ValueError as exc:
-            from ..errors import IrisenvError
+        name = _project_name(args.project)
+        # No config is read, not even a broken one next to us: the labels are the state
+        # store and the lock is the (engine, project) one every checkout shares.
+        from ..apply import retrying
+        from ..engine.docker import Engine
+        from ..project import down_project
 
-            raise IrisenvError(str(exc), "project names are Docker-safe names",
-                               "pass the name shown by `irisenv status`") from None
-        from ..config import load_config
-        from ..project import Project
+        engine = retrying(Engine)
 
-        try:  # the config's directory holds the lock; without a config, the working directory
-            cfg = load_config(args.config)
-        except Exception:
-            cfg = load_config(None, environ={})
-        cfg = type(cfg)(project=name, instances=cfg.instances, path=cfg.path, origins={})
-        project = Project(cfg)
+        def down(rep):
+            return down_project(engine, name, volumes=args.volumes, reporter=rep)
     else:
         from .common import load_project
 
         project = load_project(args)
+        name = project.name
+
+        def down(rep):
+            return project.down(volumes=args.volumes, reporter=rep)
     rep = reporter(args)
     try:
-        removed = project.down(volumes=args.volumes, reporter=rep)
+        removed = down(rep)
     finally:
         rep.close()
     if args.json:
-        print_json({"project": project.name, **removed})
+        print_json({"project": name, **removed})
     elif args.progress != "quiet":
-        print(f"down: project {project.name}: removed {len(removed['containers'])} container(s)"
+        print(f"down: project {name}: removed {len(removed['containers'])} container(s)"
               + (f" and {len(removed['volumes'])} volume(s)" if args.volumes else ""),
               file=sys.stderr)
     return 0
+
+
+def _project_name(text: str) -> str:
+    from ..errors import IrisenvError
+    from ..names import docker_name
+
+    try:
+        return docker_name(text, "project name")
+    except ValueError as exc:
+        raise IrisenvError(str(exc), "project names are Docker-safe names",
+                           "pass the name shown by `irisenv status`") from None

@@ -119,6 +119,17 @@ def set_value(path: Path, key: str, raw: str, *, environ=None) -> tuple[str, str
 
 
 def write_atomic(path: Path, text: str) -> None:
+    """Replace the file at ``path`` (temporary file + rename). A symbolic link at ``path``
+    stays a link: its target is the file replaced (the temporary file is made next to the
+    target); a link to nothing is refused rather than followed to create a file."""
+    if path.is_symlink():
+        target = Path(os.path.realpath(path))
+        if not target.is_file():
+            raise IrisenvError(f"{path} is a symbolic link to {target}, which is not a file",
+                               "irisenv edits the file a link points to, and creates none "
+                               "through a link",
+                               f"create {target} first, or replace the link by a file")
+        path = target
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=str(path.parent))
     try:

@@ -27,13 +27,36 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     config.addinivalue_line("markers", "iris: the test needs a real InterSystems IRIS instance")
     if not hasattr(config, "workerinput"):  # controller or no xdist: one id for the run
-        config._irisenv_run_id = os.environ.get("IRISENV_RUN_ID") or uuid.uuid4().hex
+        given = os.environ.get("IRISENV_RUN_ID")
+        config._irisenv_run_id = given or uuid.uuid4().hex
+        config._irisenv_run_ends_here = not given  # a given id may span several runs
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """pytest-xdist (controller): hand the run id to each worker."""
+    node.workerinput["irisenv_run_id"] = node.config._irisenv_run_id
+
+
+def pytest_sessionfinish(session):
+    """The run is over (controller, or the only process without xdist): remove its sync
+    markers from the state directory. Cheap, and never fails the run."""
+    config = session.config
+    if hasattr(config, "workerinput") or not getattr(config, "_irisenv_run_ends_here", False):
+        return
+    try:
+        from irisenv.runs import end_run
+
+        end_run(config._irisenv_run_id)
+    except Exception:
+        pass  # crashed runs' markers are pruned by age anyway
 
 
 def _run_id(config) -> str:
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None:
-        return workerinput.get("testrunuid") or workerinput.get("workerid", "w")
+        return (workerinput.get("irisenv_run_id") or workerinput.get("testrunuid")
+                or workerinput.get("workerid", "w"))
     return config._irisenv_run_id
 
 

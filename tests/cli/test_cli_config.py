@@ -401,6 +401,52 @@ def test_set_subprocess(project):
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
 
 
+# ------------------------------------------------------------------ a symlinked config
+@pytest.fixture
+def linked(project, tmp_path):
+    """iris-devtester.toml is a symbolic link (e.g. into a dotfiles or shared directory)."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    target = shared / "irisenv.toml"
+    (project / FILE).rename(target)
+    (project / FILE).symlink_to(target)
+    return project / FILE, target
+
+
+def test_set_through_a_symlink_edits_the_target_and_keeps_the_link(capsys, linked):
+    link, target = linked
+    mode = target.stat().st_mode & 0o777
+    code, _, err = run(capsys, "config", "set", "instances.iris.memory", "3g")
+    assert code == 0, err
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert load_config(target, environ={}).instance().memory == 3 * 1024**3
+    assert target.stat().st_mode & 0o777 == mode
+    assert sorted(p.name for p in target.parent.iterdir()) == [target.name]  # no temp left
+    assert sorted(p.name for p in link.parent.iterdir()) == [FILE]
+    code, _, err = run(capsys, "config", "set", "-c", str(link), "instances.iris.memory", "4g")
+    assert code == 0, err
+    assert link.is_symlink() and load_config(link, environ={}).instance().memory == 4 * 1024**3
+
+
+def test_init_force_through_a_symlink_rewrites_the_target(capsys, linked):
+    link, target = linked
+    before = target.read_text()
+    code, _, err = run(capsys, "config", "init", "--force")
+    assert code == 0, err
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert target.read_text() != before
+    assert load_config(target, environ={}).project == "demo"  # named after the link's directory
+
+
+def test_init_refuses_a_dangling_symlink(capsys, project, tmp_path):
+    (project / FILE).unlink()
+    missing = tmp_path / "nowhere" / "x.toml"
+    (project / FILE).symlink_to(missing)
+    code, _, err = run(capsys, "config", "init")
+    assert code == 1 and "symbolic link" in err and "fix:" in err
+    assert not missing.parent.exists() and (project / FILE).is_symlink()
+
+
 # ------------------------------------------------------------------ schema
 def test_schema_prints_json(capsys, tmp_path):
     from irisenv.config.schema import schema_text

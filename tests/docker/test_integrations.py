@@ -78,9 +78,10 @@ class StandinProject:
 
 def clean_env(**extra) -> dict:
     """The environment for a child process: nothing of the outer pytest/xdist run, no
-    irisenv or IRIS variables, no colour."""
+    irisenv or IRIS variables (but the test's own IRISENV_STATE_DIR), no colour."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("PYTEST_", "IRISENV_", "IRIS_", "COV_")) and k != "FORCE_COLOR"}
+    env["IRISENV_STATE_DIR"] = os.environ["IRISENV_STATE_DIR"]  # tests/conftest.py: per test
     env["NO_COLOR"] = "1"
     env.update(extra)
     return env
@@ -191,17 +192,21 @@ XDIST_TEST = """\
         assert seen.namespaces[iris_namespace], "this worker's namespace is gone"
         # recorded inside IRIS as irisenv's (a test-run namespace), so irisenv may drop it
         assert iris_namespace in set(seen.owned) | set(seen.temp)
+        runs = Path(os.environ["IRISENV_STATE_DIR"]) / "runs"
         record = {{"worker": os.environ.get("PYTEST_XDIST_WORKER", "main"),
                    "namespace": iris_namespace, "container": cid,
-                   "port": iris_instance.port, "default_namespace": iris_instance.namespace}}
+                   "port": iris_instance.port, "default_namespace": iris_instance.namespace,
+                   "markers": sorted(str(p.relative_to(runs)) for p in runs.glob("*/*")),
+                   "cwd_files": sorted(p.name for p in Path.cwd().iterdir())}}
         out = Path(os.environ["IRISENV_IT_OUT"])
         (out / f"{{uuid.uuid4().hex}}.json").write_text(json.dumps(record))
 """
 
 
-def test_pytest_plugin_under_xdist(standin, tmp_path, monkeypatch):
+def test_pytest_plugin_under_xdist(standin, tmp_path, monkeypatch, state_dir):
     """Two workers: one sync for the run, one container, a namespace per worker (present
-    while the tests ran, owned by irisenv), all dropped at the end."""
+    while the tests ran, owned by irisenv), all dropped at the end; the run's sync marker
+    (in the state directory, never in the checkout) is gone once the run is over."""
     out = tmp_path / "records"
     out.mkdir()
     suite = write_suite(tmp_path / "suite", {
@@ -231,9 +236,13 @@ def test_pytest_plugin_under_xdist(standin, tmp_path, monkeypatch):
     assert {r["container"] for r in records} == {c.id}
     assert {r["port"] for r in records} == {standin.superserver_port(c)}
     assert c.attrs["RestartCount"] == 0
-    # sync happened once for the run: one marker (the workers share xdist's run id)
-    markers = sorted(p.name for p in (standin.dir / ".irisenv").glob("synced-*"))
-    assert len(markers) == 1, markers
+    # sync happened once for the run: one marker, the same for both workers (they share
+    # the run id); the controller removed it when the run ended; nothing in the checkouts
+    assert len({tuple(r["markers"]) for r in records}) == 1, records
+    assert len(records[0]["markers"]) == 1, records[0]["markers"]
+    assert list((state_dir / "runs").iterdir()) == []
+    assert sorted(p.name for p in standin.dir.iterdir()) == ["iris-devtester.toml"]
+    assert not any(".irisenv" in r["cwd_files"] for r in records)
 
     # the worker namespaces were dropped at the end of the run; APP and TEST stay
     monkeypatch.setenv("IRIS_PASSWORD", standin.password)  # the config's ${IRIS_PASSWORD:-SYS}
@@ -254,6 +263,33 @@ def test_pytest_plugin_under_xdist(standin, tmp_path, monkeypatch):
     assert row["iris_state"]["namespaces"] == {"APP": "present", "TEST": "present"}
 
 
+PLAIN_TEST = """\
+    import os
+    from pathlib import Path
+
+
+    def test_synced(iris_instance):
+        runs = Path(os.environ["IRISENV_STATE_DIR"]) / "runs"
+        Path(os.environ["IRISENV_IT_OUT"]).write_text(
+            "\\n".join(sorted(p.name for p in runs.glob("*/*"))))
+"""
+
+
+def test_a_run_without_xdist_leaves_no_marker(standin, tmp_path, state_dir):
+    """Without xdist the one pytest process is the run: its sync marker exists while the
+    tests run and is removed at the end; neither the suite nor the config's directory gets
+    anything (no .irisenv/)."""
+    out = tmp_path / "markers.txt"
+    suite = write_suite(tmp_path / "suite", {"test_plain.py": PLAIN_TEST})
+    env = clean_env(IRISENV_IT_OUT=str(out), IRIS_PASSWORD=standin.password)
+    proc = run(pytest_cmd("-q", "--irisenv-config", standin.config, suite), cwd=suite, env=env)
+    assert proc.returncode == 0, describe(proc)
+    assert out.read_text().startswith("synced-") and len(out.read_text().split()) == 1
+    assert list((state_dir / "runs").iterdir()) == []
+    assert sorted(p.name for p in standin.dir.iterdir()) == ["iris-devtester.toml"]
+    assert not (suite / ".irisenv").exists()
+
+
 ONCE = """\
 import sys
 import irisenv
@@ -263,7 +299,7 @@ print("SYNCED" if Project(irisenv.load_config(sys.argv[1])).sync_once(sys.argv[2
 """
 
 
-def test_sync_once_is_once_across_processes(standin, tmp_path):
+def test_sync_once_is_once_across_processes(standin, tmp_path, state_dir):
     """Four processes of one run (as xdist workers are) call sync_once at the same time:
     exactly one syncs; a second run id syncs again (a no-op on the converged project)."""
     script = tmp_path / "once.py"
@@ -281,8 +317,9 @@ def test_sync_once_is_once_across_processes(standin, tmp_path):
             results.append(stdout.strip())
         assert sorted(results) == ["SKIPPED"] * 3 + ["SYNCED"], (run_id, results)
     assert len(standin.containers()) == 1
-    markers = sorted(p.name for p in (standin.dir / ".irisenv").glob("synced-*"))
-    assert markers == ["synced-run-a", "synced-run-b"]
+    markers = sorted(str(p.relative_to(state_dir / "runs")) for p in state_dir.glob("runs/*/*"))
+    assert [m.split("/synced-")[0] for m in markers] == ["run-a", "run-b"], markers
+    assert sorted(p.name for p in standin.dir.iterdir()) == ["iris-devtester.toml"]
 
 
 # ---------------------------------------------------------------------- (c) inert plugin
@@ -358,7 +395,8 @@ CRASH_TEST = """\
 """
 
 
-def test_crashed_run_leaves_its_namespace_until_abandoned(standin, tmp_path, monkeypatch):
+def test_crashed_run_leaves_its_namespace_until_abandoned(standin, tmp_path, monkeypatch,
+                                                          state_dir):
     """A run killed mid-test never drops its namespace. It stays recorded as a test-run
     namespace: a sync meanwhile leaves it alone (it could belong to a live run); once its
     record is older than TEMP_TTL, the next sync drops it."""
@@ -370,6 +408,8 @@ def test_crashed_run_leaves_its_namespace_until_abandoned(standin, tmp_path, mon
     env = clean_env(IRISENV_IT_OUT=str(out), IRIS_PASSWORD=standin.password)
     proc = run(pytest_cmd("-q", "--irisenv-config", standin.config, suite), cwd=suite, env=env)
     assert proc.returncode == -9, describe(proc)
+    # the run never ended: its sync marker stays until pruned by age (irisenv/runs.py)
+    assert len(list(state_dir.glob("runs/*/synced-*"))) == 1
     name = out.read_text()
 
     monkeypatch.setenv("IRIS_PASSWORD", standin.password)

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from helpers import describe
 
 
-def test_password_never_appears_in_output(project, client):
+def test_password_never_appears_in_output(project, client, state_dir):
     pw = f"pw-{uuid.uuid4()}-Zq9"
     project.env["T_PW"] = pw
     project.configure(credentials={"password": "${T_PW}"})
@@ -59,8 +59,9 @@ def test_password_never_appears_in_output(project, client):
     assert pw not in json.dumps(c.attrs), "the password is in docker inspect of the container"
     code, out = c.exec_run(["env"])
     assert pw not in out.decode()
-    # nor irisenv's state directory
-    for f in (project.path / ".irisenv").rglob("*"):
+    # nor irisenv's state directory (locks and their owner files)
+    assert list(state_dir.rglob("*.owner")), "the test looks in the wrong state directory"
+    for f in state_dir.rglob("*"):
         if f.is_file():
             assert pw not in f.read_text(errors="replace"), f"password in {f}"
 
