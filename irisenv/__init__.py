@@ -31,23 +31,29 @@ def _project(config):
     return Project(config if isinstance(config, Config) else load_config(config))
 
 
-def plan(config=None, *, recreate: bool = False, remove_orphans: bool = False):
+def plan(config=None, *, recreate: bool = False, remove_orphans: bool = False,
+         drop_namespaces: bool = False):
     """The plan (irisenv.core.plan.Plan) that sync would carry out; changes nothing."""
     from .core.plan import Options
 
-    return _project(config).plan(Options(recreate=recreate, remove_orphans=remove_orphans))
+    return _project(config).plan(Options(recreate=recreate, remove_orphans=remove_orphans,
+                                         drop_namespaces=drop_namespaces))
 
 
 def sync(config=None, *, recreate: bool = False, remove_orphans: bool = False, wait: bool = True,
-         timeout: float = 180.0, progress: str = "quiet"):
-    """Converge Docker and IRIS to the config; returns when ready (or raises)."""
+         drop_namespaces: bool = False, timeout: float = 180.0, progress: str = "quiet"):
+    """Converge Docker and IRIS to the config; returns when ready (or raises).
+
+    ``drop_namespaces``: also drop namespaces no longer declared on durable storage
+    (their data is deleted); without it they are kept and a note says so."""
     from .core.plan import Options
     from .report import make_reporter
 
     reporter = make_reporter(progress)
     try:
         return _project(config).sync(Options(recreate=recreate, remove_orphans=remove_orphans,
-                                             wait=wait), timeout=timeout, reporter=reporter)
+                                             wait=wait, drop_namespaces=drop_namespaces),
+                                     timeout=timeout, reporter=reporter)
     finally:
         reporter.close()
 

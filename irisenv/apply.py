@@ -269,7 +269,7 @@ class Executor:
                               "`irisenv logs` (e.g. a previous abnormal shutdown)", instance=d.instance)
 
     def converge(self, step: Converge, cid: str) -> None:
-        from .core.iris_state import diff, owned_after, temp_after
+        from .core.iris_state import diff, kept_namespaces, owned_after, temp_after
         from .iris import state
 
         d, want = step.desired, step.iris
@@ -277,7 +277,11 @@ class Executor:
         actions, owned, temp = step.actions, step.owned, step.temp
         if actions is None:  # new or restarted: observe now that IRIS is ready
             seen = self._first_observe(cid, want, password)
-            actions = diff(want, seen)
+            actions = diff(want, seen, drop_durable=step.drop_durable)
+            for name in kept_namespaces(want, seen, step.drop_durable):
+                self.report.event("note", f"namespace {name} is no longer declared but kept: "
+                                  "its databases are on durable storage (`irisenv sync "
+                                  "--drop-namespaces` drops it)", instance=d.instance)
             owned = owned_after(seen, actions)
             temp = temp_after(seen, actions)
             if step.fresh:  # irisenv's boot merge made the declared namespaces: they are ours

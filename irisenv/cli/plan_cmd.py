@@ -13,6 +13,8 @@ def add_arguments(p) -> None:
     p.add_argument("--recreate", action="store_true", help="plan as if --recreate were given to sync")
     p.add_argument("--remove-orphans", action="store_true",
                    help="plan removing containers of instances no longer in the config")
+    p.add_argument("--drop-namespaces", action="store_true",
+                   help="plan dropping namespaces no longer declared on durable storage too")
     p.set_defaults(_run=run)
 
 
@@ -22,7 +24,8 @@ def run(args) -> int:
     from ..errors import redact
 
     project = load_project(args)
-    plan = project.plan(Options(recreate=args.recreate, remove_orphans=args.remove_orphans))
+    plan = project.plan(Options(recreate=args.recreate, remove_orphans=args.remove_orphans,
+                                drop_namespaces=args.drop_namespaces))
     if args.json:
         print_json(plan_json(plan))
     else:

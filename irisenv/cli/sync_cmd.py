@@ -16,6 +16,9 @@ def add_arguments(p) -> None:
                    help="replace every container even if it matches (beats reuse)")
     p.add_argument("--remove-orphans", action="store_true",
                    help="remove containers of instances no longer in the config")
+    p.add_argument("--drop-namespaces", action="store_true",
+                   help="also drop namespaces no longer declared on durable storage "
+                        "(storage = \"volume\"): their databases and data are deleted")
     p.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
     p.add_argument("--json", action="store_true", help="a JSON summary on stdout")
     add_progress(p)
@@ -28,7 +31,8 @@ def run(args) -> int:
     from ..errors import redact
 
     project = load_project(args)
-    options = Options(recreate=args.recreate, remove_orphans=args.remove_orphans, wait=args.wait)
+    options = Options(recreate=args.recreate, remove_orphans=args.remove_orphans, wait=args.wait,
+                      drop_namespaces=args.drop_namespaces)
     if args.dry_run:
         plan = project.plan(options)
         if args.json:
@@ -43,7 +47,7 @@ def run(args) -> int:
         rep.close()
     counts = outcome.plan.counts()
     past = {"pull": "pulled", "add": "added", "start": "started", "replace": "replaced",
-            "update": "updated in place", "remove": "removed"}
+            "update": "updated in place", "destroy": "destroyed", "remove": "removed"}
     done = ", ".join(f"{n} {past[k]}" for k, n in counts.items() if n)
     summary = (f"sync: project {project.name}: "
                + (done if done else "no changes")

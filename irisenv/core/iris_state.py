@@ -2,7 +2,9 @@
 probe found, and the in-place actions (`~`) that close the gap. Pure; no I/O.
 
 Namespaces irisenv creates are recorded as owned inside IRIS (^IRISENV("owned")); only
-owned namespaces are ever dropped, so a namespace made by hand is never touched.
+owned namespaces are ever dropped, so a namespace made by hand is never touched. Dropping a
+namespace deletes its databases: on durable storage (a volume) an owned namespace that is no
+longer declared is kept unless the caller opts in (``drop_durable``, `sync --drop-namespaces`).
 Namespaces made for a test run (the pytest iris_namespace fixture) are recorded apart, with
 their creation time (^IRISENV("temp")): a sync leaves them alone while a run may still use
 them, and drops only leftovers older than TEMP_TTL (a run that crashed).
@@ -65,11 +67,18 @@ class CreateNamespace:
 
 @dataclass(frozen=True)
 class DropNamespace:
+    """Drop a namespace irisenv created, with its databases: its data is lost."""
+
     name: str
+    leftover: bool = False  # an abandoned test-run namespace, not a once-declared one
     symbol = "-"
 
     def describe(self) -> str:
-        return f"namespace {self.name} and its databases (created by irisenv, no longer declared)"
+        if self.leftover:
+            return (f"namespace {self.name} and its databases (left by a test run that ended "
+                    "without dropping it)")
+        return (f"namespace {self.name} and its databases (created by irisenv, no longer "
+                "declared): its data will be lost")
 
 
 @dataclass(frozen=True)
@@ -101,14 +110,33 @@ class ClearSystemChange:
         return f"user {SYSTEM_USER}: password change required -> cleared"
 
 
-def diff(d: IrisDesired, o: IrisObserved) -> tuple:
+def _undeclared(d: IrisDesired, o: IrisObserved) -> list:
+    """(name, leftover) for namespaces irisenv made that are no longer wanted and still exist."""
+    stale = set(o.stale_temp())
+    return [(name, name in stale and name not in o.owned)
+            for name in sorted((o.owned | stale) - set(d.namespaces))
+            if o.namespaces.get(name, True)]
+
+
+def kept_namespaces(d: IrisDesired, o: IrisObserved, drop_durable: bool = False) -> tuple:
+    """Owned, no longer declared namespaces that stay because their data is meant to last:
+    the instance's storage is durable and the caller did not opt in to dropping them."""
+    if d.storage != "volume" or drop_durable:
+        return ()
+    return tuple(name for name, leftover in _undeclared(d, o) if not leftover)
+
+
+def diff(d: IrisDesired, o: IrisObserved, *, drop_durable: bool = False) -> tuple:
+    """The in-place actions that bring ``o`` to ``d``. A no longer declared namespace on
+    durable storage is dropped only with ``drop_durable`` (see kept_namespaces)."""
     acts: list = []
     for name in d.namespaces:
         if not o.namespaces.get(name, False):
             acts.append(CreateNamespace(name))
-    for name in sorted((o.owned | set(o.stale_temp())) - set(d.namespaces)):
-        if o.namespaces.get(name, True):
-            acts.append(DropNamespace(name))
+    kept = set(kept_namespaces(d, o, drop_durable))
+    for name, leftover in _undeclared(d, o):
+        if name not in kept:
+            acts.append(DropNamespace(name, leftover=leftover))
     if o.callin is None or o.callin != d.callin:
         acts.append(SetCallIn(d.callin, o.callin))
     reasons = []

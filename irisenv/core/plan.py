@@ -5,7 +5,8 @@ from dataclasses import dataclass, field
 
 from . import labels as L
 from .desired import HASH_FORMAT, DesiredContainer, diff_specs
-from .iris_state import IrisDesired, diff as iris_diff, owned_after, temp_after
+from .iris_state import (DropNamespace, IrisDesired, diff as iris_diff, kept_namespaces,
+                         owned_after, temp_after)
 from .observed import Observed, ObservedContainer
 
 
@@ -73,8 +74,17 @@ class Converge:
     alongside: bool = False  # follows a create/start/replace of the same instance
     fresh: bool = False  # the container is new: its boot merge created the namespaces
     temp: dict | None = None  # the test-run namespace record after the actions (None: keep)
+    drop_durable: bool = False  # --drop-namespaces: drop undeclared namespaces on a volume too
+    destroys: tuple = ()  # with actions None: the drops already foreseeable (a volume's state)
     symbol = "~"
     kind = "converge"
+
+    @property
+    def drops(self) -> tuple:
+        """The namespace drops this step carries out: their data is lost."""
+        if self.actions is None:
+            return self.destroys
+        return tuple(a for a in self.actions if isinstance(a, DropNamespace))
 
 
 @dataclass(frozen=True)
@@ -102,10 +112,20 @@ class Plan:
         return bool(self.changes)
 
     def counts(self) -> dict:
-        out = {"pull": 0, "add": 0, "start": 0, "replace": 0, "update": 0, "remove": 0}
-        for s in self.changes:
+        """Changes by kind. A namespace drop counts as a destroy (its data is lost); a
+        converge step counts as an update when it changes anything besides drops."""
+        out = {"pull": 0, "add": 0, "start": 0, "replace": 0, "update": 0, "destroy": 0,
+               "remove": 0}
+        for s in self.steps:
+            if isinstance(s, Wait):
+                continue
+            if isinstance(s, Converge):
+                out["destroy"] += len(s.drops)  # foreseen drops count beside a replace too
+                if not s.alongside and (s.actions is None or len(s.actions) > len(s.drops)):
+                    out["update"] += 1
+                continue
             out[{"pull": "pull", "create": "add", "start": "start", "replace": "replace",
-                 "remove": "remove", "converge": "update"}[s.kind]] += 1
+                 "remove": "remove"}[s.kind]] += 1
         return out
 
     def for_instance(self, instance: str) -> list:
@@ -123,6 +143,7 @@ class Options:
     recreate: bool = False
     remove_orphans: bool = False
     wait: bool = True
+    drop_namespaces: bool = False  # drop no longer declared namespaces on durable storage too
 
 
 _GONE = ("removing", "dead")
@@ -141,14 +162,28 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
         if iris is None or d.instance not in iris:
             return
         want = iris[d.instance]
-        seen = None if (changed or current is None) else observed.iris.get(current.id)
+        drop = options.drop_namespaces
+        now = None if current is None else observed.iris.get(current.id)
+        if now is not None:
+            for name in kept_namespaces(want, now, drop):
+                plan.notes.append(
+                    f"{d.instance}: namespace {name} is no longer declared but kept: the "
+                    "instance's storage is a durable volume and dropping the namespace deletes "
+                    "its databases (`irisenv sync --drop-namespaces` drops it; declare it again "
+                    "to keep it for good)")
+        seen = None if (changed or current is None) else now
         if seen is None:
-            plan.steps.append(Converge(d, want, None, alongside=changed, fresh=fresh))
+            # A volume carries IRIS's state across a replace or restart: the drops the
+            # converge will make are foreseeable from what the running container shows.
+            destroys = () if now is None or fresh or want.storage != "volume" else tuple(
+                a for a in iris_diff(want, now, drop_durable=drop) if isinstance(a, DropNamespace))
+            plan.steps.append(Converge(d, want, None, alongside=changed, fresh=fresh,
+                                       drop_durable=drop, destroys=destroys))
             return
-        actions = iris_diff(want, seen)
+        actions = iris_diff(want, seen, drop_durable=drop)
         if actions:
             plan.steps.append(Converge(d, want, actions, owned_after(seen, actions),
-                                       temp=temp_after(seen, actions)))
+                                       temp=temp_after(seen, actions), drop_durable=drop))
 
     pulls: list[str] = []
     wanted = {d.instance for d in desired}

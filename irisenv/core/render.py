@@ -71,7 +71,9 @@ def plan_text(plan: Plan) -> str:
                           f"  ~ iris {d.name}",
                           f"      namespaces: {ns}; %Service_CallIn: "
                           f"{'enabled' if want.callin else 'disabled'}; user {want.username} "
-                          "verified", ""]
+                          "verified"]
+                lines += [f"      {a.symbol} {a.describe()}" for a in step.destroys]
+                lines.append("")
             else:
                 lines += [f"  # instance {d.instance} will be updated in place",
                           f"  ~ iris {d.name}"]
@@ -82,6 +84,9 @@ def plan_text(plan: Plan) -> str:
         out += [f"  ! instance {p.instance}: {p.what}", f"      why: {p.why}", f"      fix: {p.fix}", ""]
     if lines or out:
         body = [f"irisenv will perform these actions for project {plan.project}:", "", *lines, *out]
+    elif plan.notes:  # nothing to do, but something differs and is kept: say so
+        body = [f"No changes. Project {plan.project} differs from the config only in what "
+                "the notes below keep as it is."]
     else:
         body = [f"No changes. Project {plan.project} matches the config."]
     for note in plan.notes:
@@ -91,6 +96,7 @@ def plan_text(plan: Plan) -> str:
         body.append("Plan: " + (f"{c['pull']} to pull, " if c["pull"] else "")
                     + f"{c['add']} to add, {c['start']} to start, {c['replace']} to replace, "
                     + (f"{c['update']} to update in place, " if c["update"] else "")
+                    + (f"{c['destroy']} to destroy, " if c["destroy"] else "")
                     + f"{c['remove']} to remove.")
     if plan.problems:
         body.append(f"Blocked: {len(plan.problems)} problem(s) must be fixed first.")
@@ -115,8 +121,9 @@ def plan_json(plan: Plan) -> dict:
             item["reason"] = s.reason
         if isinstance(s, Converge):
             item["after_ready"] = s.actions is None
-            item["iris_changes"] = ([{"op": a.symbol, "change": a.describe()} for a in s.actions]
-                                    if s.actions is not None else [])
+            item["iris_changes"] = [{"op": a.symbol, "change": a.describe()}
+                                    for a in (s.actions if s.actions is not None else s.destroys)]
+            item["destroys"] = [a.name for a in s.drops]
         steps.append(item)
     return {
         "format_version": "1",

@@ -1,14 +1,16 @@
 """The pure IRIS-level diff: what sync changes inside IRIS, and what it must never touch."""
+import pytest
+
 from irisenv.core.iris_state import (TEMP_TTL, ClearSystemChange, CreateNamespace, DropNamespace,
                                      EnsureUser, IrisDesired, IrisObserved, SetCallIn, diff,
-                                     format_temp, owned_after, parse_temp,
+                                     format_temp, kept_namespaces, owned_after, parse_temp,
                                      temp_after)
 
 NOW = 1_800_000_000.0
 
 
-def want(namespaces=("APP", "TEST"), user="_SYSTEM", callin=True):
-    return IrisDesired("iris", user, tuple(namespaces), callin)
+def want(namespaces=("APP", "TEST"), user="_SYSTEM", callin=True, storage="ephemeral"):
+    return IrisDesired("iris", user, tuple(namespaces), callin, storage)
 
 
 def seen(**kw):
@@ -46,7 +48,7 @@ def test_test_run_namespaces_survive_a_sync_until_abandoned():
     stale = seen(temp={"TGW0ABC": int(NOW - TEMP_TTL - 1)},
                  namespaces={"APP": True, "TEST": True, "TGW0ABC": True})
     acts = diff(want(), stale)
-    assert acts == (DropNamespace("TGW0ABC"),)
+    assert acts == (DropNamespace("TGW0ABC", leftover=True),)
     assert temp_after(stale, acts) == {}
 
 
@@ -70,3 +72,32 @@ def test_temp_record_round_trip():
     rec = {"TGW0ABC": 1700000000, "TGW1DEF": 1700000005}
     assert parse_temp(format_temp(rec)) == rec
     assert parse_temp("junk,,X@,@5,Y@12") == {"Y": 12}
+
+
+# ------------------------------------------------------------------ durable storage
+def test_undeclared_namespace_on_a_volume_is_kept_without_the_opt_in():
+    """Dropping deletes the databases: on durable storage that needs --drop-namespaces."""
+    o = seen(namespaces={"APP": True, "OLD": True}, owned=frozenset({"APP", "OLD"}))
+    d = want(namespaces=("APP",), storage="volume")
+    assert diff(d, o) == ()
+    assert kept_namespaces(d, o) == ("OLD",)
+    assert owned_after(o, diff(d, o)) == ("APP", "OLD")  # still ours, still there
+    assert diff(d, o, drop_durable=True) == (DropNamespace("OLD"),)
+    assert kept_namespaces(d, o, drop_durable=True) == ()
+
+
+@pytest.mark.parametrize("storage", ["ephemeral", "tmpfs"])
+def test_undeclared_namespace_on_throwaway_storage_is_dropped(storage):
+    o = seen(namespaces={"APP": True, "OLD": True}, owned=frozenset({"APP", "OLD"}))
+    d = want(namespaces=("APP",), storage=storage)
+    assert diff(d, o) == (DropNamespace("OLD"),)
+    assert kept_namespaces(d, o) == ()
+
+
+def test_abandoned_test_run_namespace_on_a_volume_is_still_dropped():
+    """Test-run namespaces are scratch, never declared data: no opt-in needed."""
+    o = seen(temp={"TGW0ABC": int(NOW - TEMP_TTL - 1)},
+             namespaces={"APP": True, "TEST": True, "TGW0ABC": True})
+    d = want(storage="volume")
+    assert diff(d, o) == (DropNamespace("TGW0ABC", leftover=True),)
+    assert kept_namespaces(d, o) == ()

@@ -396,7 +396,7 @@ def test_golden_text_orphan_note():
     d = want()
     orphan = have(want("old"), id="b" * 64)
     assert plan_text(reconcile([d], obs(have(d), orphan, ready={CID}))) == """\
-No changes. Project demo matches the config.
+No changes. Project demo differs from the config only in what the notes below keep as it is.
 note: orphan container demo-old: instance 'old' is no longer in the config (kept; --remove-orphans removes it)
 """
 
@@ -489,3 +489,85 @@ def test_wait_steps_are_never_changes():
     d = want()
     plan = reconcile([d], obs(have(d)))
     assert plan.steps == [Wait(d)] and plan.changes == []
+
+
+# ---------------------------------------------------------------- namespace drops destroy data
+def _iris_case(storage: str, options: Options = Options()):
+    """Instance iris (storage as given) declares APP; IRIS shows APP and OLD, both made by
+    irisenv: OLD was removed from the config."""
+    from irisenv.core.iris_state import IrisDesired, IrisObserved
+
+    d = want(storage=storage)
+    iris = {"iris": IrisDesired("iris", "_SYSTEM", ("APP",), True, storage)}
+    seen = IrisObserved(owned=frozenset({"APP", "OLD"}), namespaces={"APP": True, "OLD": True},
+                        callin=True, user_exists=True, user_change_required=False,
+                        user_enabled=True, password_ok=True, system_change_required=False)
+    o = Observed(project="demo", containers=(have(d),), image_ids={IMG: IMG_ID},
+                 ready_ids=frozenset({CID}), iris={CID: seen})
+    return reconcile([d], o, options, iris)
+
+
+def test_golden_text_namespace_on_a_volume_is_kept_without_the_flag():
+    plan = _iris_case("volume")
+    assert not plan.has_changes and nonzero(plan.counts()) == {}
+    assert plan_text(plan) == """\
+No changes. Project demo differs from the config only in what the notes below keep as it is.
+note: iris: namespace OLD is no longer declared but kept: the instance's storage is a durable \
+volume and dropping the namespace deletes its databases (`irisenv sync --drop-namespaces` \
+drops it; declare it again to keep it for good)
+"""
+
+
+def test_golden_text_namespace_on_a_volume_is_destroyed_with_the_flag():
+    plan = _iris_case("volume", Options(drop_namespaces=True))
+    assert nonzero(plan.counts()) == {"destroy": 1}
+    assert plan_text(plan) == """\
+irisenv will perform these actions for project demo:
+
+  # instance iris will be updated in place
+  ~ iris demo-iris
+      - namespace OLD and its databases (created by irisenv, no longer declared): its data \
+will be lost
+
+Plan: 0 to add, 0 to start, 0 to replace, 1 to destroy, 0 to remove.
+"""
+    assert plan_json(plan)["summary"]["destroy"] == 1
+    assert plan_json(plan)["steps"][0]["destroys"] == ["OLD"]
+
+
+def test_namespace_on_ephemeral_storage_is_dropped_and_counted_as_a_destroy():
+    plan = _iris_case("ephemeral")
+    assert nonzero(plan.counts()) == {"destroy": 1}
+    assert plan.notes == []
+    assert "1 to destroy" in plan_text(plan)
+
+
+def test_replacing_a_volume_instance_foresees_the_drop_and_keeps_it_without_the_flag():
+    """A replace carries the volume's IRIS state over: the kept namespace is noted before
+    the replace, and with the flag the drop is shown and counted."""
+    from irisenv.core.iris_state import IrisDesired, IrisObserved
+    from irisenv.core.plan import Converge
+
+    old, new = want(storage="volume"), want(storage="volume", memory=4 * 1024**3)
+    iris = {"iris": IrisDesired("iris", "_SYSTEM", ("APP",), True, "volume")}
+    seen = IrisObserved(owned=frozenset({"APP", "OLD"}), namespaces={"APP": True, "OLD": True})
+    o = Observed(project="demo", containers=(have(old),), image_ids={IMG: IMG_ID},
+                 volumes=frozenset({L.volume_name("demo", "iris")}), ready_ids=frozenset({CID}),
+                 iris={CID: seen})
+    kept = reconcile([new], o, Options(), iris)
+    assert any("namespace OLD is no longer declared but kept" in n for n in kept.notes)
+    assert next(s for s in kept.steps if isinstance(s, Converge)).destroys == ()
+    assert kept.counts()["destroy"] == 0
+    dropped = reconcile([new], o, Options(drop_namespaces=True), iris)
+    conv = next(s for s in dropped.steps if isinstance(s, Converge))
+    assert conv.drop_durable and [a.name for a in conv.destroys] == ["OLD"]
+    assert nonzero(dropped.counts()) == {"replace": 1, "destroy": 1}
+    assert "- namespace OLD" in plan_text(dropped)
+
+
+def test_golden_text_no_changes_but_drift_kept_says_so():
+    d_old, d_new = want(reuse="always"), want(reuse="always", memory=4 * 1024**3)
+    text = plan_text(reconcile([d_new], obs(have(d_old), ready={CID})))
+    assert text.startswith("No changes. Project demo differs from the config only in what the "
+                           "notes below keep as it is.\n")
+    assert 'note: iris: drift kept (reuse = "always"): memory 2g -> 4g' in text
