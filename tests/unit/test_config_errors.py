@@ -108,7 +108,7 @@ CASES = [
     ("cross-enterprise-no-key", '[instances.iris]\nedition = "enterprise"\n', 2, 11,
      "instances.iris.edition", "no license_key"),
     ("cross-memory-too-small", '[instances.iris]\nmemory = "512m"\nglobals = "1g"\n', 2, 10,
-     "instances.iris.memory", 'at least "1344m"'),
+     "instances.iris.memory", 'at least "1698m"'),
     ("cross-same-host-port", "[instances.a.ports]\nsuperserver = 1972\n\n[instances.b.ports]\n"
      "web = 1972\n", 5, 7, "instances.b.ports.web", "also used by instances.a.ports.superserver"),
     ("cross-env-managed", '[instances.iris]\nenv = { ISC_DATA_DIRECTORY = "/d" }\n', 2, 9,

@@ -270,8 +270,9 @@ def test_first_boot_globals_go_to_the_8k_slot():
 
 
 def test_first_boot_defaults():
+    # routines 64m: the six-value form, or IRIS would raise a single 64 to 80 MB
     assert mergefile.first_boot(Instance(name="iris", image="x")) == (
-        "[config]\nglobals=0,0,256,0,0,0\nroutines=64\n")
+        "[config]\nglobals=0,0,256,0,0,0\nroutines=0,0,0,0,0,64\n")
 
 
 def test_first_boot_user_config_wins_and_other_sections_follow():
