@@ -74,7 +74,7 @@ def test_good_configs_pass_the_schema(text):
     ('[instances.iris.namespaces."%SYS"]\n', "%SYS"),
     ('[instances.iris.namespaces.1APP]\n', "1APP"),
     ('[instances.iris.namespaces."APP;Halt"]\n', "APP;Halt"),
-    (f"[instances.iris.namespaces.{'A' * 21}]\n", "A" * 21),
+    (f"[instances.iris.namespaces.{'A' * 60}]\n", "A" * 60),
     ("[instances.iris.namespaces.Broker]\n", "Broker"),
     ('[instances.iris]\nlicense_key = "iris.key"\n', "license_key"),
     ('[instances.iris]\nedition = "enterprise"\n', "license_key"),
