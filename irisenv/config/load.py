@@ -8,18 +8,13 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-import sys
+import tomllib
 from pathlib import Path
 
 from .. import names
 from ..errors import ConfigError, ConfigIssue, did_you_mean
 from . import memory, model, spec, units
 from .interpolate import interpolate
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 ENV_CONFIG = "IRISENV_CONFIG"
 

@@ -19,3 +19,16 @@ def test_ci_runs_the_readme_test_command():
 def test_ci_ensures_a_docker_engine():
     ci = (ROOT / ".ci" / "run").read_text()
     assert "dockerd" in ci and "docker.io" in ci and "tests/standin/build.sh" in ci
+
+
+def test_python_requirement_matches_the_code_and_the_readme():
+    """The code imports tomllib (3.11+) without a fallback: the package says >= 3.11, needs no
+    tomli, and README says the same (3.10 reached end of life in October 2026)."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["requires-python"] == ">=3.11"
+    assert not [d for d in project["dependencies"] if re.match(r"tomli\b(?!t)", d)]
+    assert not [p for p in (ROOT / "irisenv").rglob("*.py") if "tomli " in p.read_text()]
+    readme = (ROOT / "README.md").read_text()
+    assert "Python >= 3.11" in readme and "3.10" not in readme
