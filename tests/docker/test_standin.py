@@ -15,10 +15,9 @@ import tarfile
 import time
 import uuid
 
+import docker
 import pytest
 from helpers import wait_for  # tests/docker is on sys.path (no __init__.py)
-
-docker = pytest.importorskip("docker")
 
 IMAGE = os.environ.get("IRISENV_STANDIN_IMAGE", "irisenv-standin:latest")
 LABELS = {"io.irisenv.test": "standin"}

@@ -32,3 +32,18 @@ def test_python_requirement_matches_the_code_and_the_readme():
     assert not [p for p in (ROOT / "irisenv").rglob("*.py") if "tomli " in p.read_text()]
     readme = (ROOT / "README.md").read_text()
     assert "Python >= 3.11" in readme and "3.10" not in readme
+
+
+def test_the_test_extra_lets_every_test_but_the_real_iris_lane_run():
+    """`.ci/run` installs `.[test]`; every test outside tests/iris must then run, so the
+    driver the connect() tests need is in the extra and no test skips itself (conftest.py
+    skips the real-IRIS lane, and Docker tests only where CI is not set)."""
+    import tomllib
+
+    extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]["test"]
+    assert any(re.match(r"intersystems-irispython\b", d) for d in extra), extra
+    skipping = [str(p.relative_to(ROOT)) for p in (ROOT / "tests").rglob("test_*.py")
+                if "iris" not in p.relative_to(ROOT / "tests").parts[:1]
+                and re.search(r"pytest\.skip\(|importorskip\(", p.read_text())]
+    assert skipping == [], f"these tests can skip themselves: {skipping}"
