@@ -4,7 +4,7 @@ Probe: one session script reads versions, ownership, namespaces, CallIn, and the
 state (including a real password check, Security.Users.CheckPassword). Converge: a CPF
 merge file for namespaces, databases, services and _SYSTEM's flags (`iris merge` on the
 running instance), then the runner for the user's password and the ownership record, then
-the probe again: merge output is not trusted (IRIS-FACTS §2.3), the state is.
+the probe again: merge output is not trusted (docs/learnings/merge.md), the state is.
 
 Every value (user name, password, namespace names) reaches ObjectScript through the exec
 environment; names in the merge file were validated by irisenv.names beforehand.

@@ -1,7 +1,7 @@
 """Contract tests for the stand-in IRIS image (tests/standin/, a test double).
 
 Every behaviour the stand-in imitates (see tests/standin/README.md, which cites
-IRIS-FACTS.md) is proved here against real containers of the image, driven
+docs/learnings/) is proved here against real containers of the image, driven
 with the Docker SDK directly. Containers are labelled io.irisenv.test=standin
 and always removed; boot delays are 0-1 s so the file stays fast.
 """

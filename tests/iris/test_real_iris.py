@@ -108,7 +108,7 @@ class RealProject:
         self.transcript.append(
             f"$ irisenv {' '.join(args)}   # exit {proc.returncode}, "
             f"{time.monotonic() - t0:.1f}s\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}\n")
-        # irisenv must never print the configured password (DESIGN: no secret in any output);
+        # irisenv must never print the configured password (no secret in any output);
         # `irisenv env` is the one verb that hands it out, on purpose
         if args[:1] != ("env",):
             assert self.password not in proc.stdout + proc.stderr, \

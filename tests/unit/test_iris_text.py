@@ -175,7 +175,8 @@ def test_run_a_stale_sentinel_from_another_run_does_not_count():
 
 def test_run_syntax_error_on_a_statement_line_fails_even_with_sentinel_and_exit_0():
     """Real IRIS compiles a whole line before running it: a <SYNTAX> line never enters its
-    try/catch, the session goes on, prints the sentinel and exits 0 (IRIS-FACTS §3.1)."""
+    try/catch, the session goes on, prints the sentinel and exits 0
+    (docs/learnings/objectscript.md)."""
     eng = FakeSession(lambda s: Res(0, f"\n%SYS>\n<SYNTAX>\n%SYS>{sentinel(s)}\n%SYS>\n"))
     with pytest.raises(runner.ScriptError) as info:
         runner.run(eng, "c" * 64, ["set x=", "set y=1"])
