@@ -351,7 +351,7 @@ def test_merge_records_config_parameters(iris):
 
 def test_modify_user_change_password_visible(iris):
     get = 'set sc=##class(Security.Users).Get("_SYSTEM",.p)\nwrite "<<",sc,":",p("ChangePassword"),":",p("PasswordNeverExpires"),">>",!\n'
-    assert "<<1:1:1>>" in session(iris, get)[1]  # fresh instance: change required (§1.3)
+    assert "<<1:1:1>>" in session(iris, get)[1]  # fresh instance: change required (docs/learnings/container.md)
     assert merge(iris, "[Actions]\nModifyUser:Name=_SYSTEM,ChangePassword=0,PasswordNeverExpires=1\n")[0] == 0
     assert "<<1:0:1>>" in session(iris, get)[1]
 
@@ -471,7 +471,8 @@ def volume(client):
 
 
 def test_data_directory_survives_container_replacement(make, client, volume):
-    # the documented recipe: the volume must be writable by UID 51773 (§1.5)
+    # the documented recipe: the volume must be writable by UID 51773
+    # (docs/learnings/container.md, durable %SYS)
     client.containers.run(IMAGE, entrypoint=["chown", "51773:51773", "/durable"], user="0",
                           volumes={volume.name: {"bind": "/durable", "mode": "rw"}},
                           labels=LABELS, remove=True)

@@ -116,7 +116,7 @@ def test_probe_fresh_instance(engine, make, prompts):
     assert v["callin"] == "0"
     assert (v["user.exists"], v["user.change"], v["user.enabled"]) == ("1", "1", "1")
     assert v["system.change"] == "1"
-    assert v["user.password"] == "1"  # predefined accounts start with "SYS" (§1.3)
+    assert v["user.password"] == "1"  # predefined accounts start with "SYS" (docs/learnings/container.md)
     assert (v["ns.0"], v["ns.1"], v["xns.0"]) == ("0", "0", "1")
     assert ("%SYS>" in res.output) == (prompts == "1")  # the prompt prefix does not disturb parsing
 
