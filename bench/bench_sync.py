@@ -1,5 +1,5 @@
 """Wall time of `irisenv plan` / `irisenv sync` against the stand-in IRIS image, side by side
-with the floor and the goals of DESIGN.md "Performance goals" (see docs/performance.md).
+with the floor and irisenv's performance goals (docs/performance.md).
 
   a) floor: a bare Python process that imports docker and lists containers by label
   b) no-op `irisenv plan` on a converged project        goal: <= 1.5x the floor

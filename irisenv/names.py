@@ -17,10 +17,14 @@ DOCKER_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 DOCKER_NAME_MAX = 40
 
 # IRIS namespace names: a letter first, then letters, digits, - or _ (GSA_config_namespace).
-# IRIS also allows a leading %, and up to 64 characters; irisenv allows neither (see below).
+# IRIS also allows a leading %, which irisenv refuses (system namespaces). IRIS names of
+# namespaces and databases have 1-64 characters; irisenv's databases are <NS>_DATA and
+# <NS>_CODE, so a namespace may have 64 - 5 = 59 (docs/config.md, "Names").
 _NAMESPACE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 NAMESPACE_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]*$"
-NAMESPACE_MAX = 20
+IRIS_NAME_MAX = 64
+DATABASE_SUFFIX = "_DATA"  # and "_CODE": the same length
+NAMESPACE_MAX = IRIS_NAME_MAX - len(DATABASE_SUFFIX)
 RESERVED_NAMESPACES = frozenset({"%SYS", "BIN", "BROKER", "DOCUMATIC", "DOCBOOK", "%ALL"})
 BUILTIN_NAMESPACES = frozenset({"USER"})  # exist in every instance; never created or dropped
 
@@ -56,7 +60,8 @@ def namespace(name: str) -> str:
                          f"letters, digits, '-' or '_'")
     if len(name) > NAMESPACE_MAX:
         raise ValueError(f"namespace {name!r} is longer than {NAMESPACE_MAX} characters "
-                         f"(irisenv derives database names from it, and IRIS limits those to 30)")
+                         f"(its databases are named <NS>{DATABASE_SUFFIX} and <NS>_CODE, and "
+                         f"IRIS limits database names to {IRIS_NAME_MAX})")
     upper = name.upper()
     if upper in RESERVED_NAMESPACES:
         raise ValueError(f"namespace {name!r} is reserved by IRIS")

@@ -8,18 +8,13 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-import sys
+import tomllib
 from pathlib import Path
 
 from .. import names
 from ..errors import ConfigError, ConfigIssue, did_you_mean
-from . import model, spec, units
+from . import memory, model, spec, units
 from .interpolate import interpolate
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 ENV_CONFIG = "IRISENV_CONFIG"
 
@@ -272,16 +267,18 @@ class _Validator:
             self.fail(path + ("edition",), "edition is enterprise but no license_key is set",
                       "enterprise IRIS does not start usefully without a licence key",
                       'add license_key = "path/to/iris.key"')
-        headroom = 256 * 1024**2
-        if None not in (i.memory, i.globals, i.routines) and \
-                i.globals + i.routines + headroom > i.memory:
-            self.fail(path + ("memory",),
-                      f"memory {units.format_size(i.memory)} is too small for globals "
-                      f"{units.format_size(i.globals)} + routines {units.format_size(i.routines)}",
-                      "IRIS needs its caches plus about 256m for itself; the container would be "
-                      "killed for running out of memory",
-                      f'raise memory to at least "{units.format_size(i.globals + i.routines + headroom)}"'
-                      " or lower globals/routines")
+        if None not in (i.memory, i.globals, i.routines):
+            need = memory.floor(i.globals, i.routines)
+            if need > i.memory:
+                self.fail(path + ("memory",),
+                          f"memory {units.format_size(i.memory)} is too small for globals "
+                          f"{units.format_size(i.globals)} + routines "
+                          f"{units.format_size(i.routines)}",
+                          "besides its caches IRIS allocates, at its defaults, "
+                          f"{memory.parts(i.globals)}; the container would be killed for "
+                          "running out of memory (docs/learnings/memory.md)",
+                          f'raise memory to at least "{units.format_size(need)}"'
+                          " or lower globals/routines")
         mon = i.monitoring
         for low, high in (("cpu_enable", "cpu_disable"), ("memory_enable", "memory_disable")):
             lv, hv = getattr(mon, low), getattr(mon, high)

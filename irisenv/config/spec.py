@@ -108,8 +108,10 @@ INSTANCE = Table("", "One IRIS container.", (
     Field("globals", "size", "256m",
           "Pinned database cache (global buffers), whole megabytes, at least 8m. Without it "
           "IRIS sizes itself from host RAM.", minimum=8 * 1024**2),
-    Field("routines", "size", "64m", "Pinned routine cache, whole megabytes, at least 8m.",
-          minimum=8 * 1024**2),
+    Field("routines", "size", "64m",
+          "Pinned routine cache, whole megabytes, at least 27m (IRIS never has fewer than 430 "
+          "64-KB routine buffers). Below 80m it is written in the six-value form, else IRIS "
+          "would raise it to 80 MB.", minimum=27 * 1024**2),
     Field("storage", "enum", "ephemeral",
           "ephemeral: the container's own layer; tmpfs: data in RAM; volume: a named volume "
           "holding durable %SYS (ISC_DATA_DIRECTORY) that survives replacement.",

@@ -15,7 +15,10 @@ from dataclasses import dataclass, field
 from ..config.model import Config, Instance
 from . import labels
 
-HASH_FORMAT = "1"
+# 1: the first release. 2: the first-boot merge pins routine caches below 80 MB in the
+# six-value form (format 1 wrote a single value, which IRIS raises to 80 MB), so containers
+# made under format 1 do not have the cache their spec says and are replaced once.
+HASH_FORMAT = "2"
 
 # Fields of the normalized spec with their defaults (omitted from the hash when default).
 SPEC_DEFAULTS = {

@@ -23,7 +23,7 @@ from ..core.desired import (DATA_DIR, KEY_PATH, MERGE_PATH, SUPERSERVER_PORT, VO
 from ..core.observed import ObservedContainer
 from ..errors import ConflictError, IrisenvError, TransientError
 
-IRIS_UID = 51773  # irisowner in every IRIS image (IRIS-FACTS §1.1)
+IRIS_UID = 51773  # irisowner in every IRIS image (docs/learnings/container.md#layout-inside-the-image)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """DB-API connections through intersystems-irispython (imported only here, lazily).
 
-Driver errors are classified by their text (IRIS-FACTS §5): refused / not ready → retry
-within the timeout; "Password change required" → converge the user once, then retry;
-"Access Denied" → a clear error naming the user and instance (never the password).
+Driver errors are classified by their text (docs/learnings/passwords.md, "irisenv.connect()
+and the driver's texts"): refused / not ready → retry within the timeout; "Password change
+required" → converge the user once, then retry; "Access Denied" → an error naming the user,
+the address and the three causes the text can mean (never the password).
 """
 from __future__ import annotations
 
@@ -56,10 +57,17 @@ def open_connection(conn, *, timeout: float = 60.0, remediate=None, connect_time
             last = str(exc)
             kind = classify(last)
         if kind == "access_denied":
-            raise IrisenvError(f"access denied for user {conn.username} on instance {conn.instance}",
-                               "IRIS refused the configured credentials",
-                               "run `irisenv sync` (it sets and verifies the password); check "
-                               "[instances.*.credentials] and any ${VAR} it reads")
+            raise IrisenvError(
+                f"IRIS at {conn.host}:{conn.port} refused user {conn.username} (instance "
+                f"{conn.instance}): Access Denied",
+                "the driver says this for wrong credentials, but also when the server accepts "
+                "TLS connections only, and when another server answers on that host and port "
+                "(a stale or wrong port mapping)",
+                f"run `irisenv sync` (it sets and verifies the password) and check "
+                f"[instances.{conn.instance}.credentials] and any ${{VAR}} it reads; check that "
+                f"`irisenv status` shows port {conn.port} for {conn.instance}; a TLS-only "
+                "instance (set up by your own merge file) needs a connection with an SSL "
+                "configuration, which irisenv.connect() does not make")
         if kind == "password_change" and not remediated and remediate is not None:
             remediated = True
             remediate()

@@ -1,4 +1,4 @@
-"""CPF merge files (IRIS-FACTS §2): the first-boot file irisenv copies into a created
+"""CPF merge files (docs/learnings/merge.md): the first-boot file irisenv copies into a created
 container (ISC_CPF_MERGE_FILE), combined with the user's own merge file.
 
 Combining: sections are merged by name; within [Actions] lines are concatenated (ours
@@ -6,9 +6,10 @@ first); elsewhere Key=Value pairs are merged with the user's values winning. The
 always written exactly "[Actions]" (a lower-case one is silently ignored by IRIS)."""
 from __future__ import annotations
 
+from ..config import memory
 from ..config.model import Instance
 
-MB = 1024 * 1024
+MB = memory.MB
 
 
 def parse(text: str) -> list[tuple[str, list[str]]]:
@@ -58,16 +59,26 @@ def combine(ours: str, theirs: str) -> str:
     return "\n".join(out)
 
 
+def routines_line(routines: int) -> str:
+    """``routines=`` for a pinned cache of ``routines`` bytes. A single value below 80 MB is
+    raised to 80 MB by IRIS, so a smaller cache goes into the six-value form (MB per pool of
+    2/4/8/16/32/64-KB buffers), all in the 64-KB pool IRIS always has; from 80 MB on the
+    single value lets IRIS split it over its pools (docs/learnings/memory.md)."""
+    if routines < memory.ROUTINES_SINGLE_MIN:
+        return f"routines=0,0,0,0,0,{routines // MB}"
+    return f"routines={routines // MB}"
+
+
 def first_boot(inst: Instance, user_merge: str | None = None, actions: str = "") -> str:
     """The file IRIS merges before its first start (ISC_CPF_MERGE_FILE): pinned caches
-    (without them IRIS sizes itself from host RAM, IRIS-FACTS §1.6/§2.4), then ``actions``
-    (irisenv's [Actions] for namespaces, CallIn, _SYSTEM's flags; no secrets), then the
-    user's own merge file. IRIS-level state is verified after boot all the same."""
+    (without them IRIS sizes itself from host RAM, docs/learnings/memory.md), then
+    ``actions`` (irisenv's [Actions] for namespaces, CallIn, _SYSTEM's flags; no secrets),
+    then the user's own merge file. IRIS-level state is verified after boot all the same."""
     ours = "\n".join([
         "[config]",
-        # globals=0,0,c,d,e,f: a and b are unused, c is the 8 KB database cache (RACS_globals)
+        # globals=a,b,c,d,e,f: MB per database block size; c is the 8 KB cache (RACS_globals)
         f"globals=0,0,{inst.globals // MB},0,0,0",
-        f"routines={inst.routines // MB}",
+        routines_line(inst.routines),
         "",
     ])
     return combine(combine(ours, actions), user_merge or "")

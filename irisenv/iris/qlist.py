@@ -1,4 +1,4 @@
-"""Parse `iris qlist` output (IRIS-FACTS §3.2):
+"""Parse `iris qlist` output (docs/learnings/readiness.md#monitor-state):
 NAME^INSTALLDIR^VERSION^STATUS^CPF^SUPERSERVERPORT^WEBPORT^JDBCPORT^STATE^PRODUCT^..."""
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The readiness ladder (IRIS-FACTS §7.5): the log line, then qlist, then a session probe.
+"""The readiness ladder (docs/learnings/readiness.md): the log line, then qlist, then a
+session probe.
 
 1. Follow the container's log stream (no polling lag) until "Enabling logons"; fail fast on
    a licence error, or when the container exits.
@@ -119,8 +120,8 @@ def wait_for_log(engine, container_id: str, deadline: float, *, instance: str = 
 
 
 # intersystemsdc images run their own init (users, namespaces, CallIn) in an after-start
-# hook and log "executed command" when it is done (IRIS-FACTS §1.4, §1.6); irisenv's own
-# IRIS-level steps must not overlap it.
+# hook and log "executed command" when it is done (docs/learnings/container.md,
+# "intersystemsdc images"); irisenv's own IRIS-level steps must not overlap it.
 AFTER_HOOK_LINE = "executed command"
 
 

@@ -1,4 +1,4 @@
-"""The one ObjectScript runner (IRIS-FACTS §3.1).
+"""The one ObjectScript runner (docs/learnings/objectscript.md).
 
 A script is a list of statements, one per line. Each runs inside a one-line try/catch that
 prints IRISENV-ERR and terminates the session with exit code 2 on any error; after the last
@@ -28,7 +28,8 @@ _FORBIDDEN = re.compile(r"[\r\n]")
 # An error IRIS printed outside any try/catch, alone on its line or after a prompt:
 # "<SYNTAX>", "%SYS><UNDEFINED> *x". A line with a syntax error is never compiled, so its
 # try/catch never runs: IRIS prints <SYNTAX>, goes on with the next line, prints the
-# sentinel and exits 0 (IRIS-FACTS §3.1). Sentinel and exit code alone cannot see it.
+# sentinel and exits 0 (docs/learnings/objectscript.md). Sentinel and exit code alone
+# cannot see it.
 _IRIS_ERROR = re.compile(r"^(?:[%\w-]+>)?\s*(<[A-Z][A-Z0-9 ]*>.*)$")
 
 

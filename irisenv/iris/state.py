@@ -4,7 +4,7 @@ Probe: one session script reads versions, ownership, namespaces, CallIn, and the
 state (including a real password check, Security.Users.CheckPassword). Converge: a CPF
 merge file for namespaces, databases, services and _SYSTEM's flags (`iris merge` on the
 running instance), then the runner for the user's password and the ownership record, then
-the probe again: merge output is not trusted (IRIS-FACTS §2.3), the state is.
+the probe again: merge output is not trusted (docs/learnings/merge.md), the state is.
 
 Every value (user name, password, namespace names) reaches ObjectScript through the exec
 environment; names in the merge file were validated by irisenv.names beforehand.
@@ -196,7 +196,8 @@ def converge(engine, container_id: str, d: IrisDesired, password: str, actions: 
         env["IRISENV_TEMP"] = format_temp(temp)
         stmts.append(f'set ^IRISENV("temp")={env_ref("IRISENV_TEMP")}')
     runner.run(engine, container_id, stmts, env=env, timeout=timeout, what="setting up the user")
-    if dropped:  # the database files irisenv created for them (DeleteDatabase keeps IRIS.DAT)
+    if dropped:  # their directories: DeleteDatabase deletes the database file, but whether it
+        # removes the directory is not documented (docs/learnings/namespaces.md#dropping)
         dirs = [db_dir(d.storage, n, k) for n in dropped for k in ("data", "code")]
         engine.exec(container_id, ["rm", "-rf", "--", *dirs], timeout=timeout)
     if not actions:  # only the ownership record changed: the runner's sentinel proved it

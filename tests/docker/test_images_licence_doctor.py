@@ -37,7 +37,8 @@ def test_licence_key_is_copied_in_before_start_and_a_new_key_replaces(project):
     assert ls.startswith("-rw-------"), ls  # and by no one else
     copied = c.exec_run(["cat", "/home/irisowner/irisenv/iris.key"]).output.decode()
     assert copied == key.read_text()
-    # the stand-in's iris-main copies --key to mgr/ as the real one does (IRIS-FACTS §1.2)
+    # the stand-in's iris-main copies --key to mgr/ as the real one does
+    # (docs/learnings/container.md, the iris-main flags)
     assert c.exec_run(["cat", "/usr/irissys/mgr/iris.key"]).output.decode() == key.read_text()
     old_id = c.id
     key.write_text("[ConfigFile]\nFileType=License 5.0\n; standin key v2\n")

@@ -355,9 +355,10 @@ def test_connect_to_the_standin_fails_clearly(standin, monkeypatch):
     """The stand-in's port 1972 accepts TCP but speaks no IRIS protocol: connect() must
     end in irisenv's NotReadyError within its timeout, not a raw driver exception."""
     try:
-        import iris.dbapi  # noqa: F401  (intersystems-irispython)
+        import iris.dbapi  # noqa: F401  (intersystems-irispython, in the test extra)
     except ImportError:
-        pytest.skip("intersystems-irispython is not installed")
+        pytest.fail("the driver is missing: pip install -e '.[test]' (it holds "
+                    "intersystems-irispython)", pytrace=False)
     import irisenv
     from irisenv.errors import IrisenvError, NotReadyError
 

@@ -1,7 +1,7 @@
 """Contract tests for the stand-in IRIS image (tests/standin/, a test double).
 
 Every behaviour the stand-in imitates (see tests/standin/README.md, which cites
-IRIS-FACTS.md) is proved here against real containers of the image, driven
+docs/learnings/) is proved here against real containers of the image, driven
 with the Docker SDK directly. Containers are labelled io.irisenv.test=standin
 and always removed; boot delays are 0-1 s so the file stays fast.
 """
@@ -15,10 +15,9 @@ import tarfile
 import time
 import uuid
 
+import docker
 import pytest
 from helpers import wait_for  # tests/docker is on sys.path (no __init__.py)
-
-docker = pytest.importorskip("docker")
 
 IMAGE = os.environ.get("IRISENV_STANDIN_IMAGE", "irisenv-standin:latest")
 LABELS = {"io.irisenv.test": "standin"}
@@ -352,7 +351,7 @@ def test_merge_records_config_parameters(iris):
 
 def test_modify_user_change_password_visible(iris):
     get = 'set sc=##class(Security.Users).Get("_SYSTEM",.p)\nwrite "<<",sc,":",p("ChangePassword"),":",p("PasswordNeverExpires"),">>",!\n'
-    assert "<<1:1:1>>" in session(iris, get)[1]  # fresh instance: change required (§1.3)
+    assert "<<1:1:1>>" in session(iris, get)[1]  # fresh instance: change required (docs/learnings/container.md)
     assert merge(iris, "[Actions]\nModifyUser:Name=_SYSTEM,ChangePassword=0,PasswordNeverExpires=1\n")[0] == 0
     assert "<<1:0:1>>" in session(iris, get)[1]
 
@@ -472,7 +471,8 @@ def volume(client):
 
 
 def test_data_directory_survives_container_replacement(make, client, volume):
-    # the documented recipe: the volume must be writable by UID 51773 (§1.5)
+    # the documented recipe: the volume must be writable by UID 51773
+    # (docs/learnings/container.md, durable %SYS)
     client.containers.run(IMAGE, entrypoint=["chown", "51773:51773", "/durable"], user="0",
                           volumes={volume.name: {"bind": "/durable", "mode": "rw"}},
                           labels=LABELS, remove=True)

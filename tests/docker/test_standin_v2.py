@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import uuid
 
+import docker
 import pytest
-
-docker = pytest.importorskip("docker")
 
 from irisenv.engine.docker import Engine  # noqa: E402
 from irisenv.iris import runner  # noqa: E402
@@ -117,7 +116,7 @@ def test_probe_fresh_instance(engine, make, prompts):
     assert v["callin"] == "0"
     assert (v["user.exists"], v["user.change"], v["user.enabled"]) == ("1", "1", "1")
     assert v["system.change"] == "1"
-    assert v["user.password"] == "1"  # predefined accounts start with "SYS" (§1.3)
+    assert v["user.password"] == "1"  # predefined accounts start with "SYS" (docs/learnings/container.md)
     assert (v["ns.0"], v["ns.1"], v["xns.0"]) == ("0", "0", "1")
     assert ("%SYS>" in res.output) == (prompts == "1")  # the prompt prefix does not disturb parsing
 
@@ -316,10 +315,8 @@ def test_session_is_still_strict(iris):
 # --------------------------------------------------------------------- irisenv's current generator
 def test_irisenv_current_user_statements_run(engine, iris):
     """Whatever irisenv/iris/state.py generates today must run (guards drift from the copies above)."""
-    state = pytest.importorskip("irisenv.iris.state")
-    gen = getattr(state, "user_statements", None)
-    if gen is None:
-        pytest.skip("irisenv.iris.state.user_statements is gone")
+    from irisenv.iris.state import user_statements as gen
+
     user = uid("gen")
     runner.run(engine, iris.id, gen(), env=probe_env(user=user, password="genpw"))
     v = probe(engine, iris, probe_env(user=user, password="genpw"))

@@ -14,7 +14,9 @@ One scenario, in order, because each step builds on the state the previous one l
 
  1. a project with namespaces APP and TEST and a dedicated user ``tester`` (unique password)
  2. ``irisenv sync --timeout 300`` exits 0
- 3. ``irisenv status --json``: both namespaces present, CallIn on, password verified
+ 3. ``irisenv status --json``: both namespaces present, CallIn on, password verified;
+    IRIS allocated the pinned caches (globals 128m, routines 48m: below 80 MB, so the
+    six-value form) and no more shared memory than irisenv's memory check assumes
  4. ``SELECT 1`` through ``irisenv.connect()`` and through the ``iris_connection`` fixture
     (a pytest subprocess with irisenv's plugin)
  5. TEST removed from the config: ``plan`` shows an in-place ``~`` drop, no ``-/+``
@@ -52,6 +54,8 @@ INSTANCE = "iris"
 # Where irisenv puts its databases with the default (ephemeral) storage:
 # irisenv.iris.state.db_dir() -> /usr/irissys/mgr/irisenv/<ns>-data|code/
 MGR = "/usr/irissys/mgr"
+GLOBALS_MB = 128
+ROUTINES_MB = 48  # below 80: a single routines= value would be raised to 80 MB
 HAND_NS = "HANDMADE"
 HAND_DB = "HANDMADE_DB"
 
@@ -80,6 +84,8 @@ class RealProject:
             [instances.{INSTANCE}]
             image = "{IRIS_IMAGE}"
             memory = "3g"
+            globals = "{GLOBALS_MB}m"
+            routines = "{ROUTINES_MB}m"
             stop_timeout = "60s"
 
             [instances.{INSTANCE}.credentials]
@@ -102,7 +108,7 @@ class RealProject:
         self.transcript.append(
             f"$ irisenv {' '.join(args)}   # exit {proc.returncode}, "
             f"{time.monotonic() - t0:.1f}s\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}\n")
-        # irisenv must never print the configured password (DESIGN: no secret in any output);
+        # irisenv must never print the configured password (no secret in any output);
         # `irisenv env` is the one verb that hands it out, on purpose
         if args[:1] != ("env",):
             assert self.password not in proc.stdout + proc.stderr, \
@@ -253,6 +259,7 @@ def test_real_iris_lifecycle(real_project: RealProject, tmp_path):
     assert not st["password_change_required"], st
     assert not st["system_password_change_required"], st
     assert st["pending"] == [], st
+    check_pinned_caches(p)
 
     # 4a. a real SQL round trip through irisenv.connect() (default namespace: APP)
     dbapi = driver()
@@ -346,6 +353,26 @@ def test_real_iris_lifecycle(real_project: RealProject, tmp_path):
     p.ok("down", "--progress", "plain")
     assert labelled_containers(p.name) == []
     p.finished = True
+
+
+def check_pinned_caches(p: RealProject) -> None:
+    """The first-boot merge reached the CPF, and IRIS allocated what it says: its startup
+    line "[Generic.Event] <g>MB global buffers, <r>MB routine buffers, ..." in messages.log
+    (the way InterSystems' ARES page suggests confirming a merge's memory settings)."""
+    from irisenv.config import memory
+
+    cpf = p.ok("exec", INSTANCE, "--", "cat", "/usr/irissys/iris.cpf", timeout=60).stdout
+    assert f"globals=0,0,{GLOBALS_MB},0,0,0" in cpf.splitlines(), cpf
+    assert f"routines=0,0,0,0,0,{ROUTINES_MB}" in cpf.splitlines(), cpf
+    log = p.ok("exec", INSTANCE, "--", "cat", f"{MGR}/messages.log", timeout=60).stdout
+    caches = re.findall(r"(\d+)MB global buffers, (\d+)MB routine buffers", log)
+    assert caches, "no shared memory allocation line in messages.log\n" + log[-3000:]
+    assert caches[-1] == (str(GLOBALS_MB), str(ROUTINES_MB)), caches[-1]
+    total = re.findall(r"Allocated (\d+)MB shared memory", log)
+    assert total, "no 'Allocated ...MB shared memory' line in messages.log"
+    estimate = memory.shared(GLOBALS_MB * memory.MB, ROUTINES_MB * memory.MB) // memory.MB
+    assert int(total[-1]) <= estimate, \
+        f"IRIS allocated {total[-1]} MB shared memory; irisenv's memory check assumes {estimate}"
 
 
 def make_namespace_by_hand(p: RealProject) -> None:

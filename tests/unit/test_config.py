@@ -259,10 +259,10 @@ def test_namespace_duplicates_are_case_insensitive():
     assert info.value.issues[0].line == 2
 
 
-def test_namespace_twenty_chars_is_fine_and_21_is_not():
-    parse(f"[instances.iris.namespaces.{'A' * 20}]\n")
-    with pytest.raises(ConfigError, match="longer than 20"):
-        parse(f"[instances.iris.namespaces.{'A' * 21}]\n")
+def test_namespace_59_chars_is_fine_and_60_is_not():
+    parse(f"[instances.iris.namespaces.{'A' * 59}]\n")
+    with pytest.raises(ConfigError, match="longer than 59"):
+        parse(f"[instances.iris.namespaces.{'A' * 60}]\n")
 
 
 @pytest.mark.parametrize("name", ["BROKER", "broker", "Bin", "DOCBOOK", "DOCUMATIC"])

@@ -1,4 +1,5 @@
-"""doctor's driver check: the sqlalchemy-iris / intersystems-irispython clash (USERS.md #7)."""
+"""doctor's driver check: the sqlalchemy-iris / intersystems-irispython clash (installing
+sqlalchemy-iris after the driver breaks `iris.connect`: caretdev/sqlalchemy-iris issue #31)."""
 import sys
 import types
 

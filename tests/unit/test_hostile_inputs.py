@@ -56,3 +56,21 @@ def test_a_password_with_a_newline_is_refused():
 
 def _toml(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\x00", "\\u0000")
+
+
+def test_namespace_names_up_to_59_characters_keep_database_names_within_64():
+    """IRIS allows namespace and database names of 1-64 characters; irisenv's databases are
+    <NS>_DATA and <NS>_CODE, so 59 is the longest namespace whose databases still fit."""
+    from irisenv import names
+
+    longest = "N" * 59
+    assert names.namespace(longest.lower()) == longest
+    text = merge_text(IrisDesired("iris", "_SYSTEM", (longest,), False),
+                      (CreateNamespace(longest),))
+    dbs = [part.split("=", 1)[1] for line in text.splitlines() if line.startswith("CreateDatabase:")
+           for part in line.split(":", 1)[1].split(",") if part.startswith("Name=")]
+    assert dbs and all(len(db) <= 64 for db in dbs), dbs
+    with pytest.raises(ValueError) as err:
+        names.namespace("N" * 60)
+    assert "longer than 59 characters" in str(err.value) and "64" in str(err.value)
+    assert "30" not in str(err.value)

@@ -175,7 +175,8 @@ def test_run_a_stale_sentinel_from_another_run_does_not_count():
 
 def test_run_syntax_error_on_a_statement_line_fails_even_with_sentinel_and_exit_0():
     """Real IRIS compiles a whole line before running it: a <SYNTAX> line never enters its
-    try/catch, the session goes on, prints the sentinel and exits 0 (IRIS-FACTS §3.1)."""
+    try/catch, the session goes on, prints the sentinel and exits 0
+    (docs/learnings/objectscript.md)."""
     eng = FakeSession(lambda s: Res(0, f"\n%SYS>\n<SYNTAX>\n%SYS>{sentinel(s)}\n%SYS>\n"))
     with pytest.raises(runner.ScriptError) as info:
         runner.run(eng, "c" * 64, ["set x=", "set y=1"])
@@ -270,8 +271,9 @@ def test_first_boot_globals_go_to_the_8k_slot():
 
 
 def test_first_boot_defaults():
+    # routines 64m: the six-value form, or IRIS would raise a single 64 to 80 MB
     assert mergefile.first_boot(Instance(name="iris", image="x")) == (
-        "[config]\nglobals=0,0,256,0,0,0\nroutines=64\n")
+        "[config]\nglobals=0,0,256,0,0,0\nroutines=0,0,0,0,0,64\n")
 
 
 def test_first_boot_user_config_wins_and_other_sections_follow():

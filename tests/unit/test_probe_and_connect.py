@@ -68,3 +68,35 @@ def test_a_carried_over_volume_does_not_make_existing_namespaces_ours():
                                    volumes=frozenset({L.volume_name("demo", "iris")})), iris=iris)
     conv = lambda p: next(s for s in p.steps if isinstance(s, Converge))  # noqa: E731
     assert conv(new).fresh is True and conv(kept).fresh is False
+
+
+def test_access_denied_does_not_promise_wrong_credentials(monkeypatch):
+    """The driver says "Access Denied" for wrong credentials, but also for an instance that
+    accepts TLS connections only and for a host:port where another server answers
+    (docs/learnings/passwords.md): the error names all three, with the address it used."""
+    import types
+
+    from irisenv.errors import IrisenvError
+    from irisenv.iris import connect
+    from irisenv.project import Connection
+
+    calls = []
+
+    def refuse(**kw):
+        calls.append(kw)
+        raise RuntimeError("<COMMUNICATION LINK ERROR> Failed to connect to server; "
+                           "Details: Access Denied")
+
+    monkeypatch.setattr(connect, "driver", lambda: types.SimpleNamespace(connect=refuse))
+    conn = Connection(instance="iris", container="demo-iris", host="127.0.0.1", port=41972,
+                      web_port=None, namespace="APP", username="tester", password="Pa55-word!")
+    with pytest.raises(IrisenvError) as err:
+        connect.open_connection(conn, timeout=30)
+    e = err.value
+    assert len(calls) == 1  # no retry: it will not get better by waiting
+    assert "127.0.0.1:41972" in e.what and "tester" in e.what
+    why = e.why.lower()
+    assert "credentials" in why and "tls" in why and "port" in why
+    fix = e.fix.lower()
+    assert "irisenv sync" in fix and "irisenv status" in fix and "tls" in fix
+    assert "Pa55-word!" not in e.render()

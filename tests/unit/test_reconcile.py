@@ -2,6 +2,7 @@
 plan's two renderings (golden text, JSON shape). No Docker anywhere."""
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -210,7 +211,20 @@ def test_hash_format_change_with_same_spec_replaces_with_reason():
     assert kinds(plan) == ["replace", "wait"]
     step = plan.steps[0]
     assert step.changes == ()
-    assert step.reasons == ("spec hash format 0 -> 1 (irisenv upgrade)",)
+    assert step.reasons == (f"spec hash format 0 -> {D.HASH_FORMAT} (irisenv upgrade)",)
+
+
+def test_containers_of_hash_format_1_are_replaced_once_with_the_reason():
+    """Format 1 wrote a single routines=N into the first-boot merge, which IRIS raises to
+    80 MB below 80 MB (the default is 64m); format 2 writes the six-value form. A container
+    made by the earlier release does not have the cache its spec says: it is replaced, and
+    the plan says why (docs/learnings/memory.md)."""
+    d = want()
+    old = hashlib.sha256(D.canonical({"format": "1", "spec": d.spec}).encode()).hexdigest()
+    plan = reconcile([d], obs(have(d, fmt="1", hash=old), ready={CID}))
+    assert kinds(plan) == ["replace", "wait"]
+    assert plan.steps[0].changes == ()
+    assert plan.steps[0].reasons == ("spec hash format 1 -> 2 (irisenv upgrade)",)
 
 
 def test_unreadable_spec_label_still_replaces():

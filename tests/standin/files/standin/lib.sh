@@ -9,7 +9,7 @@ INSTANCE=${ISC_PACKAGE_INSTANCENAME:-IRIS}
 STANDIN_LIB=$INSTALLDIR/dev/standin
 VERSION=${STANDIN_VERSION:-2025.1.0.223.0}
 
-# IRIS-FACTS §1.5: with ISC_DATA_DIRECTORY the instance-specific data (mgr/,
+# docs/learnings/container.md: with ISC_DATA_DIRECTORY the instance-specific data (mgr/,
 # iris.cpf) lives there; otherwise under the install directory.
 if [ -n "$ISC_DATA_DIRECTORY" ]; then
     DATADIR=${ISC_DATA_DIRECTORY%/}
@@ -55,7 +55,7 @@ rec_write() {
     mv "$_f.tmp" "$_f"
 }
 
-# Initial state of a fresh instance (IRIS-FACTS §1.3 for users/passwords).
+# Initial state of a fresh instance (docs/learnings/container.md for users/passwords).
 # Idempotent: does nothing when $SD/initialized exists.
 state_init() {
     [ -f "$SD/initialized" ] && return 0
@@ -70,7 +70,7 @@ state_init() {
     rec_write "$SD/namespaces/%SYS" "Name=%SYS" "Globals=IRISSYS" "Routines=IRISSYS" || return 1
     rec_write "$SD/namespaces/USER" "Name=USER" "Globals=USER" "Routines=USER" || return 1
     # Predefined accounts: password "SYS" (stored as a marker, never a real
-    # hash), must be changed on first login, never expires (§1.3).
+    # hash), must be changed on first login, never expires (docs/learnings/container.md).
     for _u in _SYSTEM:%All SuperUser:%All Admin:%Manager CSPSystem:%DB_IRISSYS; do
         rec_write "$SD/users/$(lower "${_u%%:*}")" "Name=${_u%%:*}" "Enabled=1" \
             "ChangePassword=1" "PasswordNeverExpires=1" "AccountNeverExpires=0" \
@@ -79,7 +79,7 @@ state_init() {
     rec_write "$SD/users/unknownuser" "Name=UnknownUser" "Enabled=0" "ChangePassword=0" \
         "PasswordNeverExpires=1" "AccountNeverExpires=0" "Roles=" \
         "PasswordHash=standin-default-password:SYS" || return 1
-    # OS-authenticated owner account (§1.3: OS auth for irisowner)
+    # OS-authenticated owner account (docs/learnings/container.md: OS auth for irisowner)
     rec_write "$SD/users/irisowner" "Name=irisowner" "Enabled=1" "ChangePassword=0" \
         "PasswordNeverExpires=1" "AccountNeverExpires=0" "Roles=%All" "PasswordHash=" || return 1
     # Services (Security.Services). AutheEnabled values are invented.

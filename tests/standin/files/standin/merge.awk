@@ -1,5 +1,5 @@
 # merge.awk -- the stand-in's CPF merge engine (busybox awk).
-# TEST DOUBLE ONLY. Imitates IRIS-FACTS §2.1-2.3; see README "Merge engine".
+# TEST DOUBLE ONLY. Imitates docs/learnings/merge.md; see README "Merge engine".
 #
 # Variables passed in: SD (state root), MGR (mgr dir), CPF (target CPF),
 # FILE (merge file, for messages), STICKY (STANDIN_STICKY_PASSWORD_CHANGE).
@@ -14,7 +14,7 @@
 #   exits 1.
 
 BEGIN {
-    # fixed processing order (IRIS-FACTS §2.1; deletes placed by the stand-in)
+    # fixed processing order (docs/learnings/merge.md; deletes placed by the stand-in)
     n = split("CreateDatabase CreateNamespace ModifyService DeleteUser CreateUser ModifyUser DeleteNamespace DeleteDatabase", ORDER, " ")
     for (i = 1; i <= n; i++) RANK[ORDER[i]] = i
     REQ["CreateDatabase"] = "Name Directory"

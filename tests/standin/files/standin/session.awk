@@ -1,7 +1,7 @@
 # session.awk -- "session grammar v2" (v1 plus globals, Security.Users objects,
 # Security.Users.Create, kill, $Data): the tiny ObjectScript subset that the
 # stand-in's "iris session" understands (busybox awk). TEST DOUBLE ONLY.
-# The grammar is specified in tests/standin/README.md; IRIS-FACTS §3.1, §3.3.
+# The grammar is specified in tests/standin/README.md; docs/learnings/objectscript.md.
 #
 # Variables passed in: SD (state root), NS (namespace, upper case), PROMPTS
 # (1 = print banner and "NS>" prompts like a piped real session), ENTRY
@@ -11,7 +11,7 @@
 # How it works: each input line is interpreted twice by the same recursive
 # descent functions. Pass 1 runs with x=0 (parse only, no effects); if the
 # line does not parse, "<SYNTAX>" is printed and the line is skipped, exit
-# code untouched (§3.1). Pass 2 runs with x=1 and executes. Every parse
+# code untouched (docs/learnings/objectscript.md). Pass 2 runs with x=1 and executes. Every parse
 # function takes x; effects happen only when x is true and no error is
 # pending, so after an error the rest of the line is still parsed (to find a
 # catch block) but not executed.
@@ -31,7 +31,7 @@ BEGIN {
     # PWDEFMARK for the predefined accounts (lib.sh), PWMARK for passwords set
     # by a session (Create, PasswordExternal). A real PasswordHash never matches.
     PWDEFMARK = "standin-default-password:"; PWMARK = "standin-plain-password:"
-    # Security.Users properties a session may assign on an object handle (§3.3)
+    # Security.Users properties a session may assign on an object handle (docs/learnings/objectscript.md)
     n = split("PasswordExternal ChangePassword PasswordNeverExpires AccountNeverExpires Enabled Roles FullName Comment NameSpace Routine ExpirationDate", UPROPS, " ")
     for (i = 1; i <= n; i++) USERPROP[UPROPS[i]] = 1
     OUTCOL = 0; EXITCODE = 0; DEPTH = 0
