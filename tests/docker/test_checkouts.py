@@ -131,7 +131,8 @@ def read_only(project):
     """A command prefix under which the project directory cannot be written. Not root:
     chmod 0555 (and 0444 on the config). Root ignores modes, so as root the directory is
     bind-mounted read-only in a private mount namespace (`unshare -m`); where that is not
-    allowed, the test is skipped. The test proves the prefix works before relying on it."""
+    allowed, the test fails (it would prove nothing). The test proves the prefix works
+    before relying on it."""
     path = project.path
     if os.geteuid() != 0:
         project.config_path.chmod(0o444)
@@ -143,7 +144,9 @@ def read_only(project):
     prefix = ["unshare", "-m", "sh", "-c", _RO_MOUNT, str(path)]
     if shutil.which("unshare") is None or subprocess.run(
             prefix + ["true"], capture_output=True).returncode != 0:
-        pytest.skip("running as root and cannot mount the checkout read-only (unshare -m)")
+        pytest.fail("running as root and cannot mount the checkout read-only (unshare -m): "
+                    "run the tests as a non-root user, or where unshare -m is allowed",
+                    pytrace=False)
     yield prefix
 
 
