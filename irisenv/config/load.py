@@ -15,6 +15,7 @@ from .. import names
 from ..errors import ConfigError, ConfigIssue, did_you_mean
 from . import model, spec, units
 from .interpolate import interpolate
+from .mask import is_secret_key, mask_secret_values
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -84,7 +85,7 @@ def parse_config(text: str, path: Path | None, *, environ=None, default_project:
         if m:
             line, col = int(m.group(1)), int(m.group(2))
         what = _TOML_POS.sub("", msg).strip()
-        lines = text.splitlines()
+        lines = mask_secret_values(text).splitlines()
         src = lines[line - 1] if line and line <= len(lines) else None
         raise ConfigError([ConfigIssue(
             "", f"TOML syntax error: {what}", "the file is not valid TOML",
@@ -124,7 +125,7 @@ class _Validator:
         from .locate import find, locate
 
         locs = locate(self.text) if self.text else {}
-        lines = self.text.splitlines()
+        lines = mask_secret_values(self.text).splitlines()
         out = []
         for path, at_value, issue in self.issues:
             loc = find(locs, path)
@@ -219,7 +220,8 @@ class _Validator:
             try:
                 value, used = interpolate(value, self.environ)
             except ValueError as exc:
-                self.fail(path, str(exc), "values may use ${VAR} and ${VAR:-default}",
+                self.fail(path, _reference_error(exc, value, f.kind == "password"),
+                          "values may use ${VAR} and ${VAR:-default}",
                           "set the variable or give a default")
                 return None  # not the raw default: sizes/durations would stay unparsed
             if used:
@@ -323,11 +325,26 @@ def _tname(v) -> str:
             dict: "a table", list: "an array"}.get(type(v), type(v).__name__)
 
 
-def _need(value, types, what: str):
+_LONE_REFERENCE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
+
+
+def _reference_error(exc: ValueError, value: str, secret: bool) -> str:
+    """The interpolation error for ``value``. A secret value is never quoted, not even in
+    part (a "${...}" may be the password's own text), unless it is one lone ${NAME}: then
+    the variable is what the user wrote, and its name is what they need to know."""
+    if not secret or _LONE_REFERENCE.fullmatch(value):
+        return str(exc)
+    return ("a ${...} in this secret value names an unset variable or is malformed "
+            "(the value is not shown; write a literal $ as $$)")
+
+
+def _need(value, types, what: str, show: bool = True):
+    """Raise unless ``value`` is one of ``types``; ``show=False`` keeps the value (a
+    password) out of the message."""
     if isinstance(value, bool) and bool not in types:
         raise ValueError(f"must be {what}, not a boolean")
     if not isinstance(value, types):
-        raise ValueError(f"must be {what}, not {_tname(value)} ({value!r})")
+        raise ValueError(f"must be {what}, not {_tname(value)}" + (f" ({value!r})" if show else ""))
 
 
 def _range(f: spec.Field, value, shown=None):
@@ -440,7 +457,7 @@ def _c_username(v, f, value, path):
 
 
 def _c_password(v, f, value, path):
-    _need(value, (str,), "a string")
+    _need(value, (str,), "a string", show=False)
     return names.password(value)
 
 
@@ -467,7 +484,8 @@ def _c_env_map(v, f, value, path):
             try:
                 val, _ = interpolate(val, v.environ)
             except ValueError as exc:
-                v.fail(path + (key,), str(exc), "values may use ${VAR} and ${VAR:-default}",
+                v.fail(path + (key,), _reference_error(exc, val, is_secret_key(key)),
+                       "values may use ${VAR} and ${VAR:-default}",
                        "set the variable or give a default")
                 continue
         out[key] = str(val)

@@ -431,6 +431,47 @@ def test_no_secret_in_an_error_about_the_config(project):
     assert SECRET not in proc.stdout + proc.stderr
 
 
+LITERAL = {  # configs that write the password (or a part of it) literally and have a problem
+    "inline-table": f'[instances.iris]\ncredentials = {{ username = "bad name", password = "{SECRET}" }}\n',
+    "bare-number": "[instances.iris.credentials]\npassword = 91779177\n",
+    "control-char": f'[instances.iris.credentials]\npassword = "{SECRET}\\t"\n',
+    "multi-line": f'[instances.iris.credentials]\npassword = """{SECRET}\n{SECRET}"""\n',
+    "syntax": f'[instances.iris.credentials]\npassword = "{SECRET}\n',
+    "typo-key": f'[instances.iris.credentials]\npasword = "{SECRET}"\n',
+    "reference": f'[instances.iris.credentials]\npassword = "x${{{SECRET}}}"\n',
+}
+
+
+@pytest.mark.parametrize("text", LITERAL.values(), ids=LITERAL.keys())
+def test_no_literal_password_in_validate_output(project, text):
+    (project / FILE).write_text(text)
+    for argv in (["config", "validate"], ["config", "validate", "--json"], ["plan"],
+                 ["config", "show"]):
+        proc = irisenv(*argv, cwd=project)
+        assert proc.returncode == 1, (argv, proc.stdout, proc.stderr)
+        shown = proc.stdout + proc.stderr
+        for piece in (SECRET, "Secret", "91779177"):
+            assert piece not in shown, (argv, shown)
+
+
+def test_config_set_of_an_invalid_password_does_not_echo_it(project):
+    proc = irisenv("config", "set", "instances.iris.credentials.password", f"{SECRET}\t",
+                   cwd=project)
+    assert proc.returncode == 1 and "nothing was written" in proc.stderr
+    assert "Secret" not in proc.stdout + proc.stderr
+
+
+def test_a_literal_password_is_masked_by_show_and_get(project):
+    (project / FILE).write_text(f'[instances.iris.credentials]\npassword = "{SECRET}"\n')
+    for argv in (["config", "show"], ["config", "show", "--origin"],
+                 ["config", "show", "--json", "--origin"], ["config", "validate", "--json"],
+                 ["config", "get", "instances.iris.credentials.password"],
+                 ["config", "get", "--json", "instances.iris.credentials"]):
+        proc = irisenv(*argv, cwd=project)
+        assert proc.returncode == 0, proc.stderr
+        assert SECRET not in proc.stdout + proc.stderr
+
+
 # ------------------------------------------------------------------ import cost
 HEAVY = ("docker", "rich", "iris", "tomlkit", "tenacity", "intersystems_iris", "irisnative")
 
