@@ -50,18 +50,22 @@ def load_config(path: str | os.PathLike | None = None, *, cwd: Path | None = Non
     if found is None:
         base = (cwd or Path.cwd()).resolve()
         return parse_config("", None, environ=environ, default_project=base.name, base_dir=base)
-    try:
-        text = found.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    from .. import userfiles
+
+    try:  # bounded, never through a FIFO or a device, no content quoted (userfiles)
+        data = userfiles.read(found, "-c/--config", what="config file")
+        text = userfiles.text(data, found, "-c/--config", what="config file")
+    except userfiles.UserFileError as exc:
+        if not found.exists():
+            raise ConfigError([ConfigIssue(
+                "", f"config file {found} does not exist",
+                "it was named by -c/--config or $IRISENV_CONFIG",
+                "create it with `irisenv config init`, or point to an existing file",
+                file=str(found))]) from None
         raise ConfigError([ConfigIssue(
-            "", f"config file {found} does not exist",
-            "it was named by -c/--config or $IRISENV_CONFIG",
-            "create it with `irisenv config init`, or point to an existing file",
-            file=str(found))]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([ConfigIssue("", f"cannot read {found}", str(exc),
-                                       "check the file's permissions and that it is UTF-8 text",
-                                       file=str(found))]) from None
+            "", exc.detail, exc.why,
+            "point -c/--config (or $IRISENV_CONFIG) at your iris-devtester.toml, a regular "
+            "UTF-8 file", file=str(found))]) from None
     resolved = found.resolve()
     return parse_config(text, resolved, environ=environ, default_project=resolved.parent.name,
                         base_dir=resolved.parent)
