@@ -102,6 +102,51 @@ def parse_config(text: str, path: Path | None, *, environ=None, default_project:
     return cfg
 
 
+def _place(text: str, pending: list[tuple[tuple, bool, ConfigIssue]]) -> list[ConfigIssue]:
+    """The issues, each at the line and column where its key path is written in ``text``
+    (at the value when ``at_value``), with that source line (secrets masked); in file order."""
+    from .locate import find, locate
+
+    locs = locate(text) if text else {}
+    lines = mask_secret_values(text).splitlines()
+    out = []
+    for path, at_value, issue in pending:
+        loc = find(locs, path)
+        if loc is not None:
+            issue.line = loc.line
+            issue.column = loc.value_col if (at_value and loc.value_col) else loc.key_col
+            issue.source_line = lines[loc.line - 1] if loc.line <= len(lines) else None
+        out.append(issue)
+    out.sort(key=lambda i: (i.line or 0, i.column or 0))
+    return out
+
+
+def check_files(cfg: model.Config) -> list[ConfigIssue]:
+    """Every problem with the files the config names: a merge or licence file that is
+    missing, unreadable, not a regular file, over 1 MiB, or not what it should be (see
+    irisenv.userfiles). It reads those files, so it is a step of its own, run by `config
+    validate` and `doctor`; load_config stays free of it (a missing licence file must not
+    stop `config show` or `down`)."""
+    from .. import userfiles
+
+    display = _display_path(cfg.path)
+    pending = []
+    for name, inst in cfg.instances.items():
+        for exc in userfiles.problems(inst):
+            field = exc.key.rsplit(".", 1)[1]
+            pending.append((("instances", name, field), True,
+                            ConfigIssue(exc.key, exc.detail, exc.why, exc.fix, file=display)))
+    if not pending:
+        return []
+    text = ""
+    if cfg.path is not None:
+        try:  # read again only to locate the keys; unreadable now: unlocated issues
+            text = userfiles.text(userfiles.read(cfg.path, "-c/--config"), cfg.path, "-c/--config")
+        except userfiles.UserFileError:
+            pass
+    return _place(text, pending)
+
+
 def _display_path(path: Path | None) -> str:
     if path is None:
         return "<default config>"
@@ -126,20 +171,7 @@ class _Validator:
                                                         file=self.display)))
 
     def locate_all(self) -> list[ConfigIssue]:
-        from .locate import find, locate
-
-        locs = locate(self.text) if self.text else {}
-        lines = mask_secret_values(self.text).splitlines()
-        out = []
-        for path, at_value, issue in self.issues:
-            loc = find(locs, path)
-            if loc is not None:
-                issue.line = loc.line
-                issue.column = loc.value_col if (at_value and loc.value_col) else loc.key_col
-                issue.source_line = lines[loc.line - 1] if loc.line <= len(lines) else None
-            out.append(issue)
-        out.sort(key=lambda i: (i.line or 0, i.column or 0))
-        return out
+        return _place(self.text, self.issues)
 
     def origin_of(self, path: tuple, how: str) -> None:
         self.origins[".".join(path)] = how
