@@ -66,8 +66,10 @@ class _Masker:
         an unterminated string runs to the end of its line (multi-line: of the text)."""
         q = self.s[i]
         if self.s.startswith(q * 3, i):
-            end = self.s.find(q * 3, i + 3)
-            if end < 0:
+            end = i + 3
+            while end < self.n and not self.s.startswith(q * 3, end):
+                end += 2 if (q == '"' and self.s[end] == "\\") else 1  # \""" is content
+            if end >= self.n:
                 return i + 3, self.n, self.n
             extra = 0  # up to two quotes before the closing three belong to the content
             while extra < 2 and end + 3 < self.n and self.s[end + 3] == q:

@@ -116,6 +116,11 @@ def test_mask_multi_line_strings_line_by_line():
     assert mask_secret_values(text) == 'password = """********\n********\n"""\nmemory = "2g"\n'
 
 
+def test_mask_an_escaped_triple_quote_inside_a_multi_line_string():
+    text = 'password = """ab\\"""cd"""\n'
+    assert mask_secret_values(text) == 'password = """********"""\n'
+
+
 def test_mask_every_value_under_a_secret_table_header():
     text = '[instances.iris.credentials.password]\nx = "a"\n[instances.iris]\ny = "b"\n'
     assert mask_secret_values(text) == (
