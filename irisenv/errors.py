@@ -16,28 +16,40 @@ EXIT_USAGE = 64  # bad command line (argparse); distinct from the plan's 2
 EXIT_INTERRUPTED = 130
 
 _SECRETS: set[str] = set()
-_WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+# A token is a run of word characters (letters of any script, digits, "_") and "%": IRIS
+# names carry a leading % (%SYS, %All), so "%SYS" is one token and not the password "SYS".
+_TOKEN_CHAR = r"[\w%]"
 
 
 def register_secret(value: str | None) -> None:
-    """Remember a secret so that no rendered message can ever contain it."""
-    if value and len(value) >= 3:
+    """Remember a secret so that no rendered message can ever contain it.
+
+    Every non-empty value is registered, however short: :func:`redact` matches token-wise,
+    so even a one-letter password "a" is masked where it stands alone ("user a", ":a@")
+    and nowhere else ("abc", "data"). The price: an ordinary word that happens to be the
+    password (the article "a") is masked as well. That is accepted; never showing the
+    password matters more."""
+    if value:
         _SECRETS.add(value)
 
 
 def redact(text: str) -> str:
-    """Mask every registered secret where it stands as a token of its own (so the default
-    password "SYS" is masked in "password SYS" or ":SYS@", but "_SYSTEM" stays readable)."""
+    """Mask every registered secret where it stands as a token of its own.
+
+    A token is a run of letters, digits, "_" and "%" (see _TOKEN_CHAR), so the default
+    password "SYS" is masked in "password SYS", ":SYS@", "'SYS'" or "SYS" alone, while
+    "_SYSTEM", "SYSTEM" and the namespace "%SYS" stay readable. Where the secret's own
+    edge is not a token character ("!pw!"), that edge needs no boundary: "x!pw!y" is
+    masked too. Longer secrets are masked first, so none leaves a tail of another."""
     if not _SECRETS or not text:
         return text
     import re
 
+    token_char = re.compile(_TOKEN_CHAR)
     for secret in sorted(_SECRETS, key=len, reverse=True):
         if secret in text:
-            # a boundary only where the secret's own edge is a word character: "!pw!" is
-            # masked in "x!pw!y" too (there is no token edge to respect there)
-            head = r"(?<![A-Za-z0-9_])" if secret[0] in _WORD_CHARS else ""
-            tail = r"(?![A-Za-z0-9_])" if secret[-1] in _WORD_CHARS else ""
+            head = f"(?<!{_TOKEN_CHAR})" if token_char.fullmatch(secret[0]) else ""
+            tail = f"(?!{_TOKEN_CHAR})" if token_char.fullmatch(secret[-1]) else ""
             text = re.sub(head + re.escape(secret) + tail, "********", text)
     return text
 

@@ -78,22 +78,19 @@ class Project:
         return {name: inst.credentials.password for name, inst in self.config.instances.items()}
 
     def desired(self) -> list[DesiredContainer]:
+        from . import userfiles
         from .iris import mergefile
         from .iris.state import boot_actions
 
         out = []
         iris = self.iris_desired()
         for inst in self.config.instances.values():
-            key = _read(inst.license_key, inst, "license_key") if inst.license_key else None
-            merge = _read(inst.merge, inst, "merge") if inst.merge else None
-            try:
-                boot = mergefile.first_boot(inst, merge.decode("utf-8") if merge else None,
-                                            boot_actions(iris[inst.name]))
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise IrisenvError(f"cannot use merge file {inst.merge}", str(exc),
-                                   f"fix instances.{inst.name}.merge: a CPF merge file has "
-                                   "[Section] headers and Key=Value or Action:... lines") from None
-            out.append(desired_container(self.config, inst, license_bytes=key, merge_bytes=merge,
+            key = userfiles.licence(inst)
+            merge = userfiles.merge(inst)
+            boot = mergefile.first_boot(inst, merge[1] if merge else None,
+                                        boot_actions(iris[inst.name]))
+            out.append(desired_container(self.config, inst, license_bytes=key,
+                                         merge_bytes=merge[0] if merge else None,
                                          first_boot_merge=boot.encode()))
         return out
 
@@ -368,10 +365,3 @@ def down_project(engine, project: str, *, volumes: bool, reporter=None,
     return removed
 
 
-def _read(path: Path, inst: Instance, key: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise IrisenvError(f"cannot read {key} file {path} for instance {inst.name}",
-                           exc.strerror or str(exc),
-                           f"fix instances.{inst.name}.{key} in the config, or create the file") from None

@@ -49,10 +49,14 @@ def _source(cfg) -> str:
 
 
 def run_validate(args) -> int:
+    from ..config.load import check_files
     from ..errors import ConfigError
 
     try:
         cfg = _load(args)
+        issues = check_files(cfg)  # the merge and licence files it names
+        if issues:
+            raise ConfigError(issues)
     except ConfigError as exc:
         if args.json:
             print(json.dumps({"valid": False, **exc.to_dict()}, indent=2))

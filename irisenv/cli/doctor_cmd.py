@@ -51,6 +51,23 @@ def check_driver() -> tuple[str, str]:
     return OK, f"intersystems-irispython {official}{extra}"
 
 
+def check_files(inst) -> list[tuple[str, str, str]]:
+    """The instance's licence and merge files: OK, or FAIL with what `config validate`
+    reports for them (irisenv.userfiles checks both)."""
+    from .. import userfiles
+
+    bad = {exc.key.rsplit(".", 1)[1]: exc for exc in userfiles.problems(inst)}
+    out = []
+    for field, label, path in (("license_key", "licence", inst.license_key),
+                               ("merge", "merge file", inst.merge)):
+        if path is None:
+            continue
+        exc = bad.get(field)
+        out.append((f"{inst.name}: {label}", FAIL, f"{exc.detail}; fix: {exc.fix}") if exc
+                   else (f"{inst.name}: {label}", OK, str(path)))
+    return out
+
+
 def check_port(host: str, port: int) -> bool:
     import socket
 
@@ -111,8 +128,7 @@ def run(args) -> int:
                                    ("held by " + name) if held_by_us else
                                    ("free" if free else f"in use on {inst.ports.host_ip}; "
                                     f"free it or set ports.{which} = \"auto\"")))
-            if inst.edition == "enterprise" and inst.license_key and not inst.license_key.exists():
-                checks.append((f"{inst.name}: licence", FAIL, f"{inst.license_key} does not exist"))
+            checks.extend(check_files(inst))
     checks.append(("driver",) + check_driver())
     checks.append(("licence expiry", WARN, "not checked: irisenv cannot read an expiry date "
                    "from a container yet (a licence error in the log fails sync fast)"))

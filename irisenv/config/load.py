@@ -15,6 +15,7 @@ from .. import names
 from ..errors import ConfigError, ConfigIssue, did_you_mean
 from . import memory, model, spec, units
 from .interpolate import interpolate
+from .mask import is_secret_key, mask_secret_values
 
 ENV_CONFIG = "IRISENV_CONFIG"
 
@@ -44,18 +45,22 @@ def load_config(path: str | os.PathLike | None = None, *, cwd: Path | None = Non
     if found is None:
         base = (cwd or Path.cwd()).resolve()
         return parse_config("", None, environ=environ, default_project=base.name, base_dir=base)
-    try:
-        text = found.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    from .. import userfiles
+
+    try:  # bounded, never through a FIFO or a device, no content quoted (userfiles)
+        data = userfiles.read(found, "-c/--config", what="config file")
+        text = userfiles.text(data, found, "-c/--config", what="config file")
+    except userfiles.UserFileError as exc:
+        if not found.exists():
+            raise ConfigError([ConfigIssue(
+                "", f"config file {found} does not exist",
+                "it was named by -c/--config or $IRISENV_CONFIG",
+                "create it with `irisenv config init`, or point to an existing file",
+                file=str(found))]) from None
         raise ConfigError([ConfigIssue(
-            "", f"config file {found} does not exist",
-            "it was named by -c/--config or $IRISENV_CONFIG",
-            "create it with `irisenv config init`, or point to an existing file",
-            file=str(found))]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([ConfigIssue("", f"cannot read {found}", str(exc),
-                                       "check the file's permissions and that it is UTF-8 text",
-                                       file=str(found))]) from None
+            "", exc.detail, exc.why,
+            "point -c/--config (or $IRISENV_CONFIG) at your iris-devtester.toml, a regular "
+            "UTF-8 file", file=str(found))]) from None
     resolved = found.resolve()
     return parse_config(text, resolved, environ=environ, default_project=resolved.parent.name,
                         base_dir=resolved.parent)
@@ -79,7 +84,7 @@ def parse_config(text: str, path: Path | None, *, environ=None, default_project:
         if m:
             line, col = int(m.group(1)), int(m.group(2))
         what = _TOML_POS.sub("", msg).strip()
-        lines = text.splitlines()
+        lines = mask_secret_values(text).splitlines()
         src = lines[line - 1] if line and line <= len(lines) else None
         raise ConfigError([ConfigIssue(
             "", f"TOML syntax error: {what}", "the file is not valid TOML",
@@ -90,6 +95,51 @@ def parse_config(text: str, path: Path | None, *, environ=None, default_project:
     if v.issues:
         raise ConfigError(v.locate_all())
     return cfg
+
+
+def _place(text: str, pending: list[tuple[tuple, bool, ConfigIssue]]) -> list[ConfigIssue]:
+    """The issues, each at the line and column where its key path is written in ``text``
+    (at the value when ``at_value``), with that source line (secrets masked); in file order."""
+    from .locate import find, locate
+
+    locs = locate(text) if text else {}
+    lines = mask_secret_values(text).splitlines()
+    out = []
+    for path, at_value, issue in pending:
+        loc = find(locs, path)
+        if loc is not None:
+            issue.line = loc.line
+            issue.column = loc.value_col if (at_value and loc.value_col) else loc.key_col
+            issue.source_line = lines[loc.line - 1] if loc.line <= len(lines) else None
+        out.append(issue)
+    out.sort(key=lambda i: (i.line or 0, i.column or 0))
+    return out
+
+
+def check_files(cfg: model.Config) -> list[ConfigIssue]:
+    """Every problem with the files the config names: a merge or licence file that is
+    missing, unreadable, not a regular file, over 1 MiB, or not what it should be (see
+    irisenv.userfiles). It reads those files, so it is a step of its own, run by `config
+    validate` and `doctor`; load_config stays free of it (a missing licence file must not
+    stop `config show` or `down`)."""
+    from .. import userfiles
+
+    display = _display_path(cfg.path)
+    pending = []
+    for name, inst in cfg.instances.items():
+        for exc in userfiles.problems(inst):
+            field = exc.key.rsplit(".", 1)[1]
+            pending.append((("instances", name, field), True,
+                            ConfigIssue(exc.key, exc.detail, exc.why, exc.fix, file=display)))
+    if not pending:
+        return []
+    text = ""
+    if cfg.path is not None:
+        try:  # read again only to locate the keys; unreadable now: unlocated issues
+            text = userfiles.text(userfiles.read(cfg.path, "-c/--config"), cfg.path, "-c/--config")
+        except userfiles.UserFileError:
+            pass
+    return _place(text, pending)
 
 
 def _display_path(path: Path | None) -> str:
@@ -116,20 +166,7 @@ class _Validator:
                                                         file=self.display)))
 
     def locate_all(self) -> list[ConfigIssue]:
-        from .locate import find, locate
-
-        locs = locate(self.text) if self.text else {}
-        lines = self.text.splitlines()
-        out = []
-        for path, at_value, issue in self.issues:
-            loc = find(locs, path)
-            if loc is not None:
-                issue.line = loc.line
-                issue.column = loc.value_col if (at_value and loc.value_col) else loc.key_col
-                issue.source_line = lines[loc.line - 1] if loc.line <= len(lines) else None
-            out.append(issue)
-        out.sort(key=lambda i: (i.line or 0, i.column or 0))
-        return out
+        return _place(self.text, self.issues)
 
     def origin_of(self, path: tuple, how: str) -> None:
         self.origins[".".join(path)] = how
@@ -214,7 +251,8 @@ class _Validator:
             try:
                 value, used = interpolate(value, self.environ)
             except ValueError as exc:
-                self.fail(path, str(exc), "values may use ${VAR} and ${VAR:-default}",
+                self.fail(path, _reference_error(exc, value, f.kind == "password"),
+                          "values may use ${VAR} and ${VAR:-default}",
                           "set the variable or give a default")
                 return None  # not the raw default: sizes/durations would stay unparsed
             if used:
@@ -320,11 +358,26 @@ def _tname(v) -> str:
             dict: "a table", list: "an array"}.get(type(v), type(v).__name__)
 
 
-def _need(value, types, what: str):
+_LONE_REFERENCE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
+
+
+def _reference_error(exc: ValueError, value: str, secret: bool) -> str:
+    """The interpolation error for ``value``. A secret value is never quoted, not even in
+    part (a "${...}" may be the password's own text), unless it is one lone ${NAME}: then
+    the variable is what the user wrote, and its name is what they need to know."""
+    if not secret or _LONE_REFERENCE.fullmatch(value):
+        return str(exc)
+    return ("a ${...} in this secret value names an unset variable or is malformed "
+            "(the value is not shown; write a literal $ as $$)")
+
+
+def _need(value, types, what: str, show: bool = True):
+    """Raise unless ``value`` is one of ``types``; ``show=False`` keeps the value (a
+    password) out of the message."""
     if isinstance(value, bool) and bool not in types:
         raise ValueError(f"must be {what}, not a boolean")
     if not isinstance(value, types):
-        raise ValueError(f"must be {what}, not {_tname(value)} ({value!r})")
+        raise ValueError(f"must be {what}, not {_tname(value)}" + (f" ({value!r})" if show else ""))
 
 
 def _range(f: spec.Field, value, shown=None):
@@ -437,7 +490,7 @@ def _c_username(v, f, value, path):
 
 
 def _c_password(v, f, value, path):
-    _need(value, (str,), "a string")
+    _need(value, (str,), "a string", show=False)
     return names.password(value)
 
 
@@ -464,7 +517,8 @@ def _c_env_map(v, f, value, path):
             try:
                 val, _ = interpolate(val, v.environ)
             except ValueError as exc:
-                v.fail(path + (key,), str(exc), "values may use ${VAR} and ${VAR:-default}",
+                v.fail(path + (key,), _reference_error(exc, val, is_secret_key(key)),
+                       "values may use ${VAR} and ${VAR:-default}",
                        "set the variable or give a default")
                 continue
         out[key] = str(val)

@@ -13,14 +13,23 @@ MB = memory.MB
 
 
 def parse(text: str) -> list[tuple[str, list[str]]]:
+    """[(section, [Key=Value lines])], sections merged by name (case-insensitively).
+
+    Raises ValueError naming the line NUMBER and what is wrong, never quoting the line:
+    the text may be any file a user named, and a message must not show its content."""
     sections: list[tuple[str, list[str]]] = []
     current: list[str] | None = None
-    for raw in text.splitlines():
+    for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith(";") or line.startswith("#"):
             continue
-        if line.startswith("[") and line.endswith("]"):
+        if line.startswith("["):
+            if not line.endswith("]"):
+                raise ValueError(f"line {number} starts a [section] header that is not "
+                                 "closed with ]")
             name = line[1:-1].strip()
+            if not name:
+                raise ValueError(f"line {number} is a [section] header with no name")
             if name.lower() == "actions":
                 name = "Actions"  # normalize: IRIS ignores "[actions]"
             existing = next((s for s in sections if s[0].lower() == name.lower()), None)
@@ -30,7 +39,9 @@ def parse(text: str) -> list[tuple[str, list[str]]]:
             current = existing[1]
             continue
         if current is None:
-            raise ValueError(f"line {raw!r} comes before any [section] header")
+            raise ValueError(f"line {number} comes before any [section] header")
+        if "=" not in line:
+            raise ValueError(f"line {number} is not a Key=Value line")
         current.append(line)
     return sections
 

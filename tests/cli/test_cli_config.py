@@ -477,6 +477,138 @@ def test_no_secret_in_an_error_about_the_config(project):
     assert SECRET not in proc.stdout + proc.stderr
 
 
+LITERAL = {  # configs that write the password (or a part of it) literally and have a problem
+    "inline-table": f'[instances.iris]\ncredentials = {{ username = "bad name", password = "{SECRET}" }}\n',
+    "bare-number": "[instances.iris.credentials]\npassword = 91779177\n",
+    "control-char": f'[instances.iris.credentials]\npassword = "{SECRET}\\t"\n',
+    "multi-line": f'[instances.iris.credentials]\npassword = """{SECRET}\n{SECRET}"""\n',
+    "syntax": f'[instances.iris.credentials]\npassword = "{SECRET}\n',
+    "typo-key": f'[instances.iris.credentials]\npasword = "{SECRET}"\n',
+    "reference": f'[instances.iris.credentials]\npassword = "x${{{SECRET}}}"\n',
+}
+
+
+@pytest.mark.parametrize("text", LITERAL.values(), ids=LITERAL.keys())
+def test_no_literal_password_in_validate_output(project, text):
+    (project / FILE).write_text(text)
+    for argv in (["config", "validate"], ["config", "validate", "--json"], ["plan"],
+                 ["config", "show"]):
+        proc = irisenv(*argv, cwd=project)
+        assert proc.returncode == 1, (argv, proc.stdout, proc.stderr)
+        shown = proc.stdout + proc.stderr
+        for piece in (SECRET, "Secret", "91779177"):
+            assert piece not in shown, (argv, shown)
+
+
+def test_config_set_of_an_invalid_password_does_not_echo_it(project):
+    proc = irisenv("config", "set", "instances.iris.credentials.password", f"{SECRET}\t",
+                   cwd=project)
+    assert proc.returncode == 1 and "nothing was written" in proc.stderr
+    assert "Secret" not in proc.stdout + proc.stderr
+
+
+def test_a_literal_password_is_masked_by_show_and_get(project):
+    (project / FILE).write_text(f'[instances.iris.credentials]\npassword = "{SECRET}"\n')
+    for argv in (["config", "show"], ["config", "show", "--origin"],
+                 ["config", "show", "--json", "--origin"], ["config", "validate", "--json"],
+                 ["config", "get", "instances.iris.credentials.password"],
+                 ["config", "get", "--json", "instances.iris.credentials"]):
+        proc = irisenv(*argv, cwd=project)
+        assert proc.returncode == 0, proc.stderr
+        assert SECRET not in proc.stdout + proc.stderr
+
+
+# ------------------------------------------------------------------ the files a config names
+BAD_FILES = {  # name -> (config lines, what the problem says, the key it is located at)
+    "missing-licence": ('edition = "enterprise"\nlicense_key = "iris.key"', "does not exist",
+                        "license_key"),
+    "fifo-merge": ('merge = "pipe.cpf"', "FIFO", "merge"),
+    "device-merge": ('merge = "/dev/zero"', "character device", "merge"),
+    "dir-merge": ('merge = "."', "directory", "merge"),
+    "huge-merge": ('merge = "huge.cpf"', "larger than 1 MiB", "merge"),
+    "not-cpf": ('merge = "notes.txt"', "line 1 comes before any [section] header", "merge"),
+    "environ": ('merge = "/proc/self/environ"', "not a text file", "merge"),
+}
+
+
+def _bad_files_project(project, lines):
+    os.mkfifo(project / "pipe.cpf")
+    (project / "huge.cpf").write_bytes(b"[config]\n" + b"A=1\n" * (1024 * 1024 // 4))
+    (project / "notes.txt").write_text(f"remember {SECRET}\n[config]\n")
+    (project / FILE).write_text(f"[instances.iris]\n{lines}\n")
+
+
+@pytest.mark.parametrize("lines, says, key", BAD_FILES.values(), ids=BAD_FILES.keys())
+def test_validate_reports_unusable_merge_and_licence_files(project, lines, says, key):
+    _bad_files_project(project, lines)
+    proc = irisenv("config", "validate", cwd=project, IRISENV_TEST_LEAK=SECRET)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert says in proc.stderr
+    line = lines.count("\n") + 2  # the key is on the last line
+    assert f"{FILE}:{line}:" in proc.stderr and f"instances.iris.{key}:" in proc.stderr
+    doc = json.loads(irisenv("config", "validate", "--json", cwd=project,
+                             IRISENV_TEST_LEAK=SECRET).stdout)
+    assert doc["valid"] is False
+    assert [(i["key"], i["line"]) for i in doc["issues"]] == [(f"instances.iris.{key}", line)]
+    for argv in (["config", "validate"], ["config", "validate", "--json"], ["plan"]):
+        proc = irisenv(*argv, cwd=project, IRISENV_TEST_LEAK=SECRET)
+        assert SECRET not in proc.stdout + proc.stderr and "PATH=" not in proc.stdout + proc.stderr
+
+
+def test_validate_reports_every_file_problem_at_once(project):
+    (project / FILE).write_text('[instances.a]\nmerge = "/dev/zero"\n'
+                                '[instances.b]\nedition = "enterprise"\nlicense_key = "no.key"\n'
+                                'merge = "nope.cpf"\n')
+    proc = irisenv("config", "validate", "--json", cwd=project)
+    assert proc.returncode == 1
+    issues = json.loads(proc.stdout)["issues"]
+    assert [(i["key"], i["line"]) for i in issues] == [
+        ("instances.a.merge", 2), ("instances.b.license_key", 5), ("instances.b.merge", 6)]
+
+
+def test_validate_accepts_good_files(project):
+    (project / "extra.cpf").write_text("[Startup]\nSystemMode=TEST\n")
+    (project / "iris.key").write_text("[License]\nKey=1\n")
+    (project / FILE).write_text('[instances.iris]\nmerge = "extra.cpf"\n'
+                                '[instances.ent]\nedition = "enterprise"\nlicense_key = "iris.key"\n')
+    proc = irisenv("config", "validate", cwd=project)
+    assert proc.returncode == 0 and proc.stdout.startswith("ok:"), proc.stderr
+
+
+@pytest.mark.parametrize("lines, says, key", BAD_FILES.values(), ids=BAD_FILES.keys())
+def test_doctor_fails_on_unusable_merge_and_licence_files(capsys, project, monkeypatch,
+                                                         lines, says, key):
+    from irisenv.errors import IrisenvError
+    from irisenv.project import Project
+
+    def no_engine(self):
+        raise IrisenvError("no engine in this test")
+
+    monkeypatch.setattr(Project, "engine", property(no_engine))
+    _bad_files_project(project, lines)
+    code, out, _ = run(capsys, "doctor", "--json")
+    assert code == 1
+    label = {"merge": "iris: merge file", "license_key": "iris: licence"}[key]
+    checks = {c["check"]: c for c in json.loads(out)["checks"]}
+    assert checks[label]["status"] == "fail" and says in checks[label]["detail"]
+    assert SECRET not in out
+
+
+def test_doctor_reports_good_files_ok(capsys, project, monkeypatch):
+    from irisenv.errors import IrisenvError
+    from irisenv.project import Project
+
+    def no_engine(self):
+        raise IrisenvError("no engine in this test")
+
+    monkeypatch.setattr(Project, "engine", property(no_engine))
+    (project / "extra.cpf").write_text("[Startup]\nSystemMode=TEST\n")
+    (project / FILE).write_text('[instances.iris]\nmerge = "extra.cpf"\n')
+    code, out, _ = run(capsys, "doctor", "--json")
+    checks = {c["check"]: c for c in json.loads(out)["checks"]}
+    assert checks["iris: merge file"]["status"] == "ok"
+
+
 # ------------------------------------------------------------------ import cost
 HEAVY = ("docker", "rich", "iris", "tomlkit", "tenacity", "intersystems_iris", "irisnative")
 

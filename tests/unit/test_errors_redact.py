@@ -47,9 +47,42 @@ def test_redact_secret_with_punctuation_edges_is_masked_anywhere():
     assert "start-secret" not in redact("a#start-secret")
 
 
-def test_short_or_empty_secrets_are_not_registered():
-    # a 1-2 character "secret" would shred every message
-    for value in (None, "", "a", "ab"):
+def test_percent_is_part_of_a_token():
+    """IRIS names carry a leading %: with the default password "SYS", the "%SYS" namespace
+    in session prompts, exec and log output must stay readable."""
+    register_secret("SYS")
+    assert redact("%SYS>") == "%SYS>"
+    assert redact("zn \"%SYS\" then ^%SYS and %SYS.Database") == (
+        "zn \"%SYS\" then ^%SYS and %SYS.Database")
+    assert redact("SYS") == "********"
+    assert redact("SYS%") == "SYS%"  # % glued to the end belongs to the token as well
+    assert redact("(SYS) 'SYS' \"SYS\" =SYS, SYS\n") == (
+        "(********) '********' \"********\" =********, ********\n")
+
+
+def test_non_ascii_letters_are_part_of_a_token():
+    register_secret("SYS")
+    assert redact("ÄSYS SYSé") == "ÄSYS SYSé"
+
+
+def test_secret_starting_with_percent_is_matched_token_wise():
+    register_secret("%pw")
+    assert redact("x %pw y") == "x ******** y"
+    assert redact("a%pw") == "a%pw"
+
+
+def test_short_secrets_are_registered_and_masked_token_wise():
+    """Every non-empty password is masked, however short; matching is token-wise, so a
+    one-letter password masks only where that letter stands alone (documented)."""
+    for value in ("a", "ab"):
+        register_secret(value)
+    assert errors._SECRETS == {"a", "ab"}
+    assert redact("a b ab abc") == "******** b ******** abc"
+    assert redact("user:ab@host") == "user:********@host"
+
+
+def test_empty_secrets_are_not_registered():
+    for value in (None, ""):
         register_secret(value)
     assert errors._SECRETS == set()
     assert redact("a b ab") == "a b ab"

@@ -49,13 +49,29 @@ def test_hostile_passwords_are_accepted_and_never_in_the_script(password):
     assert password not in script and env["IRISENV_PASSWORD"] == password
 
 
+@pytest.mark.parametrize("password", ['p" halt', 'x")) do $ZF(-1,"id") //', "Halt", "a,b=c",
+                                      "'quoted'", "ünïcødé-🔑", 'x } , password = "y',
+                                      "# not a comment", "a\tb"])
+def test_hostile_passwords_never_show_in_an_error_on_their_line(password):
+    """Another key on the password's line is wrong: the line is shown, the password masked
+    (quotes, commas, braces, "=" and "#" inside the string do not end it early)."""
+    text = ('[instances.iris]\ncredentials = { username = "bad name", '
+            f'password = "{_toml(password)}" }}\n')
+    with pytest.raises(ConfigError) as err:
+        parse_config(text, None)
+    shown = err.value.render()
+    assert _toml(password) not in shown and password not in shown
+    assert 'password = "********" }' in shown
+
+
 def test_a_password_with_a_newline_is_refused():
     with pytest.raises(ConfigError):
         parse_config('[instances.iris.credentials]\npassword = "a\\nhalt"\n', None)
 
 
 def _toml(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\x00", "\\u0000")
+    return (text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+            .replace("\x00", "\\u0000").replace("\t", "\\t"))
 
 
 def test_namespace_names_up_to_59_characters_keep_database_names_within_64():
