@@ -221,7 +221,8 @@ class Executor:
 
     def replace(self, step: Replace) -> str:
         d, old = step.desired, step.container
-        why = ", ".join([k for k, _, _ in step.changes] + list(step.reasons))
+        why = ", ".join([k for k, _, _ in step.changes]
+                        + [f"{k} (container)" for k, _, _ in step.actual] + list(step.reasons))
         self.report.event("replace", f"replacing {d.name} ({why})", instance=d.instance)
         tmp = L.temp_name(d.project, d.instance)
         stale = retrying(self.engine.find_by_name, tmp)

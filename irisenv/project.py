@@ -4,7 +4,7 @@ pytest alike."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import quote, urlparse
 
@@ -120,37 +120,42 @@ class Project:
         volumes = frozenset()
         if any(d.full_spec()["storage"] == "volume" for d in desired):
             volumes = frozenset(retrying(engine.volumes, self.name))
-        iris = self._probe_iris(desired, containers)
+        iris, actual = self._probe_and_inspect(desired, containers)
+        containers = tuple(replace(c, actual=actual.get(c.id)) for c in containers)
         return Observed(project=self.name, containers=containers, image_ids=images,
                         foreign_by_name=foreign, volumes=volumes, ready_ids=frozenset(iris),
                         iris=iris)
 
-    def _probe_iris(self, desired, containers) -> dict:
-        from concurrent.futures import ThreadPoolExecutor
-
+    def _probe_and_inspect(self, desired, containers) -> tuple[dict, dict]:
+        """Concurrently: one IRIS probe per running instance, and one inspect per instance's
+        current container (its real settings, for drift the labels cannot see)."""
         from .iris.state import observe as probe
 
         wanted = self.iris_desired()
         passwords = self.passwords()
-        running = [(d, c) for d in desired for c in containers
-                   if c.name == d.name and c.state == "running"]
+        current = [(d, c) for d in desired for c in containers
+                   if c.name == d.name and c.state not in ("removing", "dead")]
 
-        def one(pair):
-            d, c = pair
+        def inspect(c):
             try:
-                return c.id, probe(self.engine, c.id, wanted[d.instance], passwords[d.instance],
-                                   timeout=30)
+                return "actual", c.id, self.engine.actual(c.id)
             except IrisenvError:
-                return c.id, None  # not answering (yet): the plan waits, then converges
+                return "actual", c.id, None  # gone meanwhile: the plan sees no real settings
 
-        if not running:
-            return {}
-        if len(running) == 1:
-            results = [one(running[0])]
-        else:
-            with ThreadPoolExecutor(max_workers=min(len(running), 8)) as pool:
-                results = list(pool.map(one, running))
-        return {cid: seen for cid, seen in results if seen is not None}
+        def one(d, c):
+            try:
+                return "iris", c.id, probe(self.engine, c.id, wanted[d.instance],
+                                           passwords[d.instance], timeout=30)
+            except IrisenvError:
+                return "iris", c.id, None  # not answering (yet): the plan waits, then converges
+
+        jobs = [lambda c=c: inspect(c) for _, c in current]
+        jobs += [lambda d=d, c=c: one(d, c) for d, c in current if c.state == "running"]
+        out: dict = {"iris": {}, "actual": {}}
+        for kind, cid, value in _concurrently(jobs):
+            if value is not None:
+                out[kind][cid] = value
+        return out["iris"], out["actual"]
 
     # ------------------------------------------------------------------ verbs
     def plan(self, options: Options = Options()) -> Plan:
@@ -361,6 +366,16 @@ def down_project(engine, project: str, *, volumes: bool, reporter=None, lock=Non
                 retrying(engine.remove_volume, v)
                 removed["volumes"].append(v)
     return removed
+
+
+def _concurrently(jobs: list) -> list:
+    """Run the callables in threads (inline when there is only one); their results in order."""
+    if len(jobs) <= 1:
+        return [job() for job in jobs]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(len(jobs), 8)) as pool:
+        return list(pool.map(lambda job: job(), jobs))
 
 
 def _safe(text: str) -> str:

@@ -25,7 +25,8 @@ def collect(project) -> list[dict]:
                "iris": None, "monitor": None, "version": None}
         if c is not None:
             row.update(port=c.ports.get(SUPERSERVER_PORT), web_port=c.ports.get(WEB_PORT),
-                       drift=c.hash != d.hash, status=c.status)
+                       drift=c.hash != d.hash or bool(_real_drift(project, d, c)),
+                       status=c.status)
             if c.state == "running":
                 try:
                     q = parse_qlist(project.engine.exec(c.id, ["iris", "qlist", "IRIS"],
@@ -41,6 +42,17 @@ def collect(project) -> list[dict]:
             rows.append({"instance": c.instance, "container": c.name, "exists": True,
                          "state": c.state, "id": c.short_id, "orphan": True})
     return rows
+
+
+def _real_drift(project, d, c) -> list:
+    """Fields where the container's real settings differ from the config (docker inspect)."""
+    from ..core.drift import container_drift
+    from ..errors import IrisenvError
+
+    try:
+        return container_drift(d, project.engine.actual(c.id))
+    except IrisenvError:
+        return []
 
 
 def _iris_state(project, instance: str, container_id: str) -> dict:

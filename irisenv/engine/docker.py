@@ -18,9 +18,8 @@ from docker.utils import socket as dsocket
 
 from ..core import labels as L
 from ..core.desired import (DATA_DIR, KEY_PATH, MERGE_PATH, SUPERSERVER_PORT, VOLUME_MOUNT,
-                            data_dir,
-                            WEB_PORT, DesiredContainer)
-from ..core.observed import ObservedContainer
+                            WEB_PORT, DesiredContainer, data_dir, nano_cpus)
+from ..core.observed import Actual, ObservedContainer
 from ..errors import ConflictError, IrisenvError, TransientError
 
 IRIS_UID = 51773  # irisowner in every IRIS image (IRIS-FACTS §1.1)
@@ -91,6 +90,10 @@ class Engine:
     def inspect(self, container_id: str) -> dict:
         return self._call(self.api.inspect_container, container_id)
 
+    def actual(self, container_id: str) -> Actual:
+        """The container's real resources, port bindings and mounts (one inspect)."""
+        return _actual(self.inspect(container_id))
+
     # ------------------------------------------------------------ act
     def pull(self, ref: str, on_progress=None) -> None:
         repo, tag = _split_ref(ref)
@@ -129,7 +132,7 @@ class Engine:
             command += ["--key", KEY_PATH]
         host_config = self.api.create_host_config(
             port_bindings=bindings, mem_limit=spec["memory"],
-            nano_cpus=int(spec["cpus"] * 1e9) if spec["cpus"] else None,
+            nano_cpus=nano_cpus(spec["cpus"]) or None,
             mounts=mounts or None, tmpfs=tmpfs, init=False)
         res = self._call(self.api.create_container, desired.image, command=command, name=name,
                          labels=desired.labels, environment=env, ports=ports,
@@ -284,6 +287,30 @@ def _observed(row: dict) -> ObservedContainer:
     return ObservedContainer(id=row["Id"], name=names[0].lstrip("/"), state=row.get("State", ""),
                              labels=row.get("Labels") or {}, image_id=row.get("ImageID", ""),
                              ports=ports, status=row.get("Status", ""))
+
+
+def _actual(info: dict) -> Actual:
+    host = info.get("HostConfig") or {}
+    ports = []
+    for key, binds in sorted((host.get("PortBindings") or {}).items()):
+        port = key if "/" in key else key + "/tcp"
+        for b in binds or [{}]:
+            hp = (b or {}).get("HostPort") or ""
+            ip = (b or {}).get("HostIp") or "0.0.0.0"  # "" publishes on every interface
+            ports.append((port, ip, int(hp) if hp.isdigit() and int(hp) else None))
+    mounts = {}
+    for m in info.get("Mounts") or []:
+        kind, dest = m.get("Type", ""), m.get("Destination", "")
+        mounts[dest] = {"volume": f"volume {m.get('Name', '')}", "bind": f"bind {m.get('Source', '')}"
+                        }.get(kind, kind)
+    for dest in host.get("Tmpfs") or {}:
+        mounts[dest] = "tmpfs"
+    cpus = int(host.get("NanoCpus") or 0)
+    quota, period = int(host.get("CpuQuota") or 0), int(host.get("CpuPeriod") or 0)
+    if not cpus and quota > 0:  # `docker update --cpu-quota`: the same limit, another form
+        cpus = round(quota / (period or 100_000) * 1e9)
+    return Actual(memory=int(host.get("Memory") or 0), nano_cpus=cpus, ports=tuple(ports),
+                  mounts=mounts)
 
 
 def _host_port(value):
