@@ -158,6 +158,16 @@ class ConflictError(IrisenvError):
     """Docker said 409: the name is taken (the executor re-observes and may adopt)."""
 
 
+class PortInUseError(IrisenvError):
+    """Docker could not publish a host port because something else holds it. ``port`` is
+    the host port when Docker's message names it (the executor tells a clash on a port
+    Docker picked for an "auto" port from one on a fixed port)."""
+
+    def __init__(self, what: str, why: str = "", fix: str = "", *, port: int | None = None):
+        super().__init__(what, why, fix)
+        self.port = port
+
+
 class NotReadyError(IrisenvError):
     """The instance did not become ready in time."""
 

@@ -484,7 +484,7 @@ _CHECKS = {
 _WHY = {
     "duration": "durations are a whole number and one unit: ms, s, m or h",
     "size": "sizes are a whole number and one unit: k, m or g (binary)",
-    "port": 'ports are "auto" (irisenv picks), 0 (Docker picks) or 1..65535',
+    "port": 'ports are "auto" or 0 (Docker assigns one) or 1..65535',
     "web_port": 'ports are "auto", 0, 1..65535, or false to not publish',
     "username": "user names reach IRIS and must be plain identifiers",
     "password": "passwords travel through the environment and must be one printable line",

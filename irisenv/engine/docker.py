@@ -20,7 +20,7 @@ from ..core import labels as L
 from ..core.desired import (DATA_DIR, KEY_PATH, MERGE_PATH, SUPERSERVER_PORT, VOLUME_MOUNT,
                             WEB_PORT, DesiredContainer, data_dir, nano_cpus)
 from ..core.observed import Actual, ObservedContainer
-from ..errors import ConflictError, IrisenvError, TransientError
+from ..errors import ConflictError, IrisenvError, PortInUseError, TransientError
 
 IRIS_UID = 51773  # irisowner in every IRIS image (IRIS-FACTS §1.1)
 
@@ -383,11 +383,12 @@ def classify(exc, endpoint: str = "the Docker engine") -> IrisenvError:
         if _PORT_TAKEN.search(text):
             m = _PORT_NUM.search(text)
             port = m.group(1) if m else "a host port"
-            return IrisenvError(
+            return PortInUseError(
                 f"host port {port} is already in use",
                 f"Docker could not publish it: {text.strip()}",
                 f"stop whatever holds port {port} (`ss -ltnp | grep {port}`), or set that port "
-                'to "auto" or another number in iris-devtester.toml')
+                'to "auto" or another number in iris-devtester.toml',
+                port=int(m.group(1)) if m else None)
         if status == 409:
             return ConflictError("Docker reported a conflict", text, "retry")
         if status == 404:

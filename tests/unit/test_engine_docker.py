@@ -28,3 +28,25 @@ def test_inspect_is_read_into_real_settings():
 
 def test_an_unlimited_unpublished_container():
     assert _actual({"HostConfig": {"PortBindings": None, "Tmpfs": None}, "Mounts": None}) == Actual()
+
+
+def api_error(status: int, explanation: str):
+    import docker.errors
+    import requests
+
+    resp = requests.Response()
+    resp.status_code = status
+    return docker.errors.APIError(f"{status} error", response=resp, explanation=explanation)
+
+
+def test_a_taken_host_port_is_classified_with_its_number():
+    from irisenv.engine.docker import classify
+    from irisenv.errors import PortInUseError
+
+    err = classify(api_error(500, "driver failed programming external connectivity on endpoint "
+                                  "demo-iris: Error starting userland proxy: listen tcp4 "
+                                  "127.0.0.1:40123: bind: address already in use"))
+    assert isinstance(err, PortInUseError) and err.port == 40123
+    assert err.what == "host port 40123 is already in use"
+    err = classify(api_error(500, "Ports are not available: port is already allocated"))
+    assert isinstance(err, PortInUseError) and err.port is None
