@@ -294,7 +294,8 @@ class Executor:
                               "`irisenv logs` (e.g. a previous abnormal shutdown)", instance=d.instance)
 
     def converge(self, step: Converge, cid: str) -> None:
-        from .core.iris_state import diff, owned_after, temp_after
+        from .core.iris_state import (STICKY_SYSTEM_NOTE, ClearSystemChange, diff, owned_after,
+                                      temp_after)
         from .iris import state
 
         d, want = step.desired, step.iris
@@ -315,8 +316,12 @@ class Executor:
         self.report.event("converge", "updating IRIS in place: "
                           + ("; ".join(a.describe() for a in actions) or "recording ownership"),
                           instance=d.instance)
-        state.converge(self.engine, cid, want, password, actions, owned,
-                       timeout=self.timeout, temp=temp)
+        after = state.converge(self.engine, cid, want, password, actions, owned,
+                               timeout=self.timeout, temp=temp)
+        if after is not None and after.system_change_required and any(
+                isinstance(a, ClearSystemChange) for a in actions):
+            self.report.event("warning", STICKY_SYSTEM_NOTE.format(user=want.username),
+                              instance=d.instance)
         self.report.event("converged", f"IRIS state verified ({len(actions)} change(s))",
                           instance=d.instance)
 

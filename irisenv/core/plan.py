@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from . import labels as L
 from .desired import HASH_FORMAT, DesiredContainer, diff_specs
 from .drift import container_drift
-from .iris_state import IrisDesired, diff as iris_diff, owned_after, temp_after
+from .iris_state import (STICKY_SYSTEM_NOTE, IrisDesired, diff as iris_diff, owned_after,
+                         system_change_left, temp_after)
 from .observed import Observed, ObservedContainer
 
 
@@ -148,6 +149,8 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
             plan.steps.append(Converge(d, want, None, alongside=changed, fresh=fresh))
             return
         actions = iris_diff(want, seen)
+        if seen.system_change_sticky and system_change_left(want, seen):
+            plan.notes.append(f"{d.instance}: {STICKY_SYSTEM_NOTE.format(user=want.username)}")
         if actions:
             plan.steps.append(Converge(d, want, actions, owned_after(seen, actions),
                                        temp=temp_after(seen, actions)))
