@@ -48,6 +48,17 @@ def _started_at(engine, container_id: str) -> float | None:
     return whole + float("0" + (m.group(2) or ".0")[:7])
 
 
+def boot_log(engine, container_id: str) -> str:
+    """What the current run's log says so far (no following): "ready" once it has the ready
+    line, "licence" on a licence error, else "" (still booting)."""
+    stream = engine.logs_stream(container_id, follow=False,
+                                since=_started_at(engine, container_id))
+    text = b"".join(stream).decode("utf-8", "replace")
+    if LICENCE_ERROR.search(text):
+        return "licence"
+    return "ready" if READY_LINE in text else ""
+
+
 def _watch_log(engine, container_id: str, out: queue.Queue, stop: threading.Event, holder: list):
     try:
         since = _started_at(engine, container_id)
