@@ -168,6 +168,20 @@ class PortInUseError(IrisenvError):
         self.port = port
 
 
+class RefusedError(IrisenvError):
+    """Docker refused a value irisenv took from the config (an image reference, cpus,
+    memory). ``key`` names the instance key; ``value`` the refused value where the engine
+    knows it (an image reference); ``instance`` the instance when a create was refused.
+    The project layer turns it into a ConfigError at the key's file:line."""
+
+    def __init__(self, key: str, what: str, why: str = "", fix: str = "", *,
+                 value: str | None = None, instance: str | None = None):
+        super().__init__(what, why, fix)
+        self.key = key
+        self.value = value
+        self.instance = instance
+
+
 class NotReadyError(IrisenvError):
     """The instance did not become ready in time."""
 

@@ -13,7 +13,7 @@ from .core import labels as L
 from .core.desired import SUPERSERVER_PORT, WEB_PORT, DesiredContainer, desired_container
 from .core.observed import Observed
 from .core.plan import Options, Plan, reconcile
-from .errors import IrisenvError, register_secret
+from .errors import ConfigError, IrisenvError, RefusedError, register_secret
 
 DEFAULT_TIMEOUT = 180.0
 
@@ -108,7 +108,10 @@ class Project:
         images = {}
         for d in desired:
             if d.image not in images:
-                images[d.image] = retrying(engine.image_id, d.image)
+                try:
+                    images[d.image] = retrying(engine.image_id, d.image)
+                except RefusedError as exc:  # e.g. an invalid reference: the config's fault
+                    raise self.refused(exc) from None
         present = {c.name for c in containers}
         foreign = {}
         for d in desired:
@@ -186,17 +189,42 @@ class Project:
                 raise IrisenvError(f"instance {p.instance}: {p.what}", p.why, p.fix)
             for note in plan.notes:
                 reporter.event("note", note)
-            result = Executor(self.engine, reporter, timeout=timeout,
-                              passwords=self.passwords()).run(plan)
+            try:
+                result = Executor(self.engine, reporter, timeout=timeout,
+                                  passwords=self.passwords()).run(plan)
+            except RefusedError as exc:  # a pull Docker refused
+                raise self.refused(exc) from None
         if result.errors:
-            errs = list(result.errors.values())
+            errors = {k: self.refused(e) if isinstance(e, RefusedError) else e
+                      for k, e in result.errors.items()}
+            errs = list(errors.values())
             if len(errs) == 1:
                 raise errs[0]
+            if all(isinstance(e, ConfigError) for e in errs):
+                raise ConfigError([i for e in errs for i in e.issues])
             first = errs[0]
-            raise type(first)(f"{len(errs)} instances failed; first: {first.what}",
-                              "; ".join(f"{k}: {e.what}" for k, e in result.errors.items()),
-                              first.fix, exit_code=max(e.exit_code for e in errs))
+            raise (IrisenvError if isinstance(first, ConfigError) else type(first))(
+                f"{len(errs)} instances failed; first: {first.what}",
+                "; ".join(f"{k}: {e.what}" for k, e in errors.items()),
+                first.fix, exit_code=max(e.exit_code for e in errs))
         return SyncOutcome(plan=plan, seconds=time.monotonic() - t0)
+
+    def refused(self, exc: RefusedError) -> ConfigError:
+        """Docker refused a config value: the error at that key's file:line, for each
+        instance it concerns (a refused image reference: every instance using it)."""
+        from .config.load import locate_issue
+
+        if exc.instance is not None:
+            names = [exc.instance]
+        else:
+            names = [n for n, i in self.config.instances.items()
+                     if exc.key != "image" or i.image == exc.value] or list(self.config.instances)
+        return ConfigError([locate_issue(self.config, ("instances", n, exc.key),
+                                         f"{exc.what}: {exc.why}",
+                                         "irisenv passes it to Docker, which checks it when it "
+                                         + ("reads the image" if exc.key == "image"
+                                            else "creates the container"), exc.fix)
+                            for n in names])
 
     def down(self, *, volumes: bool = False, reporter=None, lock_timeout: float = 300) -> dict:
         return down_project(self.engine, self.name, volumes=volumes, reporter=reporter,

@@ -500,3 +500,18 @@ def _fix(f: spec.Field) -> str:
     if f.default is None:
         return f"see docs/config.md for {f.name}"
     return f"write e.g. {f.name} = {toml_value(f.default)} (the default)"
+
+
+def locate_issue(config: model.Config, path: tuple, what: str, why: str = "",
+                 fix: str = "") -> ConfigIssue:
+    """A ConfigIssue for a value found wrong after loading (e.g. refused by Docker), placed
+    where the config file writes it (or its nearest written table)."""
+    text = ""
+    if config.path is not None:
+        try:
+            text = Path(config.path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            pass
+    v = _Validator(text, _display_path(config.path), {}, config.base_dir)
+    v.fail(path, what, why, fix)
+    return v.locate_all()[0]

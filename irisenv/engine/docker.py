@@ -20,7 +20,7 @@ from ..core import labels as L
 from ..core.desired import (DATA_DIR, KEY_PATH, MERGE_PATH, SUPERSERVER_PORT, VOLUME_MOUNT,
                             WEB_PORT, DesiredContainer, data_dir, nano_cpus)
 from ..core.observed import Actual, ObservedContainer
-from ..errors import ConflictError, IrisenvError, PortInUseError, TransientError
+from ..errors import ConflictError, IrisenvError, PortInUseError, RefusedError, TransientError
 
 IRIS_UID = 51773  # irisowner in every IRIS image (IRIS-FACTS §1.1)
 
@@ -82,6 +82,9 @@ class Engine:
             return None
         except docker.errors.NotFound:
             return None
+        except RefusedError as exc:  # e.g. "invalid reference format"
+            exc.value = ref
+            raise
 
     def volumes(self, project: str) -> list[str]:
         res = self._call(self.api.volumes, filters={"label": L.project_filter(project)})
@@ -134,10 +137,15 @@ class Engine:
             port_bindings=bindings, mem_limit=spec["memory"],
             nano_cpus=nano_cpus(spec["cpus"]) or None,
             mounts=mounts or None, tmpfs=tmpfs, init=False)
-        res = self._call(self.api.create_container, desired.image, command=command, name=name,
-                         labels=desired.labels, environment=env, ports=ports,
-                         host_config=host_config, stop_timeout=int(desired.stop_timeout),
-                         hostname=None, detach=True)
+        try:
+            res = self._call(self.api.create_container, desired.image, command=command,
+                             name=name, labels=desired.labels, environment=env, ports=ports,
+                             host_config=host_config, stop_timeout=int(desired.stop_timeout),
+                             hostname=None, detach=True)
+        except RefusedError as exc:  # a value of this instance's config
+            exc.instance = desired.instance
+            exc.value = desired.image if exc.key == "image" else None
+            raise
         return res["Id"]
 
     def put_files(self, container_id: str, files: dict, data_dir: bool = False) -> None:
@@ -365,12 +373,47 @@ def engine_unavailable(endpoint: str, exc) -> IrisenvError:
 
 
 def pull_failed(ref: str, detail: str) -> IrisenvError:
+    exc = refused(detail)
+    if exc is not None:
+        exc.value = ref
+        return exc
     return IrisenvError(
         f"image {ref} is not present locally and could not be pulled",
         detail.strip() or "the registry did not answer",
         "check the image name and your network; offline, load or build the image first "
         f"(docker load / docker build -t {ref}); for enterprise images run "
         "`docker login containers.intersystems.com`")
+
+
+# Docker's refusals of a value irisenv took from the config (400, or 500 on older engines):
+# the config key each one is about.
+_REFUSALS = (
+    ("image", re.compile(r"invalid reference format", re.I)),
+    ("cpus", re.compile(r"range of cpus|nano ?cpus", re.I)),
+    ("memory", re.compile(r"minimum memory limit", re.I)),
+)
+_CPU_MAX = re.compile(r"range of cpus is from [\d.]+ to ([\d.]+)", re.I)
+
+
+def refused(text: str) -> RefusedError | None:
+    """The config key Docker's message refuses, as a RefusedError (None: not a refusal)."""
+    for key, pattern in _REFUSALS:
+        if pattern.search(text):
+            break
+    else:
+        return None
+    detail = text.strip().removeprefix("no such image: ")
+    if key == "image":
+        fix = ("write a valid image reference: lower-case repository name, then :tag or "
+               '@sha256:digest, e.g. "containers.intersystems.com/intersystems/'
+               'iris-community:latest-em"')
+    elif key == "cpus":
+        m = _CPU_MAX.search(text)
+        fix = (f"set cpus to at most {float(m.group(1)):g} (what this engine has), or remove it"
+               if m else "set cpus within what this engine has, or remove it")
+    else:
+        fix = "raise memory above Docker's minimum"
+    return RefusedError(key, f"Docker refused the {key} value", detail, fix)
 
 
 def classify(exc, endpoint: str = "the Docker engine") -> IrisenvError:
@@ -389,6 +432,8 @@ def classify(exc, endpoint: str = "the Docker engine") -> IrisenvError:
                 f"stop whatever holds port {port} (`ss -ltnp | grep {port}`), or set that port "
                 'to "auto" or another number in iris-devtester.toml',
                 port=int(m.group(1)) if m else None)
+        if status in (400, 500) and refused(text) is not None:
+            return refused(text)
         if status == 409:
             return ConflictError("Docker reported a conflict", text, "retry")
         if status == 404:
