@@ -145,6 +145,8 @@ def run(args) -> int:
         user = (f"{st['user']}: " + ("absent" if not st["user_exists"] else
                 ("password verified" if st["password_verified"] else "password NOT verified")
                 + (", change required" if st["password_change_required"] else "")))
+        if st["system_password_change_required"] and st["user"] != "_SYSTEM":
+            user += "; _SYSTEM: password change required"
         print(f"  {r['instance']}: namespaces {ns}; CallIn "
               f"{'on' if st['callin'] else 'off'}; user {user}")
         for p in st["pending"]:

@@ -207,12 +207,14 @@ def converge(engine, container_id: str, d: IrisDesired, password: str, actions: 
     after = observe(engine, container_id, d, password, timeout=timeout)
     left = [a for a in diff(d, after) if not _benign(a, dropped)]
     if any(isinstance(a, ClearSystemChange) for a in left):
-        # _SYSTEM's flag did not clear, but the configured user is someone else: record it
+        # _SYSTEM's flag is still set, but the configured user is someone else: it blocks
+        # nothing. When this very converge tried to clear it, record that it did not hold
         # (the plan then notes it instead of proposing the same merge forever); the caller
-        # warns. It does not block the sync.
-        runner.run(engine, container_id, ['set ^IRISENV("syschange")="sticky"'], timeout=timeout,
-                   what="recording _SYSTEM's password-change state")
-        after = replace(after, system_change_sticky=True)
+        # warns.
+        if any(isinstance(a, ClearSystemChange) for a in actions):
+            runner.run(engine, container_id, ['set ^IRISENV("syschange")="sticky"'],
+                       timeout=timeout, what="recording _SYSTEM's password-change state")
+            after = replace(after, system_change_sticky=True)
         left = [a for a in left if not isinstance(a, ClearSystemChange)]
     if left:
         raise IrisenvError(

@@ -28,6 +28,8 @@ def test_a_sticky_system_password_change_only_warns_for_a_dedicated_user(project
     assert "note: iris: user _SYSTEM still requires a password change" in p.stdout
     status = project.ok("status", "--json").stdout
     assert '"pending": []' in status and '"system_password_change_required": true' in status
+    assert "user dev: password verified; _SYSTEM: password change required" in \
+        project.ok("status").stdout
     again = project.run("sync", "--progress", "plain")
     assert again.returncode == 0 and "updating IRIS in place" not in again.stderr, again.stderr
 
