@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 
 from .core import labels as L
 from .core.plan import Converge, Create, Plan, Pull, Remove, Replace, Start, Wait
-from .errors import ConflictError, IrisenvError, TransientError
+from .errors import ConflictError, IrisenvError, PortInUseError, TransientError
 
 RETRY_ATTEMPTS = 5
 RETRY_SECONDS = 30.0
+PORT_ATTEMPTS = 3  # starts of a container whose "auto" port another program took meanwhile
 
 
 @dataclass
@@ -155,12 +156,27 @@ class Executor:
             raise
         return cid
 
-    def _start_new(self, cid: str) -> None:
-        try:
-            retrying(self.engine.start, cid)
-        except BaseException:
-            self._discard(cid)  # e.g. a port clash: leave nothing half-made behind
-            raise
+    def _start_new(self, cid: str, d) -> str:
+        """Start a container just made; its id. When another program took a port Docker
+        picked for an "auto" port, the container is made again (Docker picks anew)."""
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            try:
+                retrying(self.engine.start, cid)
+                return cid
+            except PortInUseError as exc:
+                self._discard(cid)  # leave nothing half-made behind
+                if not _picked_by_docker(d, exc.port):
+                    raise
+                if attempt == PORT_ATTEMPTS:
+                    raise auto_port_taken(d, exc, attempt) from None
+                self.report.event("retry", f"host port {exc.port or '?'} that Docker picked "
+                                  "was taken by another program; creating the container again",
+                                  instance=d.instance)
+                cid = self._make(d, d.name)
+            except BaseException:
+                self._discard(cid)  # e.g. a fixed port taken: leave nothing half-made behind
+                raise
+        raise AssertionError("unreachable")
 
     def _discard(self, cid: str) -> None:
         try:
@@ -178,7 +194,7 @@ class Executor:
             if cid is not None:
                 return cid
             cid = self._make(d, d.name)
-        self._start_new(cid)
+        cid = self._start_new(cid, d)
         self.report.event("created", f"created and started {d.name} ({cid[:12]})", instance=d.instance)
         return cid
 
@@ -215,13 +231,22 @@ class Executor:
         if c.state == "paused":
             retrying(self.engine.unpause, c.id)
         else:
-            retrying(self.engine.start, c.id)
+            for attempt in range(1, PORT_ATTEMPTS + 1):
+                try:
+                    retrying(self.engine.start, c.id)
+                    break
+                except PortInUseError as exc:  # Docker picks an "auto" port at each start
+                    if not _picked_by_docker(step.desired, exc.port):
+                        raise
+                    if attempt == PORT_ATTEMPTS:
+                        raise auto_port_taken(step.desired, exc, attempt) from None
         self.report.event("started", f"started {c.name}", instance=step.desired.instance)
         return c.id
 
     def replace(self, step: Replace) -> str:
         d, old = step.desired, step.container
-        why = ", ".join([k for k, _, _ in step.changes] + list(step.reasons))
+        why = ", ".join([k for k, _, _ in step.changes]
+                        + [f"{k} (container)" for k, _, _ in step.actual] + list(step.reasons))
         self.report.event("replace", f"replacing {d.name} ({why})", instance=d.instance)
         tmp = L.temp_name(d.project, d.instance)
         stale = retrying(self.engine.find_by_name, tmp)
@@ -237,7 +262,7 @@ class Executor:
         except BaseException:
             self._discard(new)
             raise
-        self._start_new(new)
+        new = self._start_new(new, d)
         self.report.event("replaced", f"replaced {d.name} ({old.short_id} -> {new[:12]})",
                           instance=d.instance)
         return new
@@ -269,7 +294,8 @@ class Executor:
                               "`irisenv logs` (e.g. a previous abnormal shutdown)", instance=d.instance)
 
     def converge(self, step: Converge, cid: str) -> None:
-        from .core.iris_state import diff, kept_namespaces, owned_after, temp_after
+        from .core.iris_state import (STICKY_SYSTEM_NOTE, ClearSystemChange, diff,
+                                      kept_namespaces, owned_after, temp_after)
         from .iris import state
 
         d, want = step.desired, step.iris
@@ -294,8 +320,12 @@ class Executor:
         self.report.event("converge", "updating IRIS in place: "
                           + ("; ".join(a.describe() for a in actions) or "recording ownership"),
                           instance=d.instance)
-        state.converge(self.engine, cid, want, password, actions, owned,
-                       timeout=self.timeout, temp=temp)
+        after = state.converge(self.engine, cid, want, password, actions, owned,
+                               timeout=self.timeout, temp=temp)
+        if after is not None and after.system_change_required and any(
+                isinstance(a, ClearSystemChange) for a in actions):
+            self.report.event("warning", STICKY_SYSTEM_NOTE.format(user=want.username),
+                              instance=d.instance)
         self.report.event("converged", f"IRIS state verified ({len(actions)} change(s))",
                           instance=d.instance)
 
@@ -324,6 +354,31 @@ class Executor:
                                "it was removed by something else while irisenv worked",
                                "run `irisenv sync` again")
         return c.id
+
+
+def _auto_keys(d) -> list[str]:
+    full = d.full_spec()
+    return [k for k in ("superserver", "web") if full[k] in ("auto", 0)]
+
+
+def _picked_by_docker(d, port: int | None) -> bool:
+    """The clashing host port is one Docker picked for an "auto" port (not a fixed one)."""
+    full = d.full_spec()
+    fixed = {int(full[k]) for k in ("superserver", "web") if full[k] not in ("auto", 0, False)}
+    return bool(_auto_keys(d)) and (port is None or port not in fixed)
+
+
+def auto_port_taken(d, exc, attempts: int) -> IrisenvError:
+    keys = " and ".join(f"ports.{k}" for k in _auto_keys(d))
+    port = f"host port {exc.port}" if exc.port else "the host port"
+    return IrisenvError(
+        f"instance {d.instance}: {port} that Docker picked for an \"auto\" port was taken by "
+        f"another program ({attempts} attempts, a new port each time)",
+        f"{keys} {'are' if ' and ' in keys else 'is'} \"auto\": Docker picks a free port when "
+        "the container starts, and each time another program bound it first (Docker said: "
+        f"{exc.why.removeprefix('Docker could not publish it: ')})",
+        "run `irisenv sync` again; if it keeps failing, find what takes ports on this host "
+        f"(`ss -ltnp`), or set {keys} to a fixed free port in iris-devtester.toml")
 
 
 def _same_owner(c, d) -> bool:

@@ -170,6 +170,30 @@ class ConflictError(IrisenvError):
     """Docker said 409: the name is taken (the executor re-observes and may adopt)."""
 
 
+class PortInUseError(IrisenvError):
+    """Docker could not publish a host port because something else holds it. ``port`` is
+    the host port when Docker's message names it (the executor tells a clash on a port
+    Docker picked for an "auto" port from one on a fixed port)."""
+
+    def __init__(self, what: str, why: str = "", fix: str = "", *, port: int | None = None):
+        super().__init__(what, why, fix)
+        self.port = port
+
+
+class RefusedError(IrisenvError):
+    """Docker refused a value irisenv took from the config (an image reference, cpus,
+    memory). ``key`` names the instance key; ``value`` the refused value where the engine
+    knows it (an image reference); ``instance`` the instance when a create was refused.
+    The project layer turns it into a ConfigError at the key's file:line."""
+
+    def __init__(self, key: str, what: str, why: str = "", fix: str = "", *,
+                 value: str | None = None, instance: str | None = None):
+        super().__init__(what, why, fix)
+        self.key = key
+        self.value = value
+        self.instance = instance
+
+
 class NotReadyError(IrisenvError):
     """The instance did not become ready in time."""
 

@@ -4,7 +4,7 @@ pytest alike."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import quote, urlparse
 
@@ -13,7 +13,7 @@ from .core import labels as L
 from .core.desired import SUPERSERVER_PORT, WEB_PORT, DesiredContainer, desired_container
 from .core.observed import Observed
 from .core.plan import Options, Plan, reconcile
-from .errors import IrisenvError, register_secret
+from .errors import ConfigError, IrisenvError, RefusedError, register_secret
 
 DEFAULT_TIMEOUT = 180.0
 DOWN_LOCK_TIMEOUT = 300.0
@@ -106,7 +106,10 @@ class Project:
         images = {}
         for d in desired:
             if d.image not in images:
-                images[d.image] = retrying(engine.image_id, d.image)
+                try:
+                    images[d.image] = retrying(engine.image_id, d.image)
+                except RefusedError as exc:  # e.g. an invalid reference: the config's fault
+                    raise self.refused(exc) from None
         present = {c.name for c in containers}
         foreign = {}
         for d in desired:
@@ -118,37 +121,42 @@ class Project:
         volumes = frozenset()
         if any(d.full_spec()["storage"] == "volume" for d in desired):
             volumes = frozenset(retrying(engine.volumes, self.name))
-        iris = self._probe_iris(desired, containers)
+        iris, actual = self._probe_and_inspect(desired, containers)
+        containers = tuple(replace(c, actual=actual.get(c.id)) for c in containers)
         return Observed(project=self.name, containers=containers, image_ids=images,
                         foreign_by_name=foreign, volumes=volumes, ready_ids=frozenset(iris),
                         iris=iris)
 
-    def _probe_iris(self, desired, containers) -> dict:
-        from concurrent.futures import ThreadPoolExecutor
-
+    def _probe_and_inspect(self, desired, containers) -> tuple[dict, dict]:
+        """Concurrently: one IRIS probe per running instance, and one inspect per instance's
+        current container (its real settings, for drift the labels cannot see)."""
         from .iris.state import observe as probe
 
         wanted = self.iris_desired()
         passwords = self.passwords()
-        running = [(d, c) for d in desired for c in containers
-                   if c.name == d.name and c.state == "running"]
+        current = [(d, c) for d in desired for c in containers
+                   if c.name == d.name and c.state not in ("removing", "dead")]
 
-        def one(pair):
-            d, c = pair
+        def inspect(c):
             try:
-                return c.id, probe(self.engine, c.id, wanted[d.instance], passwords[d.instance],
-                                   timeout=30)
+                return "actual", c.id, self.engine.actual(c.id)
             except IrisenvError:
-                return c.id, None  # not answering (yet): the plan waits, then converges
+                return "actual", c.id, None  # gone meanwhile: the plan sees no real settings
 
-        if not running:
-            return {}
-        if len(running) == 1:
-            results = [one(running[0])]
-        else:
-            with ThreadPoolExecutor(max_workers=min(len(running), 8)) as pool:
-                results = list(pool.map(one, running))
-        return {cid: seen for cid, seen in results if seen is not None}
+        def one(d, c):
+            try:
+                return "iris", c.id, probe(self.engine, c.id, wanted[d.instance],
+                                           passwords[d.instance], timeout=30)
+            except IrisenvError:
+                return "iris", c.id, None  # not answering (yet): the plan waits, then converges
+
+        jobs = [lambda c=c: inspect(c) for _, c in current]
+        jobs += [lambda d=d, c=c: one(d, c) for d, c in current if c.state == "running"]
+        out: dict = {"iris": {}, "actual": {}}
+        for kind, cid, value in _concurrently(jobs):
+            if value is not None:
+                out[kind][cid] = value
+        return out["iris"], out["actual"]
 
     # ------------------------------------------------------------------ verbs
     def plan(self, options: Options = Options()) -> Plan:
@@ -172,17 +180,42 @@ class Project:
                 raise IrisenvError(f"instance {p.instance}: {p.what}", p.why, p.fix)
             for note in plan.notes:
                 reporter.event("note", note)
-            result = Executor(self.engine, reporter, timeout=timeout,
-                              passwords=self.passwords()).run(plan)
+            try:
+                result = Executor(self.engine, reporter, timeout=timeout,
+                                  passwords=self.passwords()).run(plan)
+            except RefusedError as exc:  # a pull Docker refused
+                raise self.refused(exc) from None
         if result.errors:
-            errs = list(result.errors.values())
+            errors = {k: self.refused(e) if isinstance(e, RefusedError) else e
+                      for k, e in result.errors.items()}
+            errs = list(errors.values())
             if len(errs) == 1:
                 raise errs[0]
+            if all(isinstance(e, ConfigError) for e in errs):
+                raise ConfigError([i for e in errs for i in e.issues])
             first = errs[0]
-            raise type(first)(f"{len(errs)} instances failed; first: {first.what}",
-                              "; ".join(f"{k}: {e.what}" for k, e in result.errors.items()),
-                              first.fix, exit_code=max(e.exit_code for e in errs))
+            raise (IrisenvError if isinstance(first, ConfigError) else type(first))(
+                f"{len(errs)} instances failed; first: {first.what}",
+                "; ".join(f"{k}: {e.what}" for k, e in errors.items()),
+                first.fix, exit_code=max(e.exit_code for e in errs))
         return SyncOutcome(plan=plan, seconds=time.monotonic() - t0)
+
+    def refused(self, exc: RefusedError) -> ConfigError:
+        """Docker refused a config value: the error at that key's file:line, for each
+        instance it concerns (a refused image reference: every instance using it)."""
+        from .config.load import locate_issue
+
+        if exc.instance is not None:
+            names = [exc.instance]
+        else:
+            names = [n for n, i in self.config.instances.items()
+                     if exc.key != "image" or i.image == exc.value] or list(self.config.instances)
+        return ConfigError([locate_issue(self.config, ("instances", n, exc.key),
+                                         f"{exc.what}: {exc.why}",
+                                         "irisenv passes it to Docker, which checks it when it "
+                                         + ("reads the image" if exc.key == "image"
+                                            else "creates the container"), exc.fix)
+                            for n in names])
 
     def down(self, *, volumes: bool = False, reporter=None,
              lock_timeout: float = DOWN_LOCK_TIMEOUT) -> dict:
@@ -364,4 +397,13 @@ def down_project(engine, project: str, *, volumes: bool, reporter=None,
                 removed["volumes"].append(v)
     return removed
 
+
+def _concurrently(jobs: list) -> list:
+    """Run the callables in threads (inline when there is only one); their results in order."""
+    if len(jobs) <= 1:
+        return [job() for job in jobs]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(len(jobs), 8)) as pool:
+        return list(pool.map(lambda job: job(), jobs))
 

@@ -25,22 +25,63 @@ def collect(project) -> list[dict]:
                "iris": None, "monitor": None, "version": None}
         if c is not None:
             row.update(port=c.ports.get(SUPERSERVER_PORT), web_port=c.ports.get(WEB_PORT),
-                       drift=c.hash != d.hash, status=c.status)
+                       drift=c.hash != d.hash or bool(_real_drift(project, d, c)),
+                       status=c.status)
             if c.state == "running":
                 try:
                     q = parse_qlist(project.engine.exec(c.id, ["iris", "qlist", "IRIS"],
                                                         timeout=15).stdout)
-                    if q:
-                        row.update(iris=q.status, monitor=q.monitor, version=q.version)
                 except IrisenvError:
-                    row["iris"] = "unknown"
-                row.update(_iris_state(project, name, c.id))
+                    q = None
+                if q is not None and q.running:
+                    row.update(iris=q.status, monitor=q.monitor, version=q.version)
+                    row.update(_iris_state(project, name, c.id))
+                else:  # IRIS is not up: still booting, or down after booting
+                    iris = _not_up(project, c.id, q)
+                    row.update(iris=iris, version=q.version if q else None, iris_state=None,
+                               iris_state_error=_not_up_text(iris))
         rows.append(row)
     for c in containers:
         if c.instance not in desired:
             rows.append({"instance": c.instance, "container": c.name, "exists": True,
                          "state": c.state, "id": c.short_id, "orphan": True})
     return rows
+
+
+def _not_up_text(iris: str) -> str | None:
+    if iris == "starting":
+        return None
+    if iris == "licence-error":
+        return "IRIS stopped on a licence error: `irisenv sync` names the fix, `irisenv logs` shows the log"
+    return f"IRIS is {iris} while its container runs: read `irisenv logs`"
+
+
+def _not_up(project, container_id: str, q) -> str:
+    """A running container whose IRIS does not say running: "starting" until this run's log
+    has the ready line (then qlist's own word, e.g. "down"), "licence-error" on one."""
+    from ..errors import IrisenvError
+    from ..iris.readiness import boot_log
+
+    try:
+        said = boot_log(project.engine, container_id)
+    except IrisenvError:
+        said = None
+    if said == "":
+        return "starting"
+    if said == "licence":
+        return "licence-error"
+    return q.status if q is not None else "unknown"
+
+
+def _real_drift(project, d, c) -> list:
+    """Fields where the container's real settings differ from the config (docker inspect)."""
+    from ..core.drift import container_drift
+    from ..errors import IrisenvError
+
+    try:
+        return container_drift(d, project.engine.actual(c.id))
+    except IrisenvError:
+        return []
 
 
 def _iris_state(project, instance: str, container_id: str) -> dict:
@@ -75,20 +116,28 @@ def run(args) -> int:
         print_json({"project": project.name, "instances": rows})
         return 0
     print(f"project {project.name}")
-    head = f"{'INSTANCE':<12} {'CONTAINER':<28} {'STATE':<9} {'IRIS':<8} {'PORT':<6} {'WEB':<6} DRIFT"
-    print(head)
+    table = [("INSTANCE", "CONTAINER", "STATE", "IRIS", "PORT", "WEB", "DRIFT")]
     for r in rows:
         drift = "orphan" if r.get("orphan") else ("yes" if r.get("drift") else
                                                   ("no" if r.get("drift") is False else "-"))
         iris = r.get("iris") or "-"
         if r.get("monitor") and r["monitor"] != "ok":
             iris += f"/{r['monitor']}"
-        print(f"{r['instance'] or '?':<12} {r['container']:<28} {r['state']:<9} {iris:<8} "
-              f"{r.get('port') or '-'!s:<6} {r.get('web_port') or '-'!s:<6} {drift}")
+        table.append((r["instance"] or "?", r["container"], r["state"], iris,
+                      str(r.get("port") or "-"), str(r.get("web_port") or "-"), drift))
+    widths = [max(w, *(len(line[i]) for line in table))  # at least the usual widths
+              for i, w in enumerate((12, 28, 9, 8, 6, 6))]
+    for line in table:  # each column as wide as its longest value
+        print(" ".join(v.ljust(w) for v, w in zip(line, widths)) + " " + line[-1])
     for r in rows:
         st = r.get("iris_state")
         if not st:
-            if r.get("iris_state_error"):
+            if r.get("iris") == "starting":
+                print(f"  {r['instance']}: IRIS is starting (no 'Enabling logons' in this run's "
+                      "log yet); namespaces and the user are read once it is up")
+            elif r.get("iris_state_error") and r.get("iris") not in (None, "running"):
+                print(f"  {r['instance']}: {r['iris_state_error']}")
+            elif r.get("iris_state_error"):
                 print(f"  {r['instance']}: IRIS state unknown ({r['iris_state_error']})")
             continue
         ns = ", ".join(f"{n}{'' if v == 'present' else ' (missing)'}"
@@ -96,6 +145,8 @@ def run(args) -> int:
         user = (f"{st['user']}: " + ("absent" if not st["user_exists"] else
                 ("password verified" if st["password_verified"] else "password NOT verified")
                 + (", change required" if st["password_change_required"] else "")))
+        if st["system_password_change_required"] and st["user"] != "_SYSTEM":
+            user += "; _SYSTEM: password change required"
         print(f"  {r['instance']}: namespaces {ns}; CallIn "
               f"{'on' if st['callin'] else 'off'}; user {user}")
         for p in st["pending"]:

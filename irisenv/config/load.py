@@ -535,7 +535,7 @@ _CHECKS = {
 _WHY = {
     "duration": "durations are a whole number and one unit: ms, s, m or h",
     "size": "sizes are a whole number and one unit: k, m or g (binary)",
-    "port": 'ports are "auto" (irisenv picks), 0 (Docker picks) or 1..65535',
+    "port": 'ports are "auto" or 0 (Docker assigns one) or 1..65535',
     "web_port": 'ports are "auto", 0, 1..65535, or false to not publish',
     "username": "user names reach IRIS and must be plain identifiers",
     "password": "passwords travel through the environment and must be one printable line",
@@ -551,3 +551,18 @@ def _fix(f: spec.Field) -> str:
     if f.default is None:
         return f"see docs/config.md for {f.name}"
     return f"write e.g. {f.name} = {toml_value(f.default)} (the default)"
+
+
+def locate_issue(config: model.Config, path: tuple, what: str, why: str = "",
+                 fix: str = "") -> ConfigIssue:
+    """A ConfigIssue for a value found wrong after loading (e.g. refused by Docker), placed
+    where the config file writes it (or its nearest written table)."""
+    text = ""
+    if config.path is not None:
+        try:
+            text = Path(config.path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            pass
+    v = _Validator(text, _display_path(config.path), {}, config.base_dir)
+    v.fail(path, what, why, fix)
+    return v.locate_all()[0]

@@ -46,8 +46,8 @@ class Named(NamedTuple):
 
 PORTS = Table("ports", "Host ports the instance's services are published on.", (
     Field("superserver", "port", "auto",
-          'Host port for the superserver (1972 in the container): "auto" (irisenv picks a free '
-          "port), 0 (Docker picks an ephemeral port) or 1..65535."),
+          'Host port for the superserver (1972 in the container): "auto" or 0 (Docker assigns '
+          "a free port when the container starts) or 1..65535."),
     Field("web", "web_port", "auto",
           'Host port for the private web server (52773 in the container): "auto", 0, 1..65535, '
           "or false to not publish it."),

@@ -52,6 +52,11 @@ SUPERSERVER_PORT = 1972
 WEB_PORT = 52773
 
 
+def nano_cpus(cpus: float | None) -> int:
+    """Docker's NanoCpus for a cpus value (0: no limit)."""
+    return round(cpus * 1e9) if cpus else 0
+
+
 @dataclass(frozen=True)
 class DesiredContainer:
     project: str

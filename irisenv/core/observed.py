@@ -8,6 +8,18 @@ from . import labels as L
 
 
 @dataclass(frozen=True)
+class Actual:
+    """A container's real settings as Docker holds them (`docker inspect`), which its labels
+    cannot vouch for: `docker update --memory`, or a container made elsewhere with copied
+    labels. Read for the current container of each instance only."""
+
+    memory: int = 0  # bytes; 0: no limit
+    nano_cpus: int = 0  # 0: no limit
+    ports: tuple = ()  # (container port "1972/tcp", host ip, host port or None: Docker-assigned)
+    mounts: dict = field(default_factory=dict)  # destination -> "volume NAME" | "bind SRC" | "tmpfs"
+
+
+@dataclass(frozen=True)
 class ObservedContainer:
     id: str
     name: str  # without Docker's leading "/"
@@ -16,6 +28,7 @@ class ObservedContainer:
     image_id: str = ""
     ports: dict = field(default_factory=dict)  # container port (int) -> host port (int)
     status: str = ""  # Docker's human status, e.g. "Up 3 minutes"
+    actual: Actual | None = None  # real settings (None: not inspected)
 
     @property
     def instance(self) -> str | None:

@@ -5,8 +5,9 @@ from dataclasses import dataclass, field
 
 from . import labels as L
 from .desired import HASH_FORMAT, DesiredContainer, diff_specs
-from .iris_state import (DropNamespace, IrisDesired, diff as iris_diff, kept_namespaces,
-                         owned_after, temp_after)
+from .drift import container_drift
+from .iris_state import (STICKY_SYSTEM_NOTE, DropNamespace, IrisDesired, diff as iris_diff,
+                         kept_namespaces, owned_after, system_change_left, temp_after)
 from .observed import Observed, ObservedContainer
 
 
@@ -36,8 +37,9 @@ class Start:
 class Replace:
     desired: DesiredContainer
     container: ObservedContainer
-    changes: tuple = ()  # (field, old, new) that force the replacement
+    changes: tuple = ()  # (field, old, new) that force the replacement (spec label vs config)
     reasons: tuple = ()  # other reasons: "--recreate", "reuse = never", ...
+    actual: tuple = ()  # (field, actual, new): the real container differs (docker inspect)
     symbol = "-/+"
     kind = "replace"
 
@@ -181,6 +183,8 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
                                        drop_durable=drop, destroys=destroys))
             return
         actions = iris_diff(want, seen, drop_durable=drop)
+        if seen.system_change_sticky and system_change_left(want, seen):
+            plan.notes.append(f"{d.instance}: {STICKY_SYSTEM_NOTE.format(user=want.username)}")
         if actions:
             plan.steps.append(Converge(d, want, actions, owned_after(seen, actions),
                                        temp=temp_after(seen, actions), drop_durable=drop))
@@ -244,14 +248,20 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
                                "(irisenv upgrade)")
         if image_id is not None and current.image_id and current.image_id != image_id:
             changes.append(("image id", current.image_id[:19], image_id[:19]))
-        drift = bool(changes) or any("hash format" in r for r in reasons)
+        # What the labels cannot see (docker update, copied labels): a field the label diff
+        # already names is not repeated.
+        named = {k for k, _, _ in changes}
+        actual = [x for x in (container_drift(d, current.actual) if current.actual else [])
+                  if x[0] not in named]
+        drift = bool(changes or actual) or any("hash format" in r for r in reasons)
         if drift and d.reuse == "always" and not options.recreate:
-            plan.notes.append(f"{d.instance}: drift kept (reuse = \"always\"): " + ", ".join(
-                f"{k} {_short(o, k)} -> {_short(n, k)}" for k, o, n in changes) if changes else
-                f"{d.instance}: drift kept (reuse = \"always\")")
-            changes, reasons = [], [r for r in reasons if "hash format" not in r]
-        if changes or reasons:
-            plan.steps.append(Replace(d, current, tuple(changes), tuple(reasons)))
+            fields = [f"{k} {_short(o, k)} -> {_short(n, k)}" for k, o, n in changes] + [
+                f"{k} (container) {show_actual(o, k)} -> {show_actual(n, k)}" for k, o, n in actual]
+            plan.notes.append(f"{d.instance}: drift kept (reuse = \"always\")"
+                              + (": " + ", ".join(fields) if fields else ""))
+            changes, actual, reasons = [], [], [r for r in reasons if "hash format" not in r]
+        if changes or actual or reasons:
+            plan.steps.append(Replace(d, current, tuple(changes), tuple(reasons), tuple(actual)))
             if options.wait:
                 plan.steps.append(wait(d))
                 converge(d, current, True, fresh=fresh)
@@ -280,6 +290,11 @@ def _short(v, key: str = "") -> str:
     from .render import show
 
     return show(v, key)  # with the key, sizes read "2g", as in the plan's field lines
+
+
+def show_actual(v, key: str = "") -> str:
+    """A value of a container-drift line: its texts ("127.0.0.1", "(not published)") bare."""
+    return v if isinstance(v, str) else _short(v, key)
 
 
 __all__ = ["Converge", "Create", "Options", "Plan", "Problem", "Pull", "Remove", "Replace", "Start", "Wait",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..config.units import format_size
 from .desired import SPEC_DEFAULTS
-from .plan import Converge, Create, Plan, Pull, Remove, Replace, Start, Wait
+from .plan import Converge, Create, Plan, Pull, Remove, Replace, Start, Wait, show_actual
 
 _SIZES = {"memory", "globals", "routines"}
 
@@ -57,6 +57,9 @@ def plan_text(plan: Plan) -> str:
                       f"-/+ container {d.name} ({step.container.short_id})"]
             for key, old, new in step.changes:
                 lines.append(f"      ~ {key}: {show(old, key)} -> {show(new, key)}   # forces replacement")
+            for key, old, new in step.actual:
+                lines.append(f"      ~ {key} (container): {show_actual(old, key)} -> "
+                             f"{show_actual(new, key)}   # forces replacement")
             for reason in step.reasons:
                 lines.append(f"      # {reason}")
             lines.append("")
@@ -115,7 +118,10 @@ def plan_json(plan: Plan) -> dict:
             item.update(container_id=s.container.id, name=s.container.name,
                         instance=s.container.instance, state=s.container.state)
         if isinstance(s, Replace):
-            item["changes"] = [{"field": k, "old": o, "new": n} for k, o, n in s.changes]
+            item["changes"] = ([{"field": k, "old": o, "new": n, "source": "label"}
+                                for k, o, n in s.changes]
+                               + [{"field": k, "old": o, "new": n, "source": "container"}
+                                  for k, o, n in s.actual])
             item["reasons"] = list(s.reasons)
         if isinstance(s, Remove):
             item["reason"] = s.reason

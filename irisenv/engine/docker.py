@@ -18,10 +18,9 @@ from docker.utils import socket as dsocket
 
 from ..core import labels as L
 from ..core.desired import (DATA_DIR, KEY_PATH, MERGE_PATH, SUPERSERVER_PORT, VOLUME_MOUNT,
-                            data_dir,
-                            WEB_PORT, DesiredContainer)
-from ..core.observed import ObservedContainer
-from ..errors import ConflictError, IrisenvError, TransientError
+                            WEB_PORT, DesiredContainer, data_dir, nano_cpus)
+from ..core.observed import Actual, ObservedContainer
+from ..errors import ConflictError, IrisenvError, PortInUseError, RefusedError, TransientError
 
 IRIS_UID = 51773  # irisowner in every IRIS image (docs/learnings/container.md#layout-inside-the-image)
 
@@ -83,6 +82,9 @@ class Engine:
             return None
         except docker.errors.NotFound:
             return None
+        except RefusedError as exc:  # e.g. "invalid reference format"
+            exc.value = ref
+            raise
 
     def volumes(self, project: str) -> list[str]:
         res = self._call(self.api.volumes, filters={"label": L.project_filter(project)})
@@ -90,6 +92,10 @@ class Engine:
 
     def inspect(self, container_id: str) -> dict:
         return self._call(self.api.inspect_container, container_id)
+
+    def actual(self, container_id: str) -> Actual:
+        """The container's real resources, port bindings and mounts (one inspect)."""
+        return _actual(self.inspect(container_id))
 
     # ------------------------------------------------------------ act
     def pull(self, ref: str, on_progress=None) -> None:
@@ -129,12 +135,17 @@ class Engine:
             command += ["--key", KEY_PATH]
         host_config = self.api.create_host_config(
             port_bindings=bindings, mem_limit=spec["memory"],
-            nano_cpus=int(spec["cpus"] * 1e9) if spec["cpus"] else None,
+            nano_cpus=nano_cpus(spec["cpus"]) or None,
             mounts=mounts or None, tmpfs=tmpfs, init=False)
-        res = self._call(self.api.create_container, desired.image, command=command, name=name,
-                         labels=desired.labels, environment=env, ports=ports,
-                         host_config=host_config, stop_timeout=int(desired.stop_timeout),
-                         hostname=None, detach=True)
+        try:
+            res = self._call(self.api.create_container, desired.image, command=command,
+                             name=name, labels=desired.labels, environment=env, ports=ports,
+                             host_config=host_config, stop_timeout=int(desired.stop_timeout),
+                             hostname=None, detach=True)
+        except RefusedError as exc:  # a value of this instance's config
+            exc.instance = desired.instance
+            exc.value = desired.image if exc.key == "image" else None
+            raise
         return res["Id"]
 
     def put_files(self, container_id: str, files: dict, data_dir: bool = False) -> None:
@@ -286,6 +297,30 @@ def _observed(row: dict) -> ObservedContainer:
                              ports=ports, status=row.get("Status", ""))
 
 
+def _actual(info: dict) -> Actual:
+    host = info.get("HostConfig") or {}
+    ports = []
+    for key, binds in sorted((host.get("PortBindings") or {}).items()):
+        port = key if "/" in key else key + "/tcp"
+        for b in binds or [{}]:
+            hp = (b or {}).get("HostPort") or ""
+            ip = (b or {}).get("HostIp") or "0.0.0.0"  # "" publishes on every interface
+            ports.append((port, ip, int(hp) if hp.isdigit() and int(hp) else None))
+    mounts = {}
+    for m in info.get("Mounts") or []:
+        kind, dest = m.get("Type", ""), m.get("Destination", "")
+        mounts[dest] = {"volume": f"volume {m.get('Name', '')}", "bind": f"bind {m.get('Source', '')}"
+                        }.get(kind, kind)
+    for dest in host.get("Tmpfs") or {}:
+        mounts[dest] = "tmpfs"
+    cpus = int(host.get("NanoCpus") or 0)
+    quota, period = int(host.get("CpuQuota") or 0), int(host.get("CpuPeriod") or 0)
+    if not cpus and quota > 0:  # `docker update --cpu-quota`: the same limit, another form
+        cpus = round(quota / (period or 100_000) * 1e9)
+    return Actual(memory=int(host.get("Memory") or 0), nano_cpus=cpus, ports=tuple(ports),
+                  mounts=mounts)
+
+
 def _host_port(value):
     return None if value in ("auto", 0) else int(value)
 
@@ -338,12 +373,47 @@ def engine_unavailable(endpoint: str, exc) -> IrisenvError:
 
 
 def pull_failed(ref: str, detail: str) -> IrisenvError:
+    exc = refused(detail)
+    if exc is not None:
+        exc.value = ref
+        return exc
     return IrisenvError(
         f"image {ref} is not present locally and could not be pulled",
         detail.strip() or "the registry did not answer",
         "check the image name and your network; offline, load or build the image first "
         f"(docker load / docker build -t {ref}); for enterprise images run "
         "`docker login containers.intersystems.com`")
+
+
+# Docker's refusals of a value irisenv took from the config (400, or 500 on older engines):
+# the config key each one is about.
+_REFUSALS = (
+    ("image", re.compile(r"invalid reference format", re.I)),
+    ("cpus", re.compile(r"range of cpus|nano ?cpus", re.I)),
+    ("memory", re.compile(r"minimum memory limit", re.I)),
+)
+_CPU_MAX = re.compile(r"range of cpus is from [\d.]+ to ([\d.]+)", re.I)
+
+
+def refused(text: str) -> RefusedError | None:
+    """The config key Docker's message refuses, as a RefusedError (None: not a refusal)."""
+    for key, pattern in _REFUSALS:
+        if pattern.search(text):
+            break
+    else:
+        return None
+    detail = text.strip().removeprefix("no such image: ")
+    if key == "image":
+        fix = ("write a valid image reference: lower-case repository name, then :tag or "
+               '@sha256:digest, e.g. "containers.intersystems.com/intersystems/'
+               'iris-community:latest-em"')
+    elif key == "cpus":
+        m = _CPU_MAX.search(text)
+        fix = (f"set cpus to at most {float(m.group(1)):g} (what this engine has), or remove it"
+               if m else "set cpus within what this engine has, or remove it")
+    else:
+        fix = "raise memory above Docker's minimum"
+    return RefusedError(key, f"Docker refused the {key} value", detail, fix)
 
 
 def classify(exc, endpoint: str = "the Docker engine") -> IrisenvError:
@@ -356,11 +426,14 @@ def classify(exc, endpoint: str = "the Docker engine") -> IrisenvError:
         if _PORT_TAKEN.search(text):
             m = _PORT_NUM.search(text)
             port = m.group(1) if m else "a host port"
-            return IrisenvError(
+            return PortInUseError(
                 f"host port {port} is already in use",
                 f"Docker could not publish it: {text.strip()}",
                 f"stop whatever holds port {port} (`ss -ltnp | grep {port}`), or set that port "
-                'to "auto" or another number in iris-devtester.toml')
+                'to "auto" or another number in iris-devtester.toml',
+                port=int(m.group(1)) if m else None)
+        if status in (400, 500) and refused(text) is not None:
+            return refused(text)
         if status == 409:
             return ConflictError("Docker reported a conflict", text, "retry")
         if status == 404:

@@ -3,7 +3,7 @@ session probe.
 
 1. Follow the container's log stream (no polling lag) until "Enabling logons"; fail fast on
    a licence error, or when the container exits.
-2. `iris qlist IRIS` says running (and not hung).
+2. `iris qlist IRIS` says running (and not hung; hung for HUNG_SECONDS in a row fails).
 3. A session runs a statement and prints the runner's sentinel.
 Time runs against one deadline; a miss raises NotReadyError (exit 3) with the last log lines.
 """
@@ -20,6 +20,10 @@ from . import runner
 from .qlist import parse_qlist
 
 READY_LINE = "Enabling logons"
+# A system monitor that reports "hung" this long in a row (seconds) fails the wait at once:
+# more time does not help a stuck IRIS. Bounded by the wait's own deadline too.
+HUNG_SECONDS = 15.0
+COMMUNITY_CORES = 20  # the Community Edition's core limit (see licence_error)
 LICENCE_ERROR = re.compile(r"invalid (community edition )?licen[cs]e|licen[cs]e (key )?(has )?"
                            r"expired|exceeded (the )?core limit", re.I)
 
@@ -43,6 +47,17 @@ def _started_at(engine, container_id: str) -> float | None:
         return None
     whole = datetime.strptime(m.group(1) + "+0000", "%Y-%m-%dT%H:%M:%S%z").timestamp()
     return whole + float("0" + (m.group(2) or ".0")[:7])
+
+
+def boot_log(engine, container_id: str) -> str:
+    """What the current run's log says so far (no following): "ready" once it has the ready
+    line, "licence" on a licence error, else "" (still booting)."""
+    stream = engine.logs_stream(container_id, follow=False,
+                                since=_started_at(engine, container_id))
+    text = b"".join(stream).decode("utf-8", "replace")
+    if LICENCE_ERROR.search(text):
+        return "licence"
+    return "ready" if READY_LINE in text else ""
 
 
 def _watch_log(engine, container_id: str, out: queue.Queue, stop: threading.Event, holder: list):
@@ -87,12 +102,7 @@ def wait_for_log(engine, container_id: str, deadline: float, *, instance: str = 
                 continue
             if kind == "line":
                 if LICENCE_ERROR.search(item):
-                    raise IrisenvError(
-                        f"instance {instance or container_id[:12]} has a licence error",
-                        f"the IRIS log says: {item.strip()}",
-                        "community images carry a licence that expires with the image: use a "
-                        "current tag (e.g. latest-em) instead of an old pinned one; enterprise: "
-                        "check license_key and the container's cpus against the licence")
+                    raise licence_error(instance, container_id, item)
                 pending = [p for p in pending if p not in item]
                 if not pending:
                     return
@@ -137,13 +147,21 @@ def wait_ready(engine, container_id: str, timeout: float, *, instance: str = "",
     wait_for_log(engine, container_id, deadline, instance=instance,
                  ready_lines=ready_lines_for(image))
     r.log_seconds = time.monotonic() - start
+    hung_since = None
     while True:  # qlist: running, not hung
         res = engine.exec(container_id, ["iris", "qlist", "IRIS"], timeout=max(deadline - time.monotonic(), 1))
         q = parse_qlist(res.stdout)
         if q is not None and q.running and q.monitor != "hung":
             r.monitor, r.version = q.monitor, q.version
             break
-        if time.monotonic() > deadline:
+        now = time.monotonic()
+        if q is not None and q.running:  # running, but the system monitor says hung
+            hung_since = now if hung_since is None else hung_since
+            if now - hung_since >= HUNG_SECONDS or now > deadline:
+                raise monitor_hung(engine, container_id, instance, now - hung_since)
+        else:
+            hung_since = None
+        if now > deadline:
             raise not_ready(engine, container_id, instance,
                             f"iris qlist says {q.status if q else 'nothing'}"
                             + (f", monitor {q.monitor}" if q else ""))
@@ -160,6 +178,40 @@ def wait_ready(engine, container_id: str, timeout: float, *, instance: str = "",
             time.sleep(0.1)
     r.probe_seconds = time.monotonic() - start - r.log_seconds - r.qlist_seconds
     return r
+
+
+def licence_error(instance: str, container_id: str, line: str) -> IrisenvError:
+    """The fix follows the log line. A Community image logs "Community License expired."
+    before "Invalid Community Edition license, may have exceeded core limit", so the first
+    line seen tells an expired licence from a core count over the limit. The Community
+    Edition is limited to 20 cores (InterSystems, "Running InterSystems Products in
+    Containers": https://docs.intersystems.com/irislatest/csp/docbook/DocBook.UI.Page.cls?KEY=ADOCK)."""
+    name = instance or container_id[:12]
+    if re.search(r"expired", line, re.I):
+        fix = ("the licence built into a Community image expires about 13 months after the "
+               "image's release: use a current tag (e.g. latest-em) instead of an old pinned "
+               "one; enterprise: renew the key named by license_key")
+    elif re.search(r"core limit", line, re.I):
+        key = f"instances.{instance}.cpus" if instance else "cpus"
+        fix = (f"the Community Edition runs on at most {COMMUNITY_CORES} cores and this container "
+               f"sees more: set {key} to {COMMUNITY_CORES} or fewer in iris-devtester.toml; "
+               "if the log also says the licence expired, use a current tag (e.g. latest-em); "
+               "enterprise: check license_key against cpus")
+    else:
+        fix = ("Community: use a current tag (e.g. latest-em) and at most "
+               f"{COMMUNITY_CORES} cpus; enterprise: check license_key and cpus against the licence")
+    return IrisenvError(f"instance {name} has a licence error",
+                        f"the IRIS log says: {line.strip()}", fix)
+
+
+def monitor_hung(engine, container_id: str, instance: str, seconds: float) -> IrisenvError:
+    return IrisenvError(
+        f"instance {instance or container_id[:12]}: the IRIS system monitor reports \"hung\"",
+        f"`iris qlist` has said running with monitor state hung for {seconds:.0f} s: IRIS is "
+        "up but stuck, and waiting longer does not fix that; last log lines:\n"
+        + _indent(engine.logs_tail(container_id, 10)),
+        "read `irisenv logs` for what went wrong, then recreate the container "
+        "(`irisenv sync --recreate`)")
 
 
 def not_ready(engine, container_id: str, instance: str, where: str) -> NotReadyError:

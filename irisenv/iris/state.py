@@ -11,9 +11,10 @@ environment; names in the merge file were validated by irisenv.names beforehand.
 """
 from __future__ import annotations
 
-from ..core.desired import CONTAINER_DIR, MERGE_PATH, data_dir
 import time
+from dataclasses import replace
 
+from ..core.desired import CONTAINER_DIR, MERGE_PATH, data_dir
 from ..core.iris_state import (SYSTEM_USER, ClearSystemChange, CreateNamespace, DropNamespace,
                                EnsureUser, IrisDesired, IrisObserved, SetCallIn, diff,
                                format_temp, parse_temp)
@@ -58,6 +59,7 @@ def probe_script(d: IrisDesired, password: str) -> tuple[list, dict]:
         _val("version", "$ZVERSION"),
         _val("owned", '$Get(^IRISENV("owned"))'),
         _val("temp", '$Get(^IRISENV("temp"))'),
+        _val("system.sticky", '$Get(^IRISENV("syschange"))'),
         'set sc=##class(Security.Services).Get("%Service_CallIn",.p) ' + _THROW + " "
         + _val("callin", 'p("Enabled")'),
         f"set sc=##class(Security.Users).Get({u},.p) if sc {{ "
@@ -99,7 +101,8 @@ def observe(engine, container_id: str, d: IrisDesired, password: str, *,
         user_change_required=_flag(values.get("user.change")),
         user_enabled=_flag(values.get("user.enabled")),
         password_ok=_flag(values.get("user.password")),
-        system_change_required=_flag(values.get("system.change")))
+        system_change_required=_flag(values.get("system.change")),
+        system_change_sticky=values.get("system.sticky") == "sticky")
 
 
 def _flag(v: str | None) -> bool | None:
@@ -204,14 +207,59 @@ def converge(engine, container_id: str, d: IrisDesired, password: str, actions: 
         return None
     after = observe(engine, container_id, d, password, timeout=timeout)
     left = [a for a in diff(d, after) if not _benign(a, dropped)]
+    if any(isinstance(a, ClearSystemChange) for a in left):
+        # _SYSTEM's flag is still set, but the configured user is someone else: it blocks
+        # nothing. When this very converge tried to clear it, record that it did not hold
+        # (the plan then notes it instead of proposing the same merge forever); the caller
+        # warns.
+        if any(isinstance(a, ClearSystemChange) for a in actions):
+            runner.run(engine, container_id, ['set ^IRISENV("syschange")="sticky"'],
+                       timeout=timeout, what="recording _SYSTEM's password-change state")
+            after = replace(after, system_change_sticky=True)
+        left = [a for a in left if not isinstance(a, ClearSystemChange)]
     if left:
         raise IrisenvError(
             f"instance {d.instance}: IRIS did not reach the declared state",
-            "still to do after applying: " + "; ".join(a.describe() for a in left)
-            + " (iris merge reports success even when it changed nothing)",
-            "read `irisenv logs`; check the image supports CPF merge [Actions] (IRIS 2022.1+)")
+            "; ".join(_still(a, d) for a in left),
+            " ".join(dict.fromkeys(_fix(a, d) for a in left)))
     return after
 
 
 def _benign(action, dropped) -> bool:
     return isinstance(action, DropNamespace) and action.name not in dropped
+
+
+def _still(action, d: IrisDesired) -> str:
+    """What failed, for an action still to do right after irisenv applied it."""
+    if isinstance(action, EnsureUser):
+        said = {
+            "absent": f"user {action.username} still does not exist after Security.Users.Create",
+            "password does not match the config": f"the password check for user "
+            f"{action.username} still fails after irisenv set the password (Security.Users "
+            "%Save reported success)",
+            "password change required": f"user {action.username} still requires a password "
+            "change after irisenv saved ChangePassword=0 (Security.Users %Save reported success)"
+            + (" and after the first-boot merge's ModifyUser:Name=_SYSTEM,ChangePassword=0"
+               if action.username == SYSTEM_USER else ""),
+            "disabled": f"user {action.username} is still disabled after irisenv saved Enabled=1",
+        }
+        return "; ".join(said.get(r, f"user {action.username}: {r}") for r in action.reasons)
+    if isinstance(action, CreateNamespace):
+        return (f"namespace {action.name} still does not exist after `iris merge` ran "
+                "CreateDatabase and CreateNamespace (merge reported success)")
+    if isinstance(action, SetCallIn):
+        return (f"%Service_CallIn is still {'disabled' if action.enabled else 'enabled'} after "
+                "`iris merge` ran ModifyService (merge reported success)")
+    return f"still to do: {action.describe()}"
+
+
+def _fix(action, d: IrisDesired) -> str:
+    if isinstance(action, EnsureUser) and "password change required" in action.reasons:
+        return ("this IRIS keeps the forced password change: set a dedicated user "
+                f"([instances.{d.instance}.credentials] username = \"tester\"; irisenv creates "
+                "it and only warns about _SYSTEM), or change the password once by hand; "
+                "read `irisenv logs`.")
+    if isinstance(action, EnsureUser):
+        return "read `irisenv logs`; check the password against the IRIS password policy."
+    return ("read `irisenv logs`; check that the image's `iris merge` applies [Actions] "
+            "(IRIS 2022.1+).")

@@ -6,7 +6,7 @@ import socket
 import time
 
 import pytest
-from helpers import STANDIN_BASE_IMAGE
+from helpers import STANDIN_BASE_IMAGE, STANDIN_IMAGE
 
 from irisenv.apply import RETRY_ATTEMPTS
 from irisenv.config import load_config
@@ -119,3 +119,27 @@ def test_persistent_engine_errors_give_up_bounded(project, client):
     assert 1 < proxy.calls["create"] <= RETRY_ATTEMPTS
     assert elapsed < 40, f"gave up only after {elapsed:.1f}s"
     assert project.containers() == []
+
+
+def test_docker_refusing_cpus_names_the_config_key_and_line(project):
+    project.configure(cpus=1024)  # more CPUs than any engine here has
+    p = project.run("sync", "--timeout", "30")
+    assert p.returncode == 1, p.stdout + p.stderr
+    assert "iris-devtester.toml:8:8: instances.iris.cpus: Docker refused the cpus value: " \
+           "Range of CPUs is from 0.01 to" in p.stderr, p.stderr
+    assert "fix: set cpus to at most" in p.stderr
+    assert "internal error" not in p.stderr and "Docker refused a request" not in p.stderr
+    assert project.containers() == []
+
+
+def test_docker_refusing_an_image_reference_names_the_config_key_and_line(project):
+    project.configure()
+    text = project.config_path.read_text()
+    project.config_path.write_text(text.replace(STANDIN_IMAGE, "Irisenv-Standin:x"))
+    for verb in ("plan", "sync"):
+        p = project.run(verb)
+        assert p.returncode == 1, p.stdout + p.stderr
+        assert "iris-devtester.toml:5:9: instances.iris.image: Docker refused the image value: " \
+               in p.stderr, p.stderr
+        assert "repository name must be lowercase" in p.stderr
+        assert "Docker refused a request" not in p.stderr

@@ -72,6 +72,7 @@ def test_licence_error_fails_fast(project):
     assert p.returncode == 1, p.stdout + p.stderr
     assert "licence" in p.stderr.lower() or "license" in p.stderr.lower()
     assert "Invalid Community Edition license" in p.stderr  # the log line itself is quoted
+    assert "set instances.iris.cpus to 20 or fewer" in p.stderr  # the fix fits the line
     assert elapsed < 20, f"licence failure took {elapsed:.1f}s with --timeout 60 (not fail-fast)"
 
 

@@ -13,12 +13,12 @@ import pytest
 
 from irisenv import apply
 from irisenv.apply import Executor
-from irisenv.config.model import Config, Instance
+from irisenv.config.model import Config, Instance, Ports
 from irisenv.core import desired as D
 from irisenv.core import labels as L
 from irisenv.core.observed import Observed, ObservedContainer
 from irisenv.core.plan import Options, Plan, Replace, reconcile
-from irisenv.errors import ConflictError, IrisenvError, TransientError
+from irisenv.errors import ConflictError, IrisenvError, PortInUseError, TransientError
 from irisenv.iris.readiness import Readiness
 from irisenv.report import QuietReporter
 
@@ -494,3 +494,80 @@ def test_steps_of_one_instance_stay_in_order_while_another_fails():
     assert set(result.errors) == {"a"}
     b_calls = [e[0] for e in eng.log if e[0] != "create" or e[1] == "demo-b"]
     assert b_calls[-3:] == ["create", "put_files", "start"]
+
+
+# ---------------------------------------------------------------- port clashes
+# Docker assigns an "auto" port when the container starts; another program can take that
+# port first (seen with Docker Desktop's port forwarding). This engine (20.10) retries such
+# a clash by itself, so a real engine cannot be made to show it: the fake raises it.
+def clash(port=40001):
+    return PortInUseError(f"host port {port} is already in use",
+                          f"Docker could not publish it: 0.0.0.0:{port}: bind: address "
+                          "already in use", f'stop whatever holds port {port}, or set that '
+                          'port to "auto" or another number in iris-devtester.toml', port=port)
+
+
+def test_a_clash_on_an_auto_port_creates_the_container_again():
+    eng = FakeEngine()
+    eng.fail("start", clash(40001), clash(40002))
+    ex, waiter = executor(eng)
+    result = ex.run(reconcile([want()], observe(eng)))
+    assert result.errors == {}
+    c = only_container(eng)
+    assert c["state"] == "running" and result.ready == {"iris": c["id"]}
+    assert len(eng.calls("create")) == 3 and len(eng.calls("start")) == 3
+    assert len(eng.calls("remove")) == 2  # each clashed container was discarded
+
+
+def test_an_auto_port_that_keeps_clashing_fails_with_a_fix_that_fits():
+    eng = FakeEngine()
+    eng.fail("start", *[clash(40000 + i) for i in range(10)])
+    ex, waiter = executor(eng)
+    result = ex.run(reconcile([want()], observe(eng)))
+    err = result.errors["iris"]
+    assert len(eng.calls("start")) == apply.PORT_ATTEMPTS
+    assert "Docker picked" in err.what and '"auto"' in err.what
+    assert 'set that port to "auto"' not in err.fix  # it already was
+    assert "irisenv sync" in err.fix and "ss -ltnp" in err.fix
+    assert eng.containers == {} and waiter.seen == []
+
+
+def test_a_clash_on_a_fixed_port_is_not_retried_and_keeps_its_message():
+    eng = FakeEngine()
+    eng.fail("start", clash(41972))
+    ex, _ = executor(eng)
+    result = ex.run(reconcile([want(ports=Ports(superserver=41972))], observe(eng)))
+    assert len(eng.calls("create")) == 1 and eng.containers == {}
+    assert result.errors["iris"].what == "host port 41972 is already in use"
+    assert '"auto"' in result.errors["iris"].fix  # the way out for a fixed port
+
+
+def test_a_clash_on_the_auto_port_beside_a_fixed_one_is_retried():
+    eng = FakeEngine()
+    eng.fail("start", clash(40001))
+    ex, _ = executor(eng)
+    result = ex.run(reconcile([want(ports=Ports(superserver=41972))], observe(eng)))
+    assert result.errors == {} and len(eng.calls("create")) == 2
+
+
+def test_a_clash_on_an_auto_port_during_replace_is_retried():
+    eng = FakeEngine()
+    d_old, d_new = want(), want(memory=3 * 1024**3)
+    eng.add(d_old.name, d_old.labels)
+    eng.fail("start", clash())
+    ex, _ = executor(eng)
+    result = ex.run(reconcile([d_new], observe(eng)))
+    assert result.errors == {}
+    c = only_container(eng)
+    assert c["labels"] == d_new.labels and c["state"] == "running"
+
+
+def test_a_clash_on_an_auto_port_when_restarting_a_stopped_container_is_retried():
+    eng = FakeEngine()
+    d = want()
+    cid = eng.add(d.name, d.labels, state="exited")
+    eng.fail("start", clash())
+    ex, _ = executor(eng)
+    result = ex.run(reconcile([d], observe(eng)))
+    assert result.errors == {} and result.ready == {"iris": cid}
+    assert len(eng.calls("start")) == 2 and eng.calls("create") == []

@@ -101,3 +101,29 @@ def test_abandoned_test_run_namespace_on_a_volume_is_still_dropped():
     d = want(storage="volume")
     assert diff(d, o) == (DropNamespace("TGW0ABC", leftover=True),)
     assert kept_namespaces(d, o) == ()
+def test_a_system_password_change_that_did_not_hold_is_not_planned_again():
+    """irisenv records in IRIS when clearing _SYSTEM's flag did not hold; the plan then
+    notes it instead of proposing the same merge on every sync."""
+    o = seen(system_change_required=True, system_change_sticky=True)
+    assert diff(want(user="tester"), o) == ()
+    assert diff(want(user="tester"), seen(system_change_required=True)) == (ClearSystemChange(),)
+
+
+def test_the_plan_notes_a_sticky_system_password_change():
+    from irisenv.config.model import Config, Instance
+    from irisenv.core.desired import desired_container
+    from irisenv.core.observed import Observed, ObservedContainer
+    from irisenv.core.plan import reconcile
+
+    d = desired_container(Config(project="demo", instances={}), Instance(name="iris", image="x"))
+    c = ObservedContainer(id="c" * 64, name=d.name, state="running", labels=d.labels,
+                          image_id="sha256:1")
+    o = seen(namespaces={}, owned=frozenset(), system_change_required=True,
+             system_change_sticky=True)
+    plan = reconcile([d], Observed("demo", (c,), {"x": "sha256:1"}, ready_ids=frozenset({c.id}),
+                                   iris={c.id: o}),
+                     iris={"iris": IrisDesired("iris", "tester", (), True)})
+    assert plan.steps == []
+    [note] = plan.notes
+    assert note.startswith("iris: user _SYSTEM still requires a password change")
+    assert "Tests connect as tester" in note

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from irisenv.config.model import Config, Instance
+from irisenv.config.model import Config, Instance, Ports
 from irisenv.core import desired as D
 from irisenv.core import labels as L
-from irisenv.core.observed import Observed, ObservedContainer
+from irisenv.core.observed import Actual, Observed, ObservedContainer
 from irisenv.core.plan import (Create, Options, Problem, Pull, Remove, Replace, Start, Wait,
                                reconcile)
 from irisenv.core.render import plan_json, plan_text
@@ -26,7 +26,7 @@ def want(name="iris", **kw) -> D.DesiredContainer:
 
 
 def have(d: D.DesiredContainer, *, id=CID, state="running", image_id=IMG_ID, name=None,
-         spec=None, hash=None, fmt=None) -> ObservedContainer:
+         spec=None, hash=None, fmt=None, actual=None) -> ObservedContainer:
     """A container as Docker would list it, labelled as irisenv labels ``d``."""
     labels = dict(d.labels)
     if spec is not None:
@@ -37,7 +37,16 @@ def have(d: D.DesiredContainer, *, id=CID, state="running", image_id=IMG_ID, nam
     if fmt is not None:
         labels[L.HASH_FORMAT] = fmt
     return ObservedContainer(id=id, name=name or d.name, state=state, labels=labels,
-                             image_id=image_id)
+                             image_id=image_id, actual=actual)
+
+
+def real(memory=2 * 1024**3, nano_cpus=0, ip="127.0.0.1", superserver=None, web=None,
+         ports=None, mounts=None) -> Actual:
+    """A container's real settings as `docker inspect` gives them (by default: what irisenv
+    creates for the default spec, "auto" ports)."""
+    if ports is None:
+        ports = (("1972/tcp", ip, superserver), ("52773/tcp", ip, web))
+    return Actual(memory=memory, nano_cpus=nano_cpus, ports=tuple(ports), mounts=mounts or {})
 
 
 def obs(*containers, images=None, ready=(), foreign=None) -> Observed:
@@ -478,7 +487,8 @@ def test_plan_json_shape():
             {"action": "pull", "image": IMG},
             {"action": "replace", "instance": "iris", "name": "demo-iris", "hash": d_new.hash,
              "container_id": CID, "state": "running",
-             "changes": [{"field": "memory", "old": 2 * 1024**3, "new": 4 * 1024**3}],
+             "changes": [{"field": "memory", "old": 2 * 1024**3, "new": 4 * 1024**3,
+                          "source": "label"}],
              "reasons": []},
             {"action": "remove", "container_id": "b" * 64, "name": "demo-old", "instance": "old",
              "state": "exited", "reason": "instance 'old' is no longer in the config"},
@@ -585,3 +595,109 @@ def test_golden_text_no_changes_but_drift_kept_says_so():
     assert text.startswith("No changes. Project demo differs from the config only in what the "
                            "notes below keep as it is.\n")
     assert 'note: iris: drift kept (reuse = "always"): memory 2g -> 4g' in text
+# ---------------------------------------------------------------- drift the labels cannot see
+# The labels say what irisenv asked for; `docker inspect` says what the container has.
+def actual_plan(d, actual, **kw):
+    return reconcile([d], obs(have(d, actual=actual), ready={CID}), **kw)
+
+
+def test_real_settings_matching_the_config_are_no_drift():
+    d = want()
+    assert actual_plan(d, real()).steps == []
+    # "auto" takes whatever port Docker assigned, even one written as a number
+    assert actual_plan(d, real(superserver=41000, web=41001)).steps == []
+    d = want(cpus=1.5, storage="volume")
+    assert actual_plan(d, real(nano_cpus=1_500_000_000,
+                               mounts={"/irisenv-data": "volume demo-iris-data"})).steps == []
+
+
+def test_memory_changed_by_docker_update_is_drift_and_forces_replacement():
+    d = want()
+    plan = actual_plan(d, real(memory=1024**3))
+    assert kinds(plan) == ["replace", "wait"]
+    step = plan.steps[0]
+    assert step.changes == () and step.reasons == ()
+    assert step.actual == (("memory", 1024**3, 2 * 1024**3),)
+    assert plan_text(plan) == """\
+irisenv will perform these actions for project demo:
+
+  # instance iris must be replaced
+-/+ container demo-iris (c0ffee000000)
+      ~ memory (container): 1g -> 2g   # forces replacement
+
+Plan: 0 to add, 0 to start, 1 to replace, 0 to remove.
+"""
+
+
+def test_copied_labels_on_a_container_published_on_every_interface_is_drift():
+    d = want()
+    plan = actual_plan(d, real(ip="0.0.0.0", superserver=1972, web=None))
+    assert plan.steps[0].actual == (("host_ip", "0.0.0.0", "127.0.0.1"),)
+    assert "      ~ host_ip (container): 0.0.0.0 -> 127.0.0.1   # forces replacement" \
+        in plan_text(plan).splitlines()
+
+
+@pytest.mark.parametrize("kw,actual,expected", [
+    # a fixed port must be that port; the real one was another
+    (dict(ports=Ports(superserver=51972)), real(superserver=51000),
+     ("superserver", "51000", 51972)),
+    # web = false: nothing may be published on 52773
+    (dict(ports=Ports(web=False)), real(),
+     ("web", "auto", False)),
+    # web wanted, but the container publishes only the superserver
+    ({}, real(ports=(("1972/tcp", "127.0.0.1", None),)),
+     ("web", "(not published)", "auto")),
+    # anything else published
+    ({}, real(ports=(("1972/tcp", "127.0.0.1", None), ("52773/tcp", "127.0.0.1", None),
+                     ("22/tcp", "0.0.0.0", 2222))),
+     ("ports", "0.0.0.0:2222->22/tcp", "(only 1972 and 52773)")),
+    ({}, real(memory=0), ("memory", None, 2 * 1024**3)),
+    (dict(cpus=2.0), real(), ("cpus", None, 2.0)),
+    ({}, real(nano_cpus=500_000_000), ("cpus", 0.5, None)),
+    (dict(storage="volume"), real(), ("storage", "(no mounts)", "volume demo-iris-data at /irisenv-data")),
+    (dict(storage="tmpfs"), real(mounts={"/irisenv-data": "volume other"}),
+     ("storage", "volume other at /irisenv-data", "tmpfs at /irisenv-data")),
+    ({}, real(mounts={"/home/irisowner": "bind /home/me"}),
+     ("storage", "bind /home/me at /home/irisowner", "(no mounts)")),
+])
+def test_each_real_setting_that_differs_is_reported(kw, actual, expected):
+    d = want(**kw)
+    c = have(d, actual=actual)  # labels match the config: only the real settings differ
+    plan = reconcile([d], obs(c, ready={CID}))
+    assert plan.steps[0].actual == (expected,)
+    assert plan.steps[0].changes == ()
+
+
+def test_anonymous_volumes_of_the_image_are_not_drift():
+    d = want()
+    anon = "volume " + "e" * 64
+    assert actual_plan(d, real(mounts={"/usr/irissys/mgr": anon})).steps == []
+
+
+def test_a_field_the_label_diff_names_is_not_repeated_as_container_drift():
+    c = have(want(), actual=real())  # an honest 2g container
+    plan = reconcile([want(memory=4 * 1024**3)], obs(c, ready={CID}))
+    assert plan.steps[0].changes == (("memory", 2 * 1024**3, 4 * 1024**3),)
+    assert plan.steps[0].actual == ()
+
+
+def test_reuse_always_keeps_container_drift_and_notes_it():
+    d = want(reuse="always")
+    plan = actual_plan(d, real(memory=1024**3))
+    assert plan.steps == []
+    assert plan.notes == ['iris: drift kept (reuse = "always"): memory (container) 1g -> 2g']
+    assert kinds(actual_plan(d, real(memory=1024**3), options=Options(recreate=True))) == [
+        "replace", "wait"]
+
+
+def test_container_drift_in_plan_json():
+    d = want()
+    doc = plan_json(actual_plan(d, real(memory=1024**3)))
+    assert doc["steps"][0]["changes"] == [{"field": "memory", "old": 1024**3,
+                                           "new": 2 * 1024**3, "source": "container"}]
+
+
+def test_without_real_settings_only_labels_count():
+    """Containers not inspected (actual None) keep today's label-only comparison."""
+    d = want()
+    assert reconcile([d], obs(have(d), ready={CID})).steps == []

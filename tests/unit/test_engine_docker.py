@@ -1,0 +1,110 @@
+"""The Docker adapter's pure parts: reading `docker inspect` into typed settings, and
+classifying Docker's errors (a taken port, a refused config value)."""
+from __future__ import annotations
+
+import pytest
+
+from irisenv.core.observed import Actual
+from irisenv.engine.docker import _actual
+
+
+def test_inspect_is_read_into_real_settings():
+    info = {
+        "HostConfig": {
+            "Memory": 1073741824, "NanoCpus": 0, "CpuQuota": 150000, "CpuPeriod": 100000,
+            "PortBindings": {"1972/tcp": [{"HostIp": "", "HostPort": "5000"}],
+                             "52773/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}],
+                             "53/udp": [{"HostIp": "0.0.0.0", "HostPort": "0"}]},
+            "Tmpfs": {"/scratch": "size=64m"},
+        },
+        "Mounts": [{"Type": "volume", "Name": "demo-iris-data", "Destination": "/irisenv-data"},
+                   {"Type": "bind", "Source": "/home/me", "Destination": "/mnt"}],
+    }
+    assert _actual(info) == Actual(
+        memory=1073741824, nano_cpus=1_500_000_000,  # --cpu-quota read as the same limit
+        ports=(("1972/tcp", "0.0.0.0", 5000),  # no host IP: every interface
+               ("52773/tcp", "127.0.0.1", None),  # Docker-assigned
+               ("53/udp", "0.0.0.0", None)),
+        mounts={"/irisenv-data": "volume demo-iris-data", "/mnt": "bind /home/me",
+                "/scratch": "tmpfs"})
+
+
+def test_an_unlimited_unpublished_container():
+    assert _actual({"HostConfig": {"PortBindings": None, "Tmpfs": None}, "Mounts": None}) == Actual()
+
+
+def api_error(status: int, explanation: str):
+    import docker.errors
+    import requests
+
+    resp = requests.Response()
+    resp.status_code = status
+    return docker.errors.APIError(f"{status} error", response=resp, explanation=explanation)
+
+
+def test_a_taken_host_port_is_classified_with_its_number():
+    from irisenv.engine.docker import classify
+    from irisenv.errors import PortInUseError
+
+    err = classify(api_error(500, "driver failed programming external connectivity on endpoint "
+                                  "demo-iris: Error starting userland proxy: listen tcp4 "
+                                  "127.0.0.1:40123: bind: address already in use"))
+    assert isinstance(err, PortInUseError) and err.port == 40123
+    assert err.what == "host port 40123 is already in use"
+    err = classify(api_error(500, "Ports are not available: port is already allocated"))
+    assert isinstance(err, PortInUseError) and err.port is None
+
+
+@pytest.mark.parametrize("status,text,key,fix", [
+    (500, "Range of CPUs is from 0.01 to 2.00, as there are only 2 CPUs available", "cpus",
+     "set cpus to at most 2 (what this engine has), or remove it"),
+    (400, "Range of CPUs is from 0.01 to 16.00, as there are only 16 CPUs available", "cpus",
+     "set cpus to at most 16 (what this engine has), or remove it"),
+    (400, "no such image: Irisenv:latest: invalid reference format: repository name must be "
+          "lowercase", "image", None),
+    (400, "Minimum memory limit allowed is 6MB", "memory", None),
+])
+def test_docker_refusing_a_config_value_names_the_key(status, text, key, fix):
+    from irisenv.engine.docker import classify
+    from irisenv.errors import RefusedError
+
+    err = classify(api_error(status, text))
+    assert isinstance(err, RefusedError) and err.key == key
+    assert err.what == f"Docker refused the {key} value"
+    assert "no such image" not in err.why
+    if fix:
+        assert err.fix == fix
+
+
+def test_an_invalid_reference_on_pull_is_a_refused_image():
+    from irisenv.engine.docker import pull_failed
+    from irisenv.errors import RefusedError
+
+    err = pull_failed("localhost:5000/", "invalid reference format")
+    assert isinstance(err, RefusedError) and (err.key, err.value) == ("image", "localhost:5000/")
+    assert not isinstance(pull_failed("iris:nope", "manifest unknown"), RefusedError)
+
+
+def test_a_refused_value_becomes_a_config_error_at_its_line(tmp_path):
+    from irisenv.config import load_config
+    from irisenv.errors import ConfigError, RefusedError
+    from irisenv.project import Project
+
+    (tmp_path / "iris-devtester.toml").write_text(
+        '[project]\nname = "demo"\n\n[instances.a]\nimage = "Bad:1"\ncpus = 1024\n\n'
+        '[instances.b]\nimage = "Bad:1"\n\n[instances.c]\nimage = "good:1"\n')
+    project = Project(load_config(tmp_path / "iris-devtester.toml"), engine=object())
+    err = project.refused(RefusedError("cpus", "Docker refused the cpus value", "Range of CPUs "
+                                       "is from 0.01 to 2.00", "set cpus to at most 2",
+                                       instance="a"))
+    assert isinstance(err, ConfigError)
+    [issue] = err.issues
+    assert (issue.key, issue.line, issue.column) == ("instances.a.cpus", 6, 8)
+    assert issue.what == "Docker refused the cpus value: Range of CPUs is from 0.01 to 2.00"
+    assert issue.fix == "set cpus to at most 2"
+    assert "iris-devtester.toml:6:8: instances.a.cpus: Docker refused" in issue.render()
+    # a refused image reference: every instance that uses it
+    err = project.refused(RefusedError("image", "Docker refused the image value",
+                                       "invalid reference format", "fix it", value="Bad:1"))
+    assert [(i.key, i.line) for i in err.issues] == [("instances.a.image", 5),
+                                                     ("instances.b.image", 9)]
