@@ -86,7 +86,7 @@ def _real_drift(project, d, c) -> list:
 
 def _iris_state(project, instance: str, container_id: str) -> dict:
     """Namespaces, CallIn and the user's state, read from IRIS itself (never the password)."""
-    from ..core.iris_state import diff
+    from ..core.iris_state import diff, kept_namespaces
     from ..errors import IrisenvError
     from ..iris.state import observe
 
@@ -106,6 +106,7 @@ def _iris_state(project, instance: str, container_id: str) -> dict:
         "password_change_required": seen.user_change_required,
         "system_password_change_required": seen.system_change_required,
         "pending": [f"{a.symbol} {a.describe()}" for a in pending],
+        "kept_namespaces": list(kept_namespaces(want, seen)),
     }}
 
 
@@ -151,4 +152,7 @@ def run(args) -> int:
               f"{'on' if st['callin'] else 'off'}; user {user}")
         for p in st["pending"]:
             print(f"    pending: {p}")
+        for n in st["kept_namespaces"]:
+            print(f"    kept: namespace {n} (no longer declared; on durable storage, so only "
+                  "`irisenv sync --drop-namespaces` drops it)")
     return 0

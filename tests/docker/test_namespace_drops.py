@@ -40,6 +40,9 @@ def test_durable_namespace_is_kept_until_the_flag_is_given(project):
     sync = project.ok("sync", "--timeout", "60")
     assert "namespace OLD is no longer declared but kept" in sync.stderr, describe(sync)
     assert exists(c, "OLD"), "a plain sync dropped a namespace on durable storage"
+    status = json.loads(project.ok("status", "--json").stdout)["instances"][0]["iris_state"]
+    assert status["kept_namespaces"] == ["OLD"] and status["pending"] == []
+    assert "kept: namespace OLD" in project.ok("status").stdout
 
     plan = project.run("plan", "--drop-namespaces", "--detailed-exitcode")
     assert plan.returncode == 2, describe(plan)
