@@ -100,6 +100,7 @@ def run(args) -> int:
             version = engine.api.version().get("Version", "?")
             checks.append(("engine", OK, f"Docker {version} at {engine.endpoint}"))
         except IrisenvError as exc:
+            engine = None  # no further engine checks: each would fail the same way
             checks.append(("engine", FAIL, f"{exc.what}; {exc.fix}"))
     if project is not None:
         for inst in project.config.instances.values():
@@ -111,10 +112,14 @@ def run(args) -> int:
                                f"{inst.image} pins release {pinned.group(1)}: community images "
                                "carry a licence that expires; prefer latest-em / latest-cd"))
             if engine is not None:
-                present = engine.image_id(inst.image)
-                checks.append((f"{inst.name}: image", OK if present else WARN,
-                               f"{inst.image} is present" if present else
-                               f"{inst.image} is not present; sync will pull it"))
+                try:
+                    present = engine.image_id(inst.image)
+                    checks.append((f"{inst.name}: image", OK if present else WARN,
+                                   f"{inst.image} is present" if present else
+                                   f"{inst.image} is not present; sync will pull it"))
+                except IrisenvError as exc:  # e.g. Docker refuses the reference itself
+                    checks.append((f"{inst.name}: image", FAIL,
+                                   f"{exc.what}: {exc.why}; fix: {exc.fix}"))
             if engine is not None:
                 mine = {c.name: c for c in engine.list_project(project.name)}
                 name = f"{project.name}-{inst.name}"

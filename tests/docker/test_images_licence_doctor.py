@@ -63,3 +63,16 @@ def test_doctor_reports_ok_then_a_taken_port_as_a_failure(project):
         proc = project.run("doctor")
         assert proc.returncode == 1, describe(proc)
         assert f"port {port}" in proc.stdout and "FAIL" in proc.stdout
+
+
+def test_doctor_reports_an_image_reference_docker_refuses_as_a_failing_check(project):
+    """Docker refuses "Upper-Case:tag" itself: doctor shows it as a FAIL row with the fix,
+    and still runs its other checks (not one error that replaces the whole report)."""
+    project.write(instance_toml("iris").replace('image = "irisenv-standin:latest"',
+                                                'image = "Irisenv-Standin:latest"'))
+    proc = project.run("doctor", "--json")
+    assert proc.returncode == 1, describe(proc)
+    checks = {c["check"]: c for c in json.loads(proc.stdout)["checks"]}
+    assert checks["iris: image"]["status"] == "fail"
+    assert "lower-case" in checks["iris: image"]["detail"]
+    assert checks["engine"]["status"] == "ok" and "driver" in checks
