@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -167,15 +168,17 @@ def run_set(args) -> int:
 
 def run_init(args) -> int:
     from ..config.edit import write_atomic
+    from ..config.load import working_dir
     from ..config.spec import CONFIG_FILENAME
     from ..config.template import starter
     from ..names import sanitize_project_name
 
-    path = Path(args.config).expanduser() if args.config else Path.cwd() / CONFIG_FILENAME
-    if path.exists() and not args.force:
+    path = Path(args.config).expanduser() if args.config else working_dir() / CONFIG_FILENAME
+    if os.path.lexists(path) and not args.force:  # lexists: a broken link or a loop exists too
         raise IrisenvError(f"{path} already exists", "init never overwrites a config by default",
                            "edit it with `irisenv config set`, or pass --force to overwrite")
-    write_atomic(path, starter(sanitize_project_name(path.resolve().parent.name)))
+    # abspath, not resolve(): the directory name as the user sees it, and no symlink to follow
+    write_atomic(path, starter(sanitize_project_name(Path(os.path.abspath(path)).parent.name)))
     print(f"wrote {path}; next: `irisenv config validate`, then `irisenv sync`", file=sys.stderr)
     return 0
 

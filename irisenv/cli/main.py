@@ -68,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return errors.EXIT_OK
     try:
+        from ..config.load import working_dir
+
+        working_dir()  # every verb finds its config and relative paths from there
         return int(args._run(args) or 0)
     except errors.IrisenvError as exc:
         if getattr(args, "json", False):

@@ -6,6 +6,7 @@ the file is left untouched. The write is atomic (temporary file + rename).
 from __future__ import annotations
 
 import os
+import shlex
 import tempfile
 from pathlib import Path
 
@@ -119,14 +120,30 @@ def set_value(path: Path, key: str, raw: str, *, environ=None) -> tuple[str, str
 
 
 def write_atomic(path: Path, text: str) -> None:
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=str(path.parent))
+    """Write ``text`` to ``path`` through a temporary file and a rename; a clear error when
+    that cannot be done (a missing directory, no permission)."""
+    parent = path.parent
+    if not parent.is_dir():
+        what = "does not exist" if not os.path.lexists(parent) else "is not a directory"
+        raise IrisenvError(f"cannot write {path}: directory {parent} {what}",
+                           "irisenv writes into an existing directory and creates none",
+                           f"create it first (mkdir -p {shlex.quote(str(parent))}), or name a "
+                           "file in an existing directory")
+    try:
+        mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=str(parent))
+    except OSError as exc:
+        raise IrisenvError(f"cannot write {path}", exc.strerror or str(exc),
+                           f"check that you may write to {parent}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
         os.chmod(tmp, mode)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise IrisenvError(f"cannot write {path}", exc.strerror or str(exc),
+                               f"check that you may write to {path}") from None
         raise

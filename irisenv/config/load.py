@@ -8,11 +8,12 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import shlex
 import sys
 from pathlib import Path
 
 from .. import names
-from ..errors import ConfigError, ConfigIssue, did_you_mean
+from ..errors import ConfigError, ConfigIssue, IrisenvError, did_you_mean
 from . import model, spec, units
 from .interpolate import interpolate
 
@@ -25,15 +26,30 @@ ENV_CONFIG = "IRISENV_CONFIG"
 
 
 # ---------------------------------------------------------------- discovery
+def working_dir() -> Path:
+    """The working directory, or a clear error when it was deleted under the shell."""
+    try:
+        return Path.cwd()
+    except FileNotFoundError:
+        raise IrisenvError("the working directory no longer exists",
+                           "it was deleted (or replaced) after the shell entered it; irisenv "
+                           "finds the config and its relative paths from there",
+                           'cd into an existing directory (`cd "$PWD"` re-enters it if it was '
+                           "re-created), then run the command again") from None
+
+
 def find_config(cwd: Path | None = None, environ=None) -> tuple[Path | None, str]:
-    """Return (path or None, how it was found). Order: IRISENV_CONFIG, then walk up."""
+    """Return (path or None, how it was found). Order: IRISENV_CONFIG, then walk up.
+
+    A candidate that is a symbolic link to nothing (broken, or a loop) is returned too, so
+    that reading it reports the problem instead of silently using the zero-config default."""
     environ = os.environ if environ is None else environ
     if environ.get(ENV_CONFIG):
         return Path(environ[ENV_CONFIG]).expanduser(), f"${ENV_CONFIG}"
-    here = (cwd or Path.cwd()).resolve()
+    here = (cwd or working_dir()).resolve()
     for directory in (here, *here.parents):
         candidate = directory / spec.CONFIG_FILENAME
-        if candidate.is_file():
+        if candidate.is_file() or candidate.is_symlink():
             return candidate, "found by walking up from the working directory"
     return None, "no config file found: zero-config default"
 
@@ -43,27 +59,50 @@ def load_config(path: str | os.PathLike | None = None, *, cwd: Path | None = Non
     """Load the project's config: ``path`` if given, else discovered (see find_config)."""
     environ = os.environ if environ is None else environ
     if path is None:
-        found, _how = find_config(cwd, environ)
+        found, how = find_config(cwd, environ)
     else:
-        found = Path(path).expanduser()
+        found, how = Path(path).expanduser(), "-c/--config"
     if found is None:
-        base = (cwd or Path.cwd()).resolve()
+        base = (cwd or working_dir()).resolve()
         return parse_config("", None, environ=environ, default_project=base.name, base_dir=base)
     try:
         text = found.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError([ConfigIssue(
-            "", f"config file {found} does not exist",
-            "it was named by -c/--config or $IRISENV_CONFIG",
-            "create it with `irisenv config init`, or point to an existing file",
-            file=str(found))]) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([ConfigIssue("", f"cannot read {found}", str(exc),
-                                       "check the file's permissions and that it is UTF-8 text",
-                                       file=str(found))]) from None
+        raise ConfigError([_unreadable(found, how, exc)]) from None
     resolved = found.resolve()
     return parse_config(text, resolved, environ=environ, default_project=resolved.parent.name,
                         base_dir=resolved.parent)
+
+
+def _unreadable(found: Path, how: str, exc: Exception) -> ConfigIssue:
+    """Why the config file at ``found`` (named by ``how``) could not be read."""
+    import errno
+
+    named = ("it was found by walking up from the working directory" if how.startswith("found")
+             else f"it was named by {how}")
+    if isinstance(exc, UnicodeDecodeError):
+        return ConfigIssue("", f"{found} is not UTF-8 text", f"{exc}; {named}",
+                           "save it as UTF-8 (TOML files are UTF-8)", file=str(found))
+    if exc.errno == errno.ELOOP:
+        return ConfigIssue("", f"config file {found} is a symbolic link loop",
+                           f"following its links never reaches a file; {named}",
+                           f"point the link at a real file (`ls -l {found}` shows where it "
+                           "leads), or remove it", file=str(found))
+    if isinstance(exc, FileNotFoundError) and found.is_symlink():
+        return ConfigIssue("", f"config file {found} is a broken symbolic link "
+                               f"(to {os.readlink(found)}, which does not exist)",
+                           named, "point the link at an existing file, or remove it",
+                           file=str(found))
+    if isinstance(exc, FileNotFoundError):
+        return ConfigIssue("", f"config file {found} does not exist", named,
+                           "create it with `irisenv config init`, or point to an existing file",
+                           file=str(found))
+    if isinstance(exc, IsADirectoryError):
+        return ConfigIssue("", f"config file {found} is a directory", named,
+                           f"name the file itself, e.g. {found / spec.CONFIG_FILENAME}",
+                           file=str(found))
+    return ConfigIssue("", f"cannot read {found}", exc.strerror or str(exc),
+                       "check the file's permissions", file=str(found))
 
 
 # ---------------------------------------------------------------- parsing
@@ -75,6 +114,16 @@ def parse_config(text: str, path: Path | None, *, environ=None, default_project:
     """Pure: validate ``text`` (the contents of ``path``) and return the Config."""
     environ = os.environ if environ is None else environ
     display = _display_path(path)
+    if text.startswith("\ufeff"):
+        # Python's TOML parser (tomllib) rejects a byte-order mark, and so would any other
+        # Python tool reading the file; irisenv names it rather than accept what they refuse
+        raise ConfigError([ConfigIssue(
+            "", "the file starts with a UTF-8 byte-order mark (BOM)",
+            "an editor saved it as \"UTF-8 with BOM\"; the TOML parser irisenv uses (Python's "
+            "tomllib) does not accept the invisible mark before the first line",
+            "save the file as UTF-8 without BOM (the editor's encoding setting), or strip it: "
+            f"sed -i '1s/^\\xEF\\xBB\\xBF//' {shlex.quote(display)}",
+            file=display, line=1, column=1)])
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -90,7 +139,7 @@ def parse_config(text: str, path: Path | None, *, environ=None, default_project:
             "", f"TOML syntax error: {what}", "the file is not valid TOML",
             "fix the syntax at the marked spot (strings need quotes; tables are [name])",
             file=display, line=line, column=col, source_line=src)]) from None
-    v = _Validator(text, display, environ, base_dir or (path.parent if path else Path.cwd()))
+    v = _Validator(text, display, environ, base_dir or (path.parent if path else working_dir()))
     cfg = v.build(data, default_project, path)
     if v.issues:
         raise ConfigError(v.locate_all())
