@@ -11,6 +11,18 @@ def add_progress(p) -> None:
                         "NDJSON events, or nothing (default: auto)")
 
 
+def seconds(text: str) -> float:
+    """argparse type for timeouts: seconds or a duration (units.parse_seconds)."""
+    import argparse
+
+    from ..config.units import parse_seconds
+
+    try:
+        return parse_seconds(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def load_project(args):
     from ..config import load_config
     from ..project import Project
