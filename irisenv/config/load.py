@@ -272,7 +272,7 @@ class _Validator:
                           "set the variable or give a default")
                 return None  # not the raw default: sizes/durations would stay unparsed
             if used:
-                self.origin_of(path, "file, via $" + ", $".join(used))
+                self.origin_of(path, "file, " + ", ".join(used))
         try:
             return _CHECKS[f.kind](self, f, value, path)
         except ValueError as exc:

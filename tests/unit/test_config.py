@@ -134,10 +134,10 @@ def test_non_utf8_file_is_a_config_error(tmp_path):
 # ------------------------------------------------------------------ interpolation
 def test_interpolation_variants():
     env = {"A": "x", "EMPTY": ""}
-    assert interpolate("${A}", env) == ("x", ["A"])
-    assert interpolate("${B:-dflt}", env) == ("dflt", ["B"])
-    assert interpolate("${EMPTY:-dflt}", env) == ("dflt", ["EMPTY"])
-    assert interpolate("${EMPTY}", env) == ("", ["EMPTY"])
+    assert interpolate("${A}", env) == ("x", ["via $A"])
+    assert interpolate("${B:-dflt}", env) == ("dflt", ["default of ${B:-...} ($B unset)"])
+    assert interpolate("${EMPTY:-dflt}", env) == ("dflt", ["default of ${EMPTY:-...} ($EMPTY empty)"])
+    assert interpolate("${EMPTY}", env) == ("", ["via $EMPTY"])
     assert interpolate("${A:-}", env)[0] == "x"
     assert interpolate("$$", env) == ("$", [])
     assert interpolate("a$$b${A}", env)[0] == "a$bx"
@@ -168,7 +168,8 @@ def test_interpolation_in_config_values():
     assert inst.image == "my/iris:1"
     assert inst.credentials.password == "pa$$"  # the variable's value is not re-interpolated
     assert cfg.origins["instances.iris.image"] == "file, via $IMG"
-    assert cfg.origins["instances.iris.memory"] == "file, via $MEM"
+    # $MEM is unset: the default was used, not the variable
+    assert cfg.origins["instances.iris.memory"] == "file, default of ${MEM:-...} ($MEM unset)"
 
 
 def test_interpolated_value_is_validated_after_interpolation():
