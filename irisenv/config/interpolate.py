@@ -34,7 +34,8 @@ def interpolate(text: str, environ) -> tuple[str, list[str]]:
             if default is None:
                 raise ValueError(f"environment variable {name} is not set; set it, or give a "
                                  f"default: ${{{name}:-value}}")
-            used.append(f"default of ${{{name}:-...}} (${name} {'unset' if value is None else 'empty'})")
+            state = "unset" if value is None else "empty"
+            used.append(f"default of ${{{name}:-...}} (${name} {state})")
             return default
         used.append(f"via ${name}")
         return value
