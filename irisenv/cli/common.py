@@ -36,6 +36,18 @@ def reporter(args):
     return make_reporter(getattr(args, "progress", "auto"))
 
 
+def print_summary(args, rep, text: str, **fields) -> None:
+    """The one-line summary at the end of sync and down, on stderr: nothing with --progress
+    quiet; with --progress json a `summary` event (so every stderr line is JSON); else text."""
+    mode = getattr(args, "progress", "auto")
+    if mode == "quiet":
+        return
+    if mode == "json":
+        rep.event("summary", text, **fields)
+    else:
+        print(text, file=sys.stderr)
+
+
 def print_json(data) -> None:
     from ..errors import redact
 

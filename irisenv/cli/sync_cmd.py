@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import sys
 
-from .common import add_progress, load_project, print_json, reporter, seconds
+from .common import (add_progress, load_project, print_json, print_summary, reporter,
+                     seconds)
 
 
 def add_arguments(p) -> None:
@@ -54,6 +55,6 @@ def run(args) -> int:
         print_json({"project": project.name, "changes": outcome.plan.has_changes,
                     "summary": counts, "seconds": round(outcome.seconds, 3),
                     "plan": plan_json(outcome.plan)})
-    if args.progress != "quiet":
-        print(summary, file=sys.stderr)
+    print_summary(args, rep, summary, project=project.name, summary=counts,
+                  seconds=round(outcome.seconds, 3))
     return 0
