@@ -26,7 +26,9 @@ def test_sync_timeout_accepts_seconds_and_durations(text, seconds):
 
 @pytest.mark.parametrize("text", ["inf", "nan", "-1", "0", "0s", "-inf", "1e400", "soon", "",
                                   "90 s", "25h", "1e9"])
-def test_sync_timeout_rejects_what_is_not_a_usable_timeout(capsys, text):
+def test_sync_timeout_rejects_what_is_not_a_usable_timeout(capsys, tmp_path, monkeypatch, text):
+    monkeypatch.chdir(tmp_path)  # were the value accepted, no sync in the checkout
+    monkeypatch.setenv("IRISENV_CONFIG", str(tmp_path / "missing.toml"))
     code, out, err = run(capsys, "sync", f"--timeout={text}")
     assert code == 64, err
     assert "internal error" not in err and "Traceback" not in err
