@@ -1,4 +1,4 @@
-"""irisenv config validate | show | get | set | init | schema"""
+"""irisenv config validate | show | get | set | init | schema | example"""
 from __future__ import annotations
 
 import argparse
@@ -34,7 +34,10 @@ def add_arguments(p) -> None:
     sc = sub.add_parser("schema", help="print the JSON Schema of the config file")
     sc.add_argument("-o", "--output", metavar="FILE", help="write it to FILE instead")
     sc.set_defaults(_run=run_schema)
-    for action_parser in (v, s, g, st, i, sc):  # -c also after the action
+    ex = sub.add_parser("example", help="print every key with its default and a comment "
+                                        "(a complete, valid iris-devtester.toml)")
+    ex.set_defaults(_run=run_example)
+    for action_parser in (v, s, g, st, i, sc, ex):  # -c also after the action
         action_parser.add_argument("-c", "--config", metavar="PATH", default=argparse.SUPPRESS,
                                    help="config file (as before the verb)")
 
@@ -180,6 +183,13 @@ def run_init(args) -> int:
     # abspath, not resolve(): the directory name as the user sees it, and no symlink to follow
     write_atomic(path, starter(sanitize_project_name(Path(os.path.abspath(path)).parent.name)))
     print(f"wrote {path}; next: `irisenv config validate`, then `irisenv sync`", file=sys.stderr)
+    return 0
+
+
+def run_example(args) -> int:
+    from ..config.template import reference
+
+    sys.stdout.write(reference())
     return 0
 
 

@@ -21,13 +21,14 @@ VERBS = {
     "exec": ("exec_cmd", "run a command in an instance's container"),
     "session": ("session_cmd", "an ObjectScript prompt in an instance"),
     "doctor": ("doctor_cmd", "check the engine, images, ports and the IRIS driver for known traps"),
-    "config": ("config_cmd", "validate, show, get, set, init and schema for iris-devtester.toml"),
+    "config": ("config_cmd", "validate, show, get, set, init, schema and example for iris-devtester.toml"),
 }
 
 EPILOG = """\
 exit codes: 0 ok · 1 error · 2 plan has changes (plan --detailed-exitcode) ·
 3 not ready in time · 64 bad command line · 130 interrupted
-docs: docs/cli.md, docs/config.md"""
+more: `irisenv VERB --help`; every config key with its default and a comment:
+`irisenv config example`; the effective config: `irisenv config show --origin`"""
 
 
 class Parser(argparse.ArgumentParser):

@@ -59,7 +59,7 @@ def field_for(parts: list[str]) -> spec.Field | None:
             hint = did_you_mean(part, known)
             raise IrisenvError(f"unknown key {'.'.join(parts)!r}",
                                f"{'.'.join(parts[:i]) or 'the top level'} accepts: {', '.join(known)}",
-                               hint or "see docs/config.md for the keys")
+                               hint or "`irisenv config example` shows every key")
         node = known[part]
         i += 1
     if isinstance(node, spec.Field) and i == len(parts):

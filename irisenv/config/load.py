@@ -201,8 +201,8 @@ class _Validator:
                 hint = did_you_mean(key, known)
                 self.fail(path + (key,), f"unknown key {key!r}",
                           f"{'.'.join(path) or 'the top level'} accepts: {', '.join(known)}",
-                          hint or "remove it, or check the spelling against the docs "
-                                  "(docs/config.md)", at_value=False)
+                          hint or "remove it, or check the spelling (`irisenv config "
+                                  "example` shows every key)", at_value=False)
         out = {}
         for name, item in known.items():
             sub = path + (name,)
@@ -547,5 +547,5 @@ def _fix(f: spec.Field) -> str:
     if f.kind == "enum":
         return f"write one of: {', '.join(repr(c) for c in f.choices)}"
     if f.default is None:
-        return f"see docs/config.md for {f.name}"
+        return f"see {f.name} in `irisenv config example`"
     return f"write e.g. {f.name} = {toml_value(f.default)} (the default)"

@@ -15,7 +15,7 @@ from irisenv.cli.main import main
 from irisenv.config import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "iris-devtester.toml.example"
+EXAMPLE = ROOT / "irisenv" / "config" / "reference.toml"
 FILE = "iris-devtester.toml"
 SECRET = "Zebra-Secret-9177"
 

@@ -13,7 +13,7 @@ from irisenv.config.interpolate import interpolate
 from irisenv.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "iris-devtester.toml.example"
+EXAMPLE = ROOT / "irisenv" / "config" / "reference.toml"
 DOCS = ROOT / "docs" / "config.md"
 
 
@@ -323,7 +323,7 @@ def _example_keys() -> set:
 def test_every_declared_key_is_in_the_example():
     declared = {path for path, _ in spec.iter_fields(spec.ROOT)}
     missing = declared - _example_keys()
-    assert not missing, f"add these keys to iris-devtester.toml.example: {sorted(missing)}"
+    assert not missing, f"add these keys to irisenv/config/reference.toml: {sorted(missing)}"
 
 
 def test_the_example_shows_no_undeclared_key():
