@@ -21,7 +21,8 @@ VERBS = {
     "exec": ("exec_cmd", "run a command in an instance's container"),
     "session": ("session_cmd", "an ObjectScript prompt in an instance"),
     "doctor": ("doctor_cmd", "check the engine, images, ports and the IRIS driver for known traps"),
-    "config": ("config_cmd", "validate, show, get, set, init, schema and example for iris-devtester.toml"),
+    "config": ("config_cmd",
+               "validate, show, get, set, init, schema and example for iris-devtester.toml"),
 }
 
 EPILOG = """\
@@ -64,7 +65,8 @@ def _module(name: str):
 
 def _innermost(parser: argparse.ArgumentParser, args) -> argparse.ArgumentParser:
     """The parser of the verb (and action) the command line chose: its usage is the one
-    that helps with an unknown argument, not the top-level one."""
+    that helps with an unknown argument, not the top-level one. (argparse keeps its
+    subparsers in the private _actions; parse_args would report at the top level.)"""
     while True:
         sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)),
                    None)

@@ -21,6 +21,8 @@ import uuid
 
 import pytest
 
+DEFAULT_CONNECT_TIMEOUT = 60.0  # seconds iris_connection waits for IRIS to accept a connection
+
 
 def pytest_addoption(parser):
     group = parser.getgroup("irisenv", "irisenv: IRIS test databases")
@@ -34,9 +36,6 @@ def pytest_addoption(parser):
                          f"irisenv_connect_timeout, else {DEFAULT_CONNECT_TIMEOUT:g})")
     parser.addini("irisenv_connect_timeout", "iris_connection's connect timeout (seconds or a "
                   'duration such as "30s")', default=None)
-
-
-DEFAULT_CONNECT_TIMEOUT = 60.0
 
 
 def pytest_configure(config):
