@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE = ROOT / "iris-devtester.toml.example"
+EXAMPLE = ROOT / "irisenv" / "config" / "reference.toml"
 GOAL_MS = 80.0
 
 

@@ -17,6 +17,13 @@ Options:
   --irisenv-config PATH     which iris-devtester.toml (default: $IRISENV_CONFIG, then the
                             nearest one walking up from the working directory)
   --irisenv-instance NAME   which instance the fixtures use (default: the first declared)
+  --irisenv-connect-timeout SECONDS
+                            how long iris_connection waits for IRIS (default 60; "30s"
+                            works too; ini setting: irisenv_connect_timeout)
+
+An irisenv failure in a fixture (bad config, failed sync, no connection) errors the test
+with irisenv's what/why/fix, without a traceback; after one failed iris_connection, the
+later ones of the run fail at once instead of waiting again.
 
 Marker: @pytest.mark.iris -- the test needs a real InterSystems IRIS instance (so that
 `-m "not iris"` runs the rest anywhere).
@@ -25,6 +32,7 @@ Put options you always want into your pytest configuration, e.g. in pyproject.to
 
     [tool.pytest.ini_options]
     addopts = "--irisenv-config ci/iris-devtester.toml"
+    irisenv_connect_timeout = "30s"
 """
 from __future__ import annotations
 

@@ -6,12 +6,14 @@
     nox -s tests -- -m "not iris"      # extra pytest arguments after --
 
 `irisenv.session(session)` runs `irisenv sync` for iris-devtester.toml (found walking up
-from this file's directory, or named by $IRISENV_CONFIG) -- a converged project costs one
+from this file's directory, or named by $IRISENV_CONFIG; a relative $IRISENV_CONFIG is
+taken from the directory you ran nox in) -- a converged project costs one
 container list and one IRIS probe -- then puts IRIS_HOST, IRIS_PORT, IRIS_WEB_PORT,
 IRIS_NAMESPACE, IRIS_USERNAME, IRIS_PASSWORD, IRIS_URL and IRIS_CONTAINER into
 session.env, so every command the session runs sees them. It also returns them as an
 irisenv.project.Connection. Several nox (or pytest) processes at once are serialized by
-irisenv's project lock.
+irisenv's project lock. When irisenv fails (an invalid config, a failed sync), the session
+is aborted with irisenv's what/why/fix as nox's reason, without a traceback.
 
 The sessions here use `python=False` (nox's own interpreter, no virtualenv), so the commands
 run with the Python that has irisenv and its test dependencies. With a virtualenv per

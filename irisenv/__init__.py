@@ -67,7 +67,8 @@ def connect(instance: str | None = None, namespace: str | None = None, *, config
 def session(session, instance: str | None = None, namespace: str | None = None, *,
             config=None, timeout: float = 180.0):
     """For noxfiles: sync (fast and locked when converged), put the connection variables
-    into session.env, and return them (an irisenv.project.Connection)."""
+    into session.env, and return them (an irisenv.project.Connection). A failure aborts
+    the session with irisenv's what/why/fix (session.error), without a traceback."""
     from .integrations.nox import session as _session
 
     return _session(session, instance, namespace, config=config, timeout=timeout)

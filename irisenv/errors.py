@@ -79,6 +79,11 @@ class IrisenvError(Exception):
     def render(self) -> str:
         return _render([f"error: {self.what}"], self.why, self.fix)
 
+    def __str__(self) -> str:
+        # the whole error, as the CLI prints it: pytest's `E` line, nox, logging and a
+        # user's print(exc) show str(), and must not lose the why and the fix
+        return self.render()
+
     def to_dict(self) -> dict:
         return {"error": redact(self.what), "why": redact(self.why), "fix": redact(self.fix),
                 "exit_code": self.exit_code}

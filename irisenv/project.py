@@ -237,6 +237,28 @@ class Project:
                           namespace=(namespace or inst.default_namespace),
                           username=inst.credentials.username, password=inst.credentials.password)
 
+    def declared_namespace(self, instance: str | None, namespace: str) -> str:
+        """``namespace`` (upper-cased) when the instance declares it or it is built in (USER),
+        else an error listing the declared ones. For `irisenv env` and irisenv.session(),
+        which hand out a URL from the config: a namespace that does not exist is a mistake
+        there. (connect() takes any name, e.g. a test run's own namespace.)"""
+        from .errors import did_you_mean
+        from .names import BUILTIN_NAMESPACES
+
+        inst = self.config.instance(instance)
+        name = namespace.upper()
+        declared = [ns.name for ns in inst.namespaces]
+        if name in declared or name in BUILTIN_NAMESPACES:
+            return name
+        allowed = declared + sorted(BUILTIN_NAMESPACES - set(declared))
+        hint = did_you_mean(name, allowed)
+        raise IrisenvError(f"namespace {namespace} is not declared for instance {inst.name}",
+                           f"instance {inst.name} declares: {', '.join(declared) or 'none'}; "
+                           f"{', '.join(sorted(BUILTIN_NAMESPACES))} always exists"
+                           + (f"; {hint}" if hint else ""),
+                           f"pass one of {', '.join(allowed)}, or declare it with "
+                           f"[instances.{inst.name}.namespaces.{name}] and run `irisenv sync`")
+
     def connect(self, instance: str | None = None, namespace: str | None = None, *,
                 timeout: float = 60.0):
         """A DB-API connection (intersystems-irispython) to a running instance."""

@@ -107,8 +107,9 @@ def _too_large(key: str, path: Path, what: str) -> UserFileError:
                          f"check that {key} names the right file")
 
 
-def text(data: bytes, path, key: str, *, what: str = "file") -> str:
-    """``data`` as text: UTF-8 (a leading BOM is dropped), no NUL bytes. The error says
+def text(data: bytes, path, key: str, *, what: str = "file", drop_bom: bool = True) -> str:
+    """``data`` as text: UTF-8 (a leading BOM is dropped, unless ``drop_bom`` is false: the
+    config file's loader names a BOM as an error of its own), no NUL bytes. The error says
     which line is wrong, never what it holds."""
     path = Path(path)
     why = f"a {what} is UTF-8 text"
@@ -118,7 +119,7 @@ def text(data: bytes, path, key: str, *, what: str = "file") -> str:
         raise UserFileError(key, path, f"{path} is not a text file (line {line} holds a NUL "
                             "byte)", why, f"check that {key} names the right file")
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8-sig" if drop_bom else "utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise UserFileError(key, path, f"{path} is not UTF-8 text (line {line})", why,

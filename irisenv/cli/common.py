@@ -11,6 +11,18 @@ def add_progress(p) -> None:
                         "NDJSON events, or nothing (default: auto)")
 
 
+def seconds(text: str) -> float:
+    """argparse type for timeouts: seconds or a duration (units.parse_seconds)."""
+    import argparse
+
+    from ..config.units import parse_seconds
+
+    try:
+        return parse_seconds(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def load_project(args):
     from ..config import load_config
     from ..project import Project
@@ -22,6 +34,18 @@ def reporter(args):
     from ..report import make_reporter
 
     return make_reporter(getattr(args, "progress", "auto"))
+
+
+def print_summary(args, rep, text: str, **fields) -> None:
+    """The one-line summary at the end of sync and down, on stderr: nothing with --progress
+    quiet; with --progress json a `summary` event (so every stderr line is JSON); else text."""
+    mode = getattr(args, "progress", "auto")
+    if mode == "quiet":
+        return
+    if mode == "json":
+        rep.event("summary", text, **fields)
+    else:
+        print(text, file=sys.stderr)
 
 
 def print_json(data) -> None:

@@ -1,8 +1,9 @@
-"""irisenv config validate | show | get | set | init | schema"""
+"""irisenv config validate | show | get | set | init | schema | example"""
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -33,7 +34,10 @@ def add_arguments(p) -> None:
     sc = sub.add_parser("schema", help="print the JSON Schema of the config file")
     sc.add_argument("-o", "--output", metavar="FILE", help="write it to FILE instead")
     sc.set_defaults(_run=run_schema)
-    for action_parser in (v, s, g, st, i, sc):  # -c also after the action
+    ex = sub.add_parser("example", help="print every key with its default and a comment "
+                                        "(a complete, valid iris-devtester.toml)")
+    ex.set_defaults(_run=run_example)
+    for action_parser in (v, s, g, st, i, sc, ex):  # -c also after the action
         action_parser.add_argument("-c", "--config", metavar="PATH", default=argparse.SUPPRESS,
                                    help="config file (as before the verb)")
 
@@ -171,17 +175,38 @@ def run_set(args) -> int:
 
 def run_init(args) -> int:
     from ..config.edit import write_atomic
+    from ..config.load import working_dir
     from ..config.spec import CONFIG_FILENAME
     from ..config.template import starter
     from ..names import sanitize_project_name
 
-    path = Path(args.config).expanduser() if args.config else Path.cwd() / CONFIG_FILENAME
-    if path.exists() and not args.force:
+    path = Path(args.config).expanduser() if args.config else working_dir() / CONFIG_FILENAME
+    if path.is_symlink() and not path.exists():  # a link to nothing, or a loop
+        import errno
+
+        try:
+            os.stat(path)
+            loop = False
+        except OSError as exc:
+            loop = exc.errno == errno.ELOOP
+        raise IrisenvError(f"{path} is a symbolic link loop" if loop else
+                           f"{path} is a symbolic link to {os.readlink(path)}, which does not "
+                           "exist", "irisenv creates no file through a link",
+                           "remove the link and run init again" if loop else
+                           "create the target first, or remove the link and run init again")
+    if os.path.lexists(path) and not args.force:  # lexists: a broken link or a loop exists too
         raise IrisenvError(f"{path} already exists", "init never overwrites a config by default",
                            "edit it with `irisenv config set`, or pass --force to overwrite")
-    # named after the directory the file is in (a symlinked file: the link's directory)
-    write_atomic(path, starter(sanitize_project_name(path.absolute().parent.resolve().name)))
+    # abspath, not resolve(): the directory name as the user sees it, and no symlink to follow
+    write_atomic(path, starter(sanitize_project_name(Path(os.path.abspath(path)).parent.name)))
     print(f"wrote {path}; next: `irisenv config validate`, then `irisenv sync`", file=sys.stderr)
+    return 0
+
+
+def run_example(args) -> int:
+    from ..config.template import reference
+
+    sys.stdout.write(reference())
     return 0
 
 

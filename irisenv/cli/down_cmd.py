@@ -1,9 +1,7 @@
 """irisenv down: remove the project's containers (and volumes) by label."""
 from __future__ import annotations
 
-import sys
-
-from .common import add_progress, print_json, reporter
+from .common import add_progress, print_json, print_summary, reporter
 
 
 def add_arguments(p) -> None:
@@ -44,10 +42,11 @@ def run(args) -> int:
         rep.close()
     if args.json:
         print_json({"project": name, **removed})
-    elif args.progress != "quiet":
-        print(f"down: project {name}: removed {len(removed['containers'])} container(s)"
-              + (f" and {len(removed['volumes'])} volume(s)" if args.volumes else ""),
-              file=sys.stderr)
+    else:
+        print_summary(args, rep, f"down: project {name}: removed "
+                      f"{len(removed['containers'])} container(s)"
+                      + (f" and {len(removed['volumes'])} volume(s)" if args.volumes else ""),
+                      project=name, **removed)
     return 0
 
 

@@ -8,7 +8,8 @@ import json
 def add_arguments(p) -> None:
     p.add_argument("instance", nargs="?", help="instance name (default: the first declared)")
     p.add_argument("--format", choices=["shell", "dotenv", "json"], default="shell")
-    p.add_argument("--namespace", help="namespace for IRIS_NAMESPACE and the URL")
+    p.add_argument("--namespace", help="namespace for IRIS_NAMESPACE and the URL: one the "
+                                       "instance declares, or USER (default: its first)")
     p.set_defaults(_run=run)
 
 
@@ -16,7 +17,10 @@ def run(args) -> int:
     from .common import load_project
 
     project = load_project(args)
-    env = project.connection(args.instance, args.namespace).env()
+    namespace = args.namespace
+    if namespace is not None:
+        namespace = project.declared_namespace(args.instance, namespace)
+    env = project.connection(args.instance, namespace).env()
     if args.format == "json":
         print(json.dumps(env, indent=2))
     elif args.format == "dotenv":

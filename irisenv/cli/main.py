@@ -21,13 +21,15 @@ VERBS = {
     "exec": ("exec_cmd", "run a command in an instance's container"),
     "session": ("session_cmd", "an ObjectScript prompt in an instance"),
     "doctor": ("doctor_cmd", "check the engine, images, ports and the IRIS driver for known traps"),
-    "config": ("config_cmd", "validate, show, get, set, init and schema for iris-devtester.toml"),
+    "config": ("config_cmd",
+               "validate, show, get, set, init, schema and example for iris-devtester.toml"),
 }
 
 EPILOG = """\
 exit codes: 0 ok · 1 error · 2 plan has changes (plan --detailed-exitcode) ·
 3 not ready in time · 64 bad command line · 130 interrupted
-docs: docs/cli.md, docs/config.md"""
+more: `irisenv VERB --help`; every config key with its default and a comment:
+`irisenv config example`; the effective config: `irisenv config show --origin`"""
 
 
 class Parser(argparse.ArgumentParser):
@@ -61,13 +63,31 @@ def _module(name: str):
     return importlib.import_module(f"irisenv.cli.{name}")
 
 
+def _innermost(parser: argparse.ArgumentParser, args) -> argparse.ArgumentParser:
+    """The parser of the verb (and action) the command line chose: its usage is the one
+    that helps with an unknown argument, not the top-level one. (argparse keeps its
+    subparsers in the private _actions; parse_args would report at the top level.)"""
+    while True:
+        sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)),
+                   None)
+        chosen = getattr(args, sub.dest, None) if sub is not None else None
+        if chosen not in getattr(sub, "choices", {}):
+            return parser
+        parser = sub.choices[chosen]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        _innermost(parser, args).error(f"unrecognized arguments: {' '.join(extra)}")
     if not getattr(args, "verb", None):
         parser.print_help()
         return errors.EXIT_OK
     try:
+        from ..config.load import working_dir
+
+        working_dir()  # every verb finds its config and relative paths from there
         return int(args._run(args) or 0)
     except errors.IrisenvError as exc:
         if getattr(args, "json", False):

@@ -3,15 +3,17 @@ from __future__ import annotations
 
 import sys
 
-from .common import add_progress, load_project, print_json, reporter
+from .common import (add_progress, load_project, print_json, print_summary, reporter,
+                     seconds)
 
 
 def add_arguments(p) -> None:
     p.add_argument("--wait", dest="wait", action="store_true", default=True,
                    help="wait until every instance is ready (default)")
     p.add_argument("--no-wait", dest="wait", action="store_false", help="return once started")
-    p.add_argument("--timeout", type=float, default=180.0, metavar="S",
-                   help="seconds to wait for readiness (default 180; exit 3 when exceeded)")
+    p.add_argument("--timeout", type=seconds, default=180.0, metavar="S",
+                   help='seconds to wait for readiness, or a duration such as "90s", "5m" '
+                        "(default 180; exit 3 when exceeded)")
     p.add_argument("--recreate", action="store_true",
                    help="replace every container even if it matches (beats reuse)")
     p.add_argument("--remove-orphans", action="store_true",
@@ -57,6 +59,6 @@ def run(args) -> int:
         print_json({"project": project.name, "changes": outcome.plan.has_changes,
                     "summary": counts, "seconds": round(outcome.seconds, 3),
                     "plan": plan_json(outcome.plan)})
-    if args.progress != "quiet":
-        print(summary, file=sys.stderr)
+    print_summary(args, rep, summary, project=project.name, summary=counts,
+                  seconds=round(outcome.seconds, 3))
     return 0

@@ -6,6 +6,7 @@ the file is left untouched. The write is atomic (temporary file + rename).
 from __future__ import annotations
 
 import os
+import shlex
 import tempfile
 from pathlib import Path
 
@@ -58,7 +59,7 @@ def field_for(parts: list[str]) -> spec.Field | None:
             hint = did_you_mean(part, known)
             raise IrisenvError(f"unknown key {'.'.join(parts)!r}",
                                f"{'.'.join(parts[:i]) or 'the top level'} accepts: {', '.join(known)}",
-                               hint or "see docs/config.md for the keys")
+                               hint or "`irisenv config example` shows every key")
         node = known[part]
         i += 1
     if isinstance(node, spec.Field) and i == len(parts):
@@ -119,9 +120,10 @@ def set_value(path: Path, key: str, raw: str, *, environ=None) -> tuple[str, str
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Replace the file at ``path`` (temporary file + rename). A symbolic link at ``path``
-    stays a link: its target is the file replaced (the temporary file is made next to the
-    target); a link to nothing is refused rather than followed to create a file."""
+    """Replace the file at ``path`` (temporary file + rename); a clear error when that
+    cannot be done (a missing directory, no permission). A symbolic link at ``path`` stays a
+    link: its target is the file replaced (the temporary file is made next to the target);
+    a link to nothing is refused rather than followed to create a file."""
     if path.is_symlink():
         target = Path(os.path.realpath(path))
         if not target.is_file():
@@ -130,14 +132,28 @@ def write_atomic(path: Path, text: str) -> None:
                                "through a link",
                                f"create {target} first, or replace the link by a file")
         path = target
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=str(path.parent))
+    parent = path.parent
+    if not parent.is_dir():
+        what = "does not exist" if not os.path.lexists(parent) else "is not a directory"
+        raise IrisenvError(f"cannot write {path}: directory {parent} {what}",
+                           "irisenv writes into an existing directory and creates none",
+                           f"create it first (mkdir -p {shlex.quote(str(parent))}), or name a "
+                           "file in an existing directory")
+    try:
+        mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=str(parent))
+    except OSError as exc:
+        raise IrisenvError(f"cannot write {path}", exc.strerror or str(exc),
+                           f"check that you may write to {parent}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
         os.chmod(tmp, mode)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise IrisenvError(f"cannot write {path}", exc.strerror or str(exc),
+                               f"check that you may write to {path}") from None
         raise

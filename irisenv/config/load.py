@@ -8,11 +8,12 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import shlex
 import tomllib
 from pathlib import Path
 
 from .. import names
-from ..errors import ConfigError, ConfigIssue, did_you_mean
+from ..errors import ConfigError, ConfigIssue, IrisenvError, did_you_mean
 from . import memory, model, spec, units
 from .interpolate import interpolate
 from .mask import is_secret_key, mask_secret_values
@@ -21,15 +22,30 @@ ENV_CONFIG = "IRISENV_CONFIG"
 
 
 # ---------------------------------------------------------------- discovery
+def working_dir() -> Path:
+    """The working directory, or a clear error when it was deleted under the shell."""
+    try:
+        return Path.cwd()
+    except FileNotFoundError:
+        raise IrisenvError("the working directory no longer exists",
+                           "it was deleted (or replaced) after the shell entered it; irisenv "
+                           "finds the config and its relative paths from there",
+                           'cd into an existing directory (`cd "$PWD"` re-enters it if it was '
+                           "re-created), then run the command again") from None
+
+
 def find_config(cwd: Path | None = None, environ=None) -> tuple[Path | None, str]:
-    """Return (path or None, how it was found). Order: IRISENV_CONFIG, then walk up."""
+    """Return (path or None, how it was found). Order: IRISENV_CONFIG, then walk up.
+
+    A candidate that is a symbolic link to nothing (broken, or a loop) is returned too, so
+    that reading it reports the problem instead of silently using the zero-config default."""
     environ = os.environ if environ is None else environ
     if environ.get(ENV_CONFIG):
         return Path(environ[ENV_CONFIG]).expanduser(), f"${ENV_CONFIG}"
-    here = (cwd or Path.cwd()).resolve()
+    here = (cwd or working_dir()).resolve()
     for directory in (here, *here.parents):
         candidate = directory / spec.CONFIG_FILENAME
-        if candidate.is_file():
+        if candidate.is_file() or candidate.is_symlink():
             return candidate, "found by walking up from the working directory"
     return None, "no config file found: zero-config default"
 
@@ -39,24 +55,24 @@ def load_config(path: str | os.PathLike | None = None, *, cwd: Path | None = Non
     """Load the project's config: ``path`` if given, else discovered (see find_config)."""
     environ = os.environ if environ is None else environ
     if path is None:
-        found, _how = find_config(cwd, environ)
+        found, how = find_config(cwd, environ)
     else:
-        found = Path(path).expanduser()
+        found, how = Path(path).expanduser(), "-c/--config"
     if found is None:
-        base = (cwd or Path.cwd()).resolve()
+        base = (cwd or working_dir()).resolve()
         return parse_config("", None, environ=environ, default_project=base.name, base_dir=base)
     from .. import userfiles
 
+    try:  # missing, a broken link, a loop, a directory: said precisely (_unreadable)
+        if os.path.isdir(found):
+            raise IsADirectoryError(21, "is a directory")
+        os.stat(found)
+    except OSError as exc:
+        raise ConfigError([_unreadable(found, how, exc)]) from None
     try:  # bounded, never through a FIFO or a device, no content quoted (userfiles)
-        data = userfiles.read(found, "-c/--config", what="config file")
-        text = userfiles.text(data, found, "-c/--config", what="config file")
+        data = userfiles.read(found, how, what="config file")
+        text = userfiles.text(data, found, how, what="config file", drop_bom=False)
     except userfiles.UserFileError as exc:
-        if not found.exists():
-            raise ConfigError([ConfigIssue(
-                "", f"config file {found} does not exist",
-                "it was named by -c/--config or $IRISENV_CONFIG",
-                "create it with `irisenv config init`, or point to an existing file",
-                file=str(found))]) from None
         raise ConfigError([ConfigIssue(
             "", exc.detail, exc.why,
             "point -c/--config (or $IRISENV_CONFIG) at your iris-devtester.toml, a regular "
@@ -64,6 +80,37 @@ def load_config(path: str | os.PathLike | None = None, *, cwd: Path | None = Non
     resolved = found.resolve()
     return parse_config(text, resolved, environ=environ, default_project=resolved.parent.name,
                         base_dir=resolved.parent)
+
+
+def _unreadable(found: Path, how: str, exc: Exception) -> ConfigIssue:
+    """Why the config file at ``found`` (named by ``how``) could not be read."""
+    import errno
+
+    named = ("it was found by walking up from the working directory" if how.startswith("found")
+             else f"it was named by {how}")
+    if isinstance(exc, UnicodeDecodeError):
+        return ConfigIssue("", f"{found} is not UTF-8 text", f"{exc}; {named}",
+                           "save it as UTF-8 (TOML files are UTF-8)", file=str(found))
+    if exc.errno == errno.ELOOP:
+        return ConfigIssue("", f"config file {found} is a symbolic link loop",
+                           f"following its links never reaches a file; {named}",
+                           f"point the link at a real file (`ls -l {found}` shows where it "
+                           "leads), or remove it", file=str(found))
+    if isinstance(exc, FileNotFoundError) and found.is_symlink():
+        return ConfigIssue("", f"config file {found} is a broken symbolic link "
+                               f"(to {os.readlink(found)}, which does not exist)",
+                           named, "point the link at an existing file, or remove it",
+                           file=str(found))
+    if isinstance(exc, FileNotFoundError):
+        return ConfigIssue("", f"config file {found} does not exist", named,
+                           "create it with `irisenv config init`, or point to an existing file",
+                           file=str(found))
+    if isinstance(exc, IsADirectoryError):
+        return ConfigIssue("", f"config file {found} is a directory", named,
+                           f"name the file itself, e.g. {found / spec.CONFIG_FILENAME}",
+                           file=str(found))
+    return ConfigIssue("", f"cannot read {found}", exc.strerror or str(exc),
+                       "check the file's permissions", file=str(found))
 
 
 # ---------------------------------------------------------------- parsing
@@ -75,6 +122,16 @@ def parse_config(text: str, path: Path | None, *, environ=None, default_project:
     """Pure: validate ``text`` (the contents of ``path``) and return the Config."""
     environ = os.environ if environ is None else environ
     display = _display_path(path)
+    if text.startswith("\ufeff"):
+        # Python's TOML parser (tomllib) rejects a byte-order mark, and so would any other
+        # Python tool reading the file; irisenv names it rather than accept what they refuse
+        raise ConfigError([ConfigIssue(
+            "", "the file starts with a UTF-8 byte-order mark (BOM)",
+            "an editor saved it as \"UTF-8 with BOM\"; the TOML parser irisenv uses (Python's "
+            "tomllib) does not accept the invisible mark before the first line",
+            "save the file as UTF-8 without BOM (the editor's encoding setting), or strip it: "
+            f"sed -i '1s/^\\xEF\\xBB\\xBF//' {shlex.quote(display)}",
+            file=display, line=1, column=1)])
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -90,7 +147,7 @@ def parse_config(text: str, path: Path | None, *, environ=None, default_project:
             "", f"TOML syntax error: {what}", "the file is not valid TOML",
             "fix the syntax at the marked spot (strings need quotes; tables are [name])",
             file=display, line=line, column=col, source_line=src)]) from None
-    v = _Validator(text, display, environ, base_dir or (path.parent if path else Path.cwd()))
+    v = _Validator(text, display, environ, base_dir or (path.parent if path else working_dir()))
     cfg = v.build(data, default_project, path)
     if v.issues:
         raise ConfigError(v.locate_all())
@@ -184,8 +241,8 @@ class _Validator:
                 hint = did_you_mean(key, known)
                 self.fail(path + (key,), f"unknown key {key!r}",
                           f"{'.'.join(path) or 'the top level'} accepts: {', '.join(known)}",
-                          hint or "remove it, or check the spelling against the docs "
-                                  "(docs/config.md)", at_value=False)
+                          hint or "remove it, or check the spelling (`irisenv config "
+                                  "example` shows every key)", at_value=False)
         out = {}
         for name, item in known.items():
             sub = path + (name,)
@@ -256,7 +313,7 @@ class _Validator:
                           "set the variable or give a default")
                 return None  # not the raw default: sizes/durations would stay unparsed
             if used:
-                self.origin_of(path, "file, via $" + ", $".join(used))
+                self.origin_of(path, "file, " + ", ".join(used))
         try:
             return _CHECKS[f.kind](self, f, value, path)
         except ValueError as exc:
@@ -314,7 +371,7 @@ class _Validator:
                           f"{units.format_size(i.routines)}",
                           "besides its caches IRIS allocates, at its defaults, "
                           f"{memory.parts(i.globals)}; the container would be killed for "
-                          "running out of memory (docs/learnings/memory.md)",
+                          "running out of memory",
                           f'raise memory to at least "{units.format_size(need)}"'
                           " or lower globals/routines")
         mon = i.monitoring
@@ -549,7 +606,7 @@ def _fix(f: spec.Field) -> str:
     if f.kind == "enum":
         return f"write one of: {', '.join(repr(c) for c in f.choices)}"
     if f.default is None:
-        return f"see docs/config.md for {f.name}"
+        return f"see {f.name} in `irisenv config example`"
     return f"write e.g. {f.name} = {toml_value(f.default)} (the default)"
 
 

@@ -25,6 +25,28 @@ def parse_duration(text: str) -> float:
     return int(m.group(1)) * _DURATION_FACTORS[m.group(2)]
 
 
+MAX_TIMEOUT = 24 * 3600.0  # seconds; longer waits are a mistake (and overflow thread waits)
+
+
+def parse_seconds(text: str) -> float:
+    """A timeout given on a command line or in a plugin option: plain seconds ("90", "2.5")
+    or a duration as in the config ("90s", "2m", "1h"); more than 0 and at most 24h."""
+    seconds = None
+    if isinstance(text, str):
+        try:
+            seconds = parse_duration(text)
+        except ValueError:
+            try:
+                seconds = float(text) if text.strip() == text else None
+            except ValueError:
+                pass
+    if seconds is None or not 0 < seconds <= MAX_TIMEOUT:  # nan fails both comparisons
+        raise ValueError(f"{text!r} is not a usable timeout: give seconds greater than 0 "
+                         f"(e.g. 90 or 2.5) or a duration such as \"90s\", \"2m\" or \"1h\", "
+                         f"at most 24h")
+    return seconds
+
+
 def parse_size(text: str) -> int:
     """Return bytes. Accepts "<int><unit>" with unit k, m or g (binary multiples)."""
     m = _SIZE.fullmatch(text) if isinstance(text, str) else None

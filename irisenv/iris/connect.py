@@ -78,7 +78,8 @@ def open_connection(conn, *, timeout: float = 60.0, remediate=None, connect_time
                                "run `irisenv sync`, which clears it and verifies the login")
         if time.monotonic() >= deadline:
             raise NotReadyError(f"could not connect to instance {conn.instance} at "
-                                f"{conn.host}:{conn.port}/{conn.namespace}",
+                                f"{conn.host}:{conn.port}/{conn.namespace} within {timeout:g}s",
                                 f"the driver said: {last.strip()}",
-                                "check `irisenv status` and `irisenv logs`; raise the timeout")
+                                "check `irisenv status` and `irisenv logs`; raise the timeout "
+                                "(connect(timeout=...); in pytest --irisenv-connect-timeout)")
         time.sleep(0.5)

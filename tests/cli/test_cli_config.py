@@ -15,7 +15,7 @@ from irisenv.cli.main import main
 from irisenv.config import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "iris-devtester.toml.example"
+EXAMPLE = ROOT / "irisenv" / "config" / "reference.toml"
 FILE = "iris-devtester.toml"
 SECRET = "Zebra-Secret-9177"
 
@@ -204,6 +204,15 @@ def test_show_origin(capsys, project, monkeypatch):
     assert f"{FILE}:6" in lines["image"] and "via $IMG" in lines["image"]
     assert lines["globals"].rstrip().endswith("# default")
 
+    monkeypatch.delenv("IMG")
+    code, out, _ = run(capsys, "config", "show", "--origin")
+    image = next(line for line in out.splitlines() if line.startswith("image = "))
+    assert "via $IMG" not in image and "default of ${IMG:-...} ($IMG unset)" in image
+    monkeypatch.setenv("IMG", "")
+    code, out, _ = run(capsys, "config", "show", "--origin")
+    image = next(line for line in out.splitlines() if line.startswith("image = "))
+    assert "default of ${IMG:-...} ($IMG empty)" in image
+
 
 def test_show_origin_json(capsys, project):
     code, out, _ = run(capsys, "config", "show", "--json", "--origin")
@@ -211,7 +220,12 @@ def test_show_origin_json(capsys, project):
     line = _line_of(project / FILE, "memory")
     assert data["instances.iris.memory"] == {"value": "2g", "origin": f"{project / FILE}:{line}"}
     assert data["instances.iris.credentials.password"]["value"] == "********"
-    assert "via $IRIS_PASSWORD" in data["instances.iris.credentials.password"]["origin"]
+    # $IRIS_PASSWORD is unset here: the default of ${IRIS_PASSWORD:-SYS} was used, not the
+    # variable, and the default itself (a password) is not shown
+    origin = data["instances.iris.credentials.password"]["origin"]
+    assert "via $IRIS_PASSWORD" not in origin
+    assert "default of ${IRIS_PASSWORD:-...} ($IRIS_PASSWORD unset)" in origin
+    assert "SYS" not in origin
     assert data["instances.iris.cpus"]["origin"] == "default"
     assert data["instances.iris.namespaces.TEST.pool"]["value"] == 4
     assert data["instances.iris.namespaces.TEST.pool"]["origin"].endswith(

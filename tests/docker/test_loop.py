@@ -108,13 +108,13 @@ def test_volume_storage_survives_replace_and_down(project, client):
     assert [m["Name"] for m in mounts] == [vol.name]
 
     marker = f"keep-{uuid.uuid4().hex[:8]}"
-    project.ok("exec", "iris", "--", "sh", "-c", f"echo {marker} > /irisenv-data/iris/marker.txt")
+    project.ok("exec", "--instance", "iris", "--", "sh", "-c", f"echo {marker} > /irisenv-data/iris/marker.txt")
 
     project.ok("sync", "--recreate")
     c2 = project.container("iris")
     assert c2.id != c1.id and c2.status == "running"
     assert [v.name for v in project.volumes()] == [vol.name]
-    out = project.ok("exec", "iris", "--", "cat", "/irisenv-data/iris/marker.txt").stdout
+    out = project.ok("exec", "--instance", "iris", "--", "cat", "/irisenv-data/iris/marker.txt").stdout
     assert out.strip() == marker
     # the new container booted on the existing durable %SYS (stand-in log line)
     assert "reusing existing data" in c2.logs().decode()
@@ -124,7 +124,7 @@ def test_volume_storage_survives_replace_and_down(project, client):
     assert [v.name for v in project.volumes()] == [vol.name]  # down keeps data
 
     project.ok("sync")
-    out = project.ok("exec", "iris", "--", "cat", "/irisenv-data/iris/marker.txt").stdout
+    out = project.ok("exec", "--instance", "iris", "--", "cat", "/irisenv-data/iris/marker.txt").stdout
     assert out.strip() == marker
 
     project.ok("down", "--volumes")

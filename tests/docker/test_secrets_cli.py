@@ -34,8 +34,8 @@ def test_password_never_appears_in_output(project, client, state_dir):
         ("status", "--json"), ("sync", "--dry-run"), ("sync", "--dry-run", "--json"), ("logs",),
         ("config", "validate"), ("config", "show"), ("config", "show", "--json"),
         ("config", "show", "--origin"), ("config", "get", "instances.iris.credentials.password"),
-        ("config", "get", "instances.iris.credentials"), ("exec", "iris", "--", "env"),
-        ("exec", "iris", "--", "sh", "-c", "cat /home/irisowner/irisenv/* 2>/dev/null; true"),
+        ("config", "get", "instances.iris.credentials"), ("exec", "--instance", "iris", "--", "env"),
+        ("exec", "--instance", "iris", "--", "sh", "-c", "cat /home/irisowner/irisenv/* 2>/dev/null; true"),
         ("env",), ("env", "--format", "dotenv"), ("env", "--format", "json"),
     ]
     with ThreadPoolExecutor(max_workers=4) as pool:
@@ -111,9 +111,9 @@ def test_env_exec_session_and_status_against_docker(project, client):
     human = project.ok("status").stdout
     assert c.name in human and "running" in human
 
-    q = project.ok("exec", "iris", "--", "iris", "qlist", "IRIS").stdout.strip().splitlines()
+    q = project.ok("exec", "--instance", "iris", "--", "iris", "qlist", "IRIS").stdout.strip().splitlines()
     assert len(q) == 1 and q[0].startswith("IRIS^/usr/irissys^") and "^running, since" in q[0]
-    p = project.run("exec", "iris", "--", "sh", "-c", "echo to-err >&2; exit 7")
+    p = project.run("exec", "--instance", "iris", "--", "sh", "-c", "echo to-err >&2; exit 7")
     assert p.returncode == 7 and "to-err" in p.stderr, describe(p)
 
     p = project.run("session", "iris", input='write "hi",!\n')
@@ -134,5 +134,5 @@ def test_cli_exit_codes(project):
     project.ok("sync")
     assert project.run("plan", "--detailed-exitcode").returncode == 0
     assert project.run("plan").returncode == 0
-    p = project.run("exec", "nosuch", "--", "true")
+    p = project.run("exec", "--instance", "nosuch", "--", "true")
     assert p.returncode == 1 and "nosuch" in p.stderr, describe(p)

@@ -128,7 +128,7 @@ class RealProject:
         """Run ObjectScript through `irisenv exec ... iris session` (independent of irisenv's
         own runner) and return the values the lines printed as IRISENV-T:key=value."""
         script = "\n".join(lines + ["halt"]) + "\n"
-        proc = self.run("exec", INSTANCE, "--", "iris", "session", "IRIS", "-U", namespace,
+        proc = self.run("exec", "--instance", INSTANCE, "--", "iris", "session", "IRIS", "-U", namespace,
                         input=script, timeout=120)
         assert proc.returncode == 0, describe(proc)
         values = dict(re.findall(r"IRISENV-T:([\w.%-]+)=(\S*)", proc.stdout))
@@ -145,7 +145,7 @@ class RealProject:
         return self.objectscript(lines)
 
     def path_exists(self, path: str) -> bool:
-        proc = self.run("exec", INSTANCE, "--", "test", "-e", path, timeout=60)
+        proc = self.run("exec", "--instance", INSTANCE, "--", "test", "-e", path, timeout=60)
         return proc.returncode == 0
 
     # ------------------------------------------------------------------ artifacts
@@ -381,10 +381,10 @@ def make_namespace_by_hand(p: RealProject) -> None:
     merge = (f"[Actions]\n"
              f"CreateDatabase:Name={HAND_DB},Directory={MGR}/handmade/\n"
              f"CreateNamespace:Name={HAND_NS},Globals={HAND_DB},Routines={HAND_DB}\n")
-    proc = p.run("exec", INSTANCE, "--", "sh", "-c", "cat > /tmp/irisenv-handmade.cpf",
+    proc = p.run("exec", "--instance", INSTANCE, "--", "sh", "-c", "cat > /tmp/irisenv-handmade.cpf",
                  input=merge, timeout=60)
     assert proc.returncode == 0, describe(proc)
-    proc = p.run("exec", INSTANCE, "--", "iris", "merge", "IRIS", "/tmp/irisenv-handmade.cpf",
+    proc = p.run("exec", "--instance", INSTANCE, "--", "iris", "merge", "IRIS", "/tmp/irisenv-handmade.cpf",
                  timeout=300)
     assert proc.returncode == 0, describe(proc)
 

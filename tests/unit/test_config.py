@@ -13,7 +13,7 @@ from irisenv.config.interpolate import interpolate
 from irisenv.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "iris-devtester.toml.example"
+EXAMPLE = ROOT / "irisenv" / "config" / "reference.toml"
 DOCS = ROOT / "docs" / "config.md"
 
 
@@ -134,10 +134,10 @@ def test_non_utf8_file_is_a_config_error(tmp_path):
 # ------------------------------------------------------------------ interpolation
 def test_interpolation_variants():
     env = {"A": "x", "EMPTY": ""}
-    assert interpolate("${A}", env) == ("x", ["A"])
-    assert interpolate("${B:-dflt}", env) == ("dflt", ["B"])
-    assert interpolate("${EMPTY:-dflt}", env) == ("dflt", ["EMPTY"])
-    assert interpolate("${EMPTY}", env) == ("", ["EMPTY"])
+    assert interpolate("${A}", env) == ("x", ["via $A"])
+    assert interpolate("${B:-dflt}", env) == ("dflt", ["default of ${B:-...} ($B unset)"])
+    assert interpolate("${EMPTY:-dflt}", env) == ("dflt", ["default of ${EMPTY:-...} ($EMPTY empty)"])
+    assert interpolate("${EMPTY}", env) == ("", ["via $EMPTY"])
     assert interpolate("${A:-}", env)[0] == "x"
     assert interpolate("$$", env) == ("$", [])
     assert interpolate("a$$b${A}", env)[0] == "a$bx"
@@ -168,7 +168,8 @@ def test_interpolation_in_config_values():
     assert inst.image == "my/iris:1"
     assert inst.credentials.password == "pa$$"  # the variable's value is not re-interpolated
     assert cfg.origins["instances.iris.image"] == "file, via $IMG"
-    assert cfg.origins["instances.iris.memory"] == "file, via $MEM"
+    # $MEM is unset: the default was used, not the variable
+    assert cfg.origins["instances.iris.memory"] == "file, default of ${MEM:-...} ($MEM unset)"
 
 
 def test_interpolated_value_is_validated_after_interpolation():
@@ -322,7 +323,7 @@ def _example_keys() -> set:
 def test_every_declared_key_is_in_the_example():
     declared = {path for path, _ in spec.iter_fields(spec.ROOT)}
     missing = declared - _example_keys()
-    assert not missing, f"add these keys to iris-devtester.toml.example: {sorted(missing)}"
+    assert not missing, f"add these keys to irisenv/config/reference.toml: {sorted(missing)}"
 
 
 def test_the_example_shows_no_undeclared_key():

@@ -1,0 +1,48 @@
+"""Command-line grammar of the verbs (no Docker needed): timeouts, the exec grammar,
+usage errors naming the verb, and the docs the CLI points at."""
+from __future__ import annotations
+
+import pytest
+
+from irisenv.cli.main import build_parser, main
+
+
+def run(capsys, *argv):
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# ------------------------------------------------------------------ --timeout
+@pytest.mark.parametrize("text, seconds", [("90", 90.0), ("2.5", 2.5), ("90s", 90.0),
+                                           ("2m", 120.0), ("1h", 3600.0), ("500ms", 0.5)])
+def test_sync_timeout_accepts_seconds_and_durations(text, seconds):
+    args = build_parser().parse_args(["sync", "--timeout", text])
+    assert args.timeout == seconds
+
+
+@pytest.mark.parametrize("text", ["inf", "nan", "-1", "0", "0s", "-inf", "1e400", "soon", "",
+                                  "90 s", "25h", "1e9"])
+def test_sync_timeout_rejects_what_is_not_a_usable_timeout(capsys, tmp_path, monkeypatch, text):
+    monkeypatch.chdir(tmp_path)  # were the value accepted, no sync in the checkout
+    monkeypatch.setenv("IRISENV_CONFIG", str(tmp_path / "missing.toml"))
+    code, out, err = run(capsys, "sync", f"--timeout={text}")
+    assert code == 64, err
+    assert "internal error" not in err and "Traceback" not in err
+    assert "--timeout" in err and "seconds" in err and '"2m"' in err
+    assert "usage: irisenv sync" in err  # the verb's own usage
+
+
+# ------------------------------------------------------------------ usage errors
+@pytest.mark.parametrize("argv, prog", [(["plan", "--bogus"], "irisenv plan"),
+                                        (["sync", "extra"], "irisenv sync"),
+                                        (["config", "validate", "--bogus"],
+                                         "irisenv config validate")])
+def test_an_unknown_argument_shows_the_verbs_own_usage(capsys, argv, prog):
+    code, out, err = run(capsys, *argv)
+    assert code == 64
+    assert err.startswith(f"usage: {prog} "), err
+    assert "unrecognized arguments" in err and f"see `{prog} --help`" in err
