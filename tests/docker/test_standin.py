@@ -216,7 +216,8 @@ def test_monitor_and_version_knobs(make):
 
 def test_hang_knob_never_boots(make):
     c = make(env={"STANDIN_BOOT_SECONDS": "never"})
-    time.sleep(1.2)
+    # the knob's branch is entered (it never leaves it): no fixed sleep to prove an absence
+    wait_for(lambda: "Starting up (stand-in boot delay: never)" in logs(c), what="boot line")
     assert "Enabling logons" not in logs(c)
     assert qlist(c)[3].startswith("down")
     rc, out = run(c, ["nc", "127.0.0.1", "1972"], stdin="")
@@ -231,7 +232,9 @@ def test_license_knob(make):
     c = make(env={"STANDIN_LICENSE_ERROR": "1"})
     wait_for(lambda: "Invalid Community Edition license, may have exceeded core limit" in logs(c),
              what="licence line")
-    time.sleep(0.5)
+    # the instance is in its final licence-failed state (sessions say so), not still booting
+    wait_for(lambda: "LICENSE LIMIT EXCEEDED" in session(c, 'write "x",!\n')[1],
+             what="licence-failed state")
     assert "Enabling logons" not in logs(c)
     c.reload()
     assert c.status == "running"
