@@ -229,7 +229,9 @@ class _Validator:
         self.origins[".".join(path)] = how
 
     # -- generic table walk
-    def table(self, tspec: spec.Table, data, path: tuple) -> dict:
+    def table(self, tspec: spec.Table, data, path: tuple, head: tuple = ()):
+        """The validated values of a table: its record (model.py), ``head`` (the name of a
+        named table) first; a dict for a table without one (the root, [project])."""
         if not isinstance(data, dict):
             self.fail(path, f"must be a table, not {type_name(data)}",
                       "this key holds a group of settings",
@@ -257,7 +259,13 @@ class _Validator:
                 out[name] = self.table(item, data.get(name, {}), sub)
             else:
                 out[name] = self.named(item, data.get(name), sub)
-        return out
+        record = model.record_of(tspec)
+        if record is None:
+            return out
+        for key, item in known.items():
+            if isinstance(item, spec.Named):  # a record holds a tuple of the named records
+                out[key] = tuple(out[key].values())
+        return record(*head, **out)
 
     def named(self, nspec: spec.Named, data, path: tuple) -> dict:
         if data is None:
@@ -283,7 +291,7 @@ class _Validator:
                           "keep one of the two tables", at_value=False)
                 continue
             seen[key] = raw_key
-            out[key] = self.table(nspec.item, value, sub)
+            out[key] = self.table(nspec.item, value, sub, (key,))
         if len(out) < nspec.min_items and not self.issues:
             where = ".".join(path)
             self.fail(path, f"declares no {nspec.key_kind.noun}",
@@ -321,29 +329,15 @@ class _Validator:
             project = names.sanitize_project_name(default_project)
             self.origin_of(("project", "name"), "default (the config file's directory name)"
                            if path else "default (the working directory's name)")
-        instances = {}
-        for name, inst in raw["instances"].items():
-            instances[name] = self.instance(name, inst, ("instances", name))
+        instances = raw["instances"]
+        for name, inst in instances.items():
+            self.cross_field(inst, ("instances", name))
         self.cross_instance(instances)
         return model.Config(project=project, instances=instances, path=path, origins=self.origins)
 
-    def instance(self, name: str, r: dict, path: tuple) -> model.Instance:
-        p, c, s, m = r["ports"], r["credentials"], r["services"], r["monitoring"]
-        inst = model.Instance(
-            name=name, image=r["image"], edition=r["edition"], license_key=r["license_key"],
-            reuse=r["reuse"], memory=r["memory"], cpus=r["cpus"], globals=r["globals"],
-            routines=r["routines"], storage=r["storage"], stop_timeout=r["stop_timeout"],
-            merge=r["merge"], env=r["env"] or {},
-            ports=model.Ports(p["superserver"], p["web"], p["host_ip"]),
-            credentials=model.Credentials(c["username"], c["password"]),
-            services=model.Services(s["callin"]),
-            namespaces=tuple(model.Namespace(n, v["pool"]) for n, v in r["namespaces"].items()),
-            monitoring=model.Monitoring(**m),
-        )
-        self.cross_field(inst, path)
-        return inst
-
     def cross_field(self, i: model.Instance, path: tuple) -> None:
+        """Rules between keys, checked once each key is valid on its own (an invalid one is
+        None here, and its rules are skipped)."""
         if i.license_key is not None and i.edition != "enterprise":
             self.fail(path + ("license_key",), "license_key is set but edition is not enterprise",
                       "Community images carry their own licence; a key is only for enterprise images",
@@ -377,7 +371,7 @@ class _Validator:
                       f"retention ({units.format_duration(mon.retention)}) is shorter than "
                       f"interval ({units.format_duration(mon.interval)})",
                       "no sample would ever be kept", "make retention at least the interval")
-        for key in i.env:
+        for key in i.env or ():
             if key in spec.MANAGED_ENV:
                 self.fail(path + ("env", key), f"{key} is set by irisenv itself",
                           "irisenv manages it (storage and merge settings)",

@@ -2,10 +2,20 @@
 
 Each key is declared once, as a Field: its name, its kind (an object from kinds.py that
 owns the validation, the display, `config set`'s parsing and the JSON Schema), its default
-as the file would write it, and its doc. The loader (load.py), the JSON Schema (schema.py),
-`config show` (view.py) and `config set` (edit.py) all read this tree. Adding a key means
-adding one Field here (and one attribute on the model in model.py; a unit test checks the
-two agree).
+as the file would write it, and its doc. Everything else follows from this tree: the
+loader (load.py) validates by it and builds the typed records of model.py, which are
+derived from it (one attribute per key, in this order, defaulting to the key's default);
+the JSON Schema (schema.py), `config show` (view.py) and `config set` (edit.py) read it.
+
+Adding a key:
+  1. add a Field to its Table here, with a kind from kinds.py (or a new Kind class there);
+  2. document it in docs/config.md and irisenv/config/reference.toml (unit tests fail
+     while a declared key is missing from either);
+  3. regenerate the schema: irisenv config schema -o schemas/iris-devtester.schema.json
+     (a unit test fails while it is stale).
+A rule between keys (memory against globals + routines, ...) goes into load.py's
+cross_field. A new sub-table is a Table here and one decorated class in model.py that
+names its record.
 """
 from __future__ import annotations
 
