@@ -13,8 +13,6 @@ from pathlib import Path
 from ..errors import ConfigError, ConfigIssue, IrisenvError, did_you_mean
 from . import spec
 
-_STRINGY = {"str", "path", "password", "username", "docker_name", "duration", "size", "enum", "ip"}
-
 
 def split_key(key: str) -> list[str]:
     """Split a dotted key; "quoted.parts" may hold dots: instances.iris.env."A.B"."""
@@ -50,7 +48,7 @@ def field_for(parts: list[str]) -> spec.Field | None:
             i += 1
             continue
         if isinstance(node, spec.Field):
-            if node.kind == "env_map" and i == len(parts) - 1:
+            if node.kind.entries and i == len(parts) - 1:
                 return None
             break
         assert isinstance(node, spec.Table)
@@ -76,11 +74,9 @@ def parse_value(raw: str, f: spec.Field | None):
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw
-    if (f is None or f.kind in _STRINGY) and not isinstance(value, str):
-        value = raw  # e.g. a numeric password stays text
-    if f is not None and f.kind == "float" and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    return value
+    if f is None:  # an env entry: text
+        return value if isinstance(value, str) else raw
+    return f.kind.literal(value, raw)  # e.g. a numeric password stays text
 
 
 def set_value(path: Path, key: str, raw: str, *, environ=None) -> tuple[str, str]:

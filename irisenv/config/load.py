@@ -5,7 +5,6 @@ all problems of a document are reported together. No traceback reaches the user.
 """
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 import shlex
@@ -16,7 +15,8 @@ from .. import names
 from ..errors import ConfigError, ConfigIssue, IrisenvError, did_you_mean
 from . import memory, model, spec, units
 from .interpolate import interpolate
-from .mask import is_secret_key, mask_secret_values
+from .kinds import reference_error, type_name
+from .mask import mask_secret_values
 
 ENV_CONFIG = "IRISENV_CONFIG"
 
@@ -229,9 +229,11 @@ class _Validator:
         self.origins[".".join(path)] = how
 
     # -- generic table walk
-    def table(self, tspec: spec.Table, data, path: tuple) -> dict:
+    def table(self, tspec: spec.Table, data, path: tuple, head: tuple = ()):
+        """The validated values of a table: its record (model.py), ``head`` (the name of a
+        named table) first; a dict for a table without one (the root, [project])."""
         if not isinstance(data, dict):
-            self.fail(path, f"must be a table, not {_tname(data)}",
+            self.fail(path, f"must be a table, not {type_name(data)}",
                       "this key holds a group of settings",
                       f"write it as a table: [{'.'.join(path)}]")
             data = {}
@@ -257,13 +259,19 @@ class _Validator:
                 out[name] = self.table(item, data.get(name, {}), sub)
             else:
                 out[name] = self.named(item, data.get(name), sub)
-        return out
+        record = model.record_of(tspec)
+        if record is None:
+            return out
+        for key, item in known.items():
+            if isinstance(item, spec.Named):  # a record holds a tuple of the named records
+                out[key] = tuple(out[key].values())
+        return record(*head, **out)
 
     def named(self, nspec: spec.Named, data, path: tuple) -> dict:
         if data is None:
             data = {k: {} for k in nspec.default_keys}
         if not isinstance(data, dict):
-            self.fail(path, f"must be a table of named tables, not {_tname(data)}",
+            self.fail(path, f"must be a table of named tables, not {type_name(data)}",
                       f"each entry is [{'.'.join(path)}.<name>]",
                       f"write [{'.'.join(path)}.<name>] tables")
             return {}
@@ -272,10 +280,7 @@ class _Validator:
         for raw_key, value in data.items():
             sub = path + (raw_key,)
             try:
-                if nspec.key_kind == "instance":
-                    key = names.docker_name(raw_key, "instance name")
-                else:
-                    key = names.namespace(raw_key)
+                key = nspec.key_kind.check(raw_key)
             except ValueError as exc:
                 self.fail(sub, str(exc), "names reach Docker and IRIS and must be safe there",
                           "rename it", at_value=False)
@@ -286,21 +291,17 @@ class _Validator:
                           "keep one of the two tables", at_value=False)
                 continue
             seen[key] = raw_key
-            out[key] = self.table(nspec.item, value, sub)
-        if not out and nspec.key_kind == "instance" and not self.issues:
-            self.fail(path, "declares no instance", "an empty [instances] table has nothing to sync",
-                      f"add one, e.g. [instances.{spec.DEFAULT_INSTANCE}]", at_value=False)
+            out[key] = self.table(nspec.item, value, sub, (key,))
+        if len(out) < nspec.min_items and not self.issues:
+            where = ".".join(path)
+            self.fail(path, f"declares no {nspec.key_kind.noun}",
+                      f"an empty [{where}] table has nothing to sync",
+                      f"add one, e.g. [{where}.{nspec.default_keys[0]}]", at_value=False)
         return out
 
     def default(self, f: spec.Field, path: tuple):
         self.origin_of(path, "default")
-        if f.default is None:
-            return None
-        if f.kind in ("duration", "size"):
-            return self.field(f, f.default, path)
-        if isinstance(f.default, dict):
-            return dict(f.default)
-        return f.default
+        return None if f.default is None else f.kind.default(f.default)
 
     # -- one scalar
     def field(self, f: spec.Field, value, path: tuple):
@@ -308,19 +309,16 @@ class _Validator:
             try:
                 value, used = interpolate(value, self.environ)
             except ValueError as exc:
-                self.fail(path, _reference_error(exc, value, f.kind == "password"),
+                self.fail(path, reference_error(exc, value, f.kind.secret),
                           "values may use ${VAR} and ${VAR:-default}",
                           "set the variable or give a default")
                 return None  # not the raw default: sizes/durations would stay unparsed
             if used:
                 self.origin_of(path, "file, " + ", ".join(used))
         try:
-            return _CHECKS[f.kind](self, f, value, path)
+            return f.kind.check(value, self, path)
         except ValueError as exc:
-            fix = _fix(f)
-            if f.kind == "docker_name" and isinstance(value, str):
-                fix = f"write {f.name} = \"{names.sanitize_project_name(value)}\""
-            self.fail(path, str(exc), _WHY.get(f.kind, f.doc), fix)
+            self.fail(path, str(exc), f.kind.why or f.doc, f.kind.fix(f, value))
             return None
 
     # -- whole-document build
@@ -331,29 +329,15 @@ class _Validator:
             project = names.sanitize_project_name(default_project)
             self.origin_of(("project", "name"), "default (the config file's directory name)"
                            if path else "default (the working directory's name)")
-        instances = {}
-        for name, inst in raw["instances"].items():
-            instances[name] = self.instance(name, inst, ("instances", name))
+        instances = raw["instances"]
+        for name, inst in instances.items():
+            self.cross_field(inst, ("instances", name))
         self.cross_instance(instances)
         return model.Config(project=project, instances=instances, path=path, origins=self.origins)
 
-    def instance(self, name: str, r: dict, path: tuple) -> model.Instance:
-        p, c, s, m = r["ports"], r["credentials"], r["services"], r["monitoring"]
-        inst = model.Instance(
-            name=name, image=r["image"], edition=r["edition"], license_key=r["license_key"],
-            reuse=r["reuse"], memory=r["memory"], cpus=r["cpus"], globals=r["globals"],
-            routines=r["routines"], storage=r["storage"], stop_timeout=r["stop_timeout"],
-            merge=r["merge"], env=r["env"] or {},
-            ports=model.Ports(p["superserver"], p["web"], p["host_ip"]),
-            credentials=model.Credentials(c["username"], c["password"]),
-            services=model.Services(s["callin"]),
-            namespaces=tuple(model.Namespace(n, v["pool"]) for n, v in r["namespaces"].items()),
-            monitoring=model.Monitoring(**m),
-        )
-        self.cross_field(inst, path)
-        return inst
-
     def cross_field(self, i: model.Instance, path: tuple) -> None:
+        """Rules between keys, checked once each key is valid on its own (an invalid one is
+        None here, and its rules are skipped)."""
         if i.license_key is not None and i.edition != "enterprise":
             self.fail(path + ("license_key",), "license_key is set but edition is not enterprise",
                       "Community images carry their own licence; a key is only for enterprise images",
@@ -387,7 +371,7 @@ class _Validator:
                       f"retention ({units.format_duration(mon.retention)}) is shorter than "
                       f"interval ({units.format_duration(mon.interval)})",
                       "no sample would ever be kept", "make retention at least the interval")
-        for key in i.env:
+        for key in i.env or ():
             if key in spec.MANAGED_ENV:
                 self.fail(path + ("env", key), f"{key} is set by irisenv itself",
                           "irisenv manages it (storage and merge settings)",
@@ -407,207 +391,6 @@ class _Validator:
                                   'use another port, or "auto"')
                     else:
                         taken[key] = f"instances.{name}.ports.{which}"
-
-
-# ---------------------------------------------------------------- per-kind checks
-def _tname(v) -> str:
-    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
-            dict: "a table", list: "an array"}.get(type(v), type(v).__name__)
-
-
-_LONE_REFERENCE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
-
-
-def _reference_error(exc: ValueError, value: str, secret: bool) -> str:
-    """The interpolation error for ``value``. A secret value is never quoted, not even in
-    part (a "${...}" may be the password's own text), unless it is one lone ${NAME}: then
-    the variable is what the user wrote, and its name is what they need to know."""
-    if not secret or _LONE_REFERENCE.fullmatch(value):
-        return str(exc)
-    return ("a ${...} in this secret value names an unset variable or is malformed "
-            "(the value is not shown; write a literal $ as $$)")
-
-
-def _need(value, types, what: str, show: bool = True):
-    """Raise unless ``value`` is one of ``types``; ``show=False`` keeps the value (a
-    password) out of the message."""
-    if isinstance(value, bool) and bool not in types:
-        raise ValueError(f"must be {what}, not a boolean")
-    if not isinstance(value, types):
-        raise ValueError(f"must be {what}, not {_tname(value)}" + (f" ({value!r})" if show else ""))
-
-
-def _range(f: spec.Field, value, shown=None):
-    shown = value if shown is None else shown
-    if f.minimum is not None and value < f.minimum:
-        raise ValueError(f"{shown} is below the minimum {_bound(f, f.minimum)}")
-    if f.maximum is not None and value > f.maximum:
-        raise ValueError(f"{shown} is above the maximum {_bound(f, f.maximum)}")
-
-
-def _bound(f: spec.Field, b):
-    return units.format_duration(b) if f.kind == "duration" else (int(b) if float(b).is_integer() else b)
-
-
-def _c_str(v, f, value, path):
-    _need(value, (str,), "a string")
-    if not value.strip():
-        raise ValueError("must not be empty")
-    if f.name == "image" and (any(ch.isspace() for ch in value) or value != value.strip()):
-        raise ValueError(f"image {value!r} contains white space")
-    return value
-
-
-def _c_bool(v, f, value, path):
-    _need(value, (bool,), "true or false")
-    return value
-
-
-def _c_int(v, f, value, path):
-    _need(value, (int,), "a whole number")
-    _range(f, value)
-    return value
-
-
-def _c_float(v, f, value, path):
-    _need(value, (int, float), "a number")
-    if value != value or value in (float("inf"), float("-inf")):
-        raise ValueError(f"{value} is not a finite number")
-    _range(f, float(value))
-    return float(value)
-
-
-def _c_enum(v, f, value, path):
-    _need(value, (str,), f"one of {', '.join(f.choices)}")
-    if value not in f.choices:
-        hint = did_you_mean(value, f.choices)
-        raise ValueError(f"{value!r} is not one of {', '.join(f.choices)}"
-                         + (f" ({hint})" if hint else ""))
-    return value
-
-
-def _c_duration(v, f, value, path):
-    _need(value, (str,), 'a duration string such as "30s"')
-    seconds = units.parse_duration(value)
-    _range(f, seconds, shown=repr(value))
-    return seconds
-
-
-def _c_size(v, f, value, path):
-    _need(value, (str,), 'a size string such as "512m"')
-    size = units.parse_size(value)
-    if f.minimum is not None:  # IRIS takes these in whole MB; 0 would mean "automatic"
-        if size % (1024**2):
-            raise ValueError(f"{value!r} is not a whole number of megabytes (IRIS takes MB)")
-        if size < f.minimum:
-            raise ValueError(f"{value!r} is too small (at least {units.format_size(int(f.minimum))})")
-    if size < 4 * 1024**2:
-        raise ValueError(f"{value!r} is too small (at least 4m)")
-    return size
-
-
-def _c_path(v, f, value, path):
-    _need(value, (str,), "a file path")
-    if not value.strip():
-        raise ValueError("must not be empty")
-    p = Path(value).expanduser()
-    return p if p.is_absolute() else (v.base_dir / p)
-
-
-def _c_ip(v, f, value, path):
-    _need(value, (str,), "an IP address")
-    try:
-        return str(ipaddress.ip_address(value))
-    except ValueError:
-        raise ValueError(f"{value!r} is not an IP address (e.g. 127.0.0.1)") from None
-
-
-def _c_port(v, f, value, path):
-    if value == "auto":
-        return value
-    if isinstance(value, str):
-        raise ValueError(f'{value!r} is not a port: write "auto", 0 or 1..65535')
-    _need(value, (int,), '"auto", 0 or a port number 1..65535')
-    if not 0 <= value <= 65535:
-        raise ValueError(f"{value} is not a port number (0..65535)")
-    return value
-
-
-def _c_web_port(v, f, value, path):
-    if value is False:
-        return False
-    if value is True:
-        raise ValueError('true is not a port: write "auto", a number, or false to not publish')
-    return _c_port(v, f, value, path)
-
-
-def _c_username(v, f, value, path):
-    _need(value, (str,), "a user name")
-    return names.username(value)
-
-
-def _c_password(v, f, value, path):
-    _need(value, (str,), "a string", show=False)
-    return names.password(value)
-
-
-def _c_docker_name(v, f, value, path):
-    _need(value, (str,), "a name")
-    return names.docker_name(value, "project name")
-
-
-def _c_env_map(v, f, value, path):
-    _need(value, (dict,), "a table of NAME = \"value\" pairs")
-    out = {}
-    for key, val in value.items():
-        try:
-            names.env_key(key)
-        except ValueError as exc:
-            v.fail(path + (key,), str(exc), "these become container environment variables",
-                   "rename it", at_value=False)
-            continue
-        if isinstance(val, bool) or not isinstance(val, (str, int, float)):
-            v.fail(path + (key,), f"must be a string, not {_tname(val)}",
-                   "environment values are text", f'write {key} = "..."')
-            continue
-        if isinstance(val, str):
-            try:
-                val, _ = interpolate(val, v.environ)
-            except ValueError as exc:
-                v.fail(path + (key,), _reference_error(exc, val, is_secret_key(key)),
-                       "values may use ${VAR} and ${VAR:-default}",
-                       "set the variable or give a default")
-                continue
-        out[key] = str(val)
-    return out
-
-
-_CHECKS = {
-    "str": _c_str, "bool": _c_bool, "int": _c_int, "float": _c_float, "enum": _c_enum,
-    "duration": _c_duration, "size": _c_size, "path": _c_path, "ip": _c_ip, "port": _c_port,
-    "web_port": _c_web_port, "username": _c_username, "password": _c_password,
-    "docker_name": _c_docker_name, "env_map": _c_env_map,
-}
-
-_WHY = {
-    "duration": "durations are a whole number and one unit: ms, s, m or h",
-    "size": "sizes are a whole number and one unit: k, m or g (binary)",
-    "port": 'ports are "auto" or 0 (Docker assigns one) or 1..65535',
-    "web_port": 'ports are "auto", 0, 1..65535, or false to not publish',
-    "username": "user names reach IRIS and must be plain identifiers",
-    "password": "passwords travel through the environment and must be one printable line",
-    "docker_name": "the project name prefixes Docker container names",
-}
-
-
-def _fix(f: spec.Field) -> str:
-    from .render import toml_value
-
-    if f.kind == "enum":
-        return f"write one of: {', '.join(repr(c) for c in f.choices)}"
-    if f.default is None:
-        return f"see {f.name} in `irisenv config example`"
-    return f"write e.g. {f.name} = {toml_value(f.default)} (the default)"
 
 
 def locate_issue(config: model.Config, path: tuple, what: str, why: str = "",

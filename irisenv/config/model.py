@@ -1,69 +1,84 @@
 """The typed, validated config. Built only by load.py; every value already normalized:
 durations in seconds, sizes in bytes, namespace names upper-case, paths absolute.
 
-Immutable records as typing.NamedTuple rather than dataclasses: `irisenv config validate`
+The records are derived from spec.py: a table's record has one attribute per declared key,
+in declaration order, defaulting to the key's default as the model holds it (a sub-table's
+record; () for a table of named tables, which holds a tuple of their records); a named
+table's record (Instance, Namespace) has its name first. The classes below only name the
+records and add behaviour; a key added to spec.py is an attribute here without more ado.
+
+Immutable records as named tuples rather than dataclasses: `irisenv config validate`
 loads this module, and dataclasses (with inspect) plus their generated methods cost
-~15 ms there; NamedTuple keeps the class syntax, defaults and immutability."""
+~15 ms there; a named tuple gives keyword construction, defaults and immutability."""
 from __future__ import annotations
 
+from collections import namedtuple
 from pathlib import Path
-from typing import NamedTuple, Union
+from typing import NamedTuple
 
-Port = Union[int, str]  # "auto" or 0..65535
+from . import spec
 
-
-class Ports(NamedTuple):
-    superserver: Port = "auto"
-    web: Union[Port, bool] = "auto"  # False: not published
-    host_ip: str = "127.0.0.1"
+_RECORDS: dict[int, tuple] = {}  # id(spec table) -> (the table, its record class)
 
 
-class Credentials(NamedTuple):
-    username: str = "_SYSTEM"
-    password: str = "SYS"
+def record_of(table: spec.Table) -> type | None:
+    """The record class of a spec table (None for the root and [project])."""
+    entry = _RECORDS.get(id(table))
+    return entry[1] if entry is not None and entry[0] is table else None
 
+
+def _default(item):
+    if isinstance(item, spec.Field):
+        return None if item.default is None else item.kind.default(item.default)
+    if isinstance(item, spec.Table):
+        return record_of(item)()
+    return ()  # a table of named tables: their records, in declaration order
+
+
+def _record(table: spec.Table, key: str | None = None):
+    """Class decorator: the class becomes the record of ``table`` (a named tuple of its
+    keys, ``key`` first and required), keeping the methods and properties it defines."""
+    def make(cls: type) -> type:
+        keys = [item.name for item in table.fields]
+        base = namedtuple(cls.__name__, ([key] if key else []) + keys, module=__name__,
+                          defaults=[_default(item) for item in table.fields])
+        body = {k: v for k, v in vars(cls).items() if k not in ("__dict__", "__weakref__")}
+        record = type(cls.__name__, (base,), {**body, "__slots__": ()})
+        _RECORDS[id(table)] = (table, record)
+        return record
+    return make
+
+
+@_record(spec.PORTS)
+class Ports:
+    """superserver: "auto" or 0..65535; web: the same or False (not published); host_ip."""
+
+
+@_record(spec.CREDENTIALS)
+class Credentials:
     def __repr__(self) -> str:  # never leak the password through a repr or a traceback
         return f"Credentials(username={self.username!r}, password='********')"
 
 
-class Services(NamedTuple):
-    callin: bool = True
+@_record(spec.SERVICES)
+class Services:
+    pass
 
 
-class Namespace(NamedTuple):
-    name: str
-    pool: int = 1
+@_record(spec.NAMESPACE, key="name")
+class Namespace:
+    pass
 
 
-class Monitoring(NamedTuple):
-    enabled: bool = True
-    interval: float = 30.0
-    retention: float = 3600.0
-    cpu_disable: int = 90
-    cpu_enable: int = 85
-    memory_disable: int = 95
-    memory_enable: int = 90
+@_record(spec.MONITORING)
+class Monitoring:
+    """interval and retention in seconds; the thresholds in percent."""
 
 
-class Instance(NamedTuple):
-    name: str
-    image: str
-    edition: str = "community"
-    license_key: Path | None = None
-    reuse: str = "matching"
-    memory: int = 2 * 1024**3
-    cpus: float | None = None
-    globals: int = 256 * 1024**2
-    routines: int = 64 * 1024**2
-    storage: str = "ephemeral"
-    stop_timeout: float = 60.0
-    merge: Path | None = None
-    env: dict = {}  # never mutated: load.py always passes a dict of its own
-    ports: Ports = Ports()
-    credentials: Credentials = Credentials()
-    services: Services = Services()
-    namespaces: tuple = ()  # tuple[Namespace, ...], declaration order
-    monitoring: Monitoring = Monitoring()
+@_record(spec.INSTANCE, key="name")
+class Instance:
+    """memory, globals, routines in bytes; stop_timeout in seconds; license_key and merge
+    absolute paths or None; env a dict never mutated; namespaces a tuple of Namespace."""
 
     @property
     def default_namespace(self) -> str:

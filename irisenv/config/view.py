@@ -4,28 +4,13 @@ Passwords are always masked here; nothing that renders a Config should go around
 """
 from __future__ import annotations
 
-from pathlib import Path
-
-from . import spec, units
+from . import spec
+from .mask import MASK  # noqa: F401 - what show prints for a password
 from .model import Config
-
-MASK = "********"
 
 
 def _value(f: spec.Field, value):
-    if value is None:
-        return None
-    if f.kind == "duration":
-        return units.format_duration(value)
-    if f.kind == "size":
-        return units.format_size(value)
-    if f.kind == "password":
-        return MASK
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, dict):
-        return dict(value)
-    return value
+    return None if value is None else f.kind.show(value)
 
 
 def _table(t: spec.Table, obj) -> dict:

@@ -106,47 +106,48 @@ junk = st.recursive(junk_scalar,
                     max_leaves=6)
 
 
-def _ints(f):
-    lo = int(f.minimum if f.minimum is not None else -5)
-    hi = int(f.maximum if f.maximum is not None else 100)
+def _ints(kind):
+    lo = int(kind.minimum if kind.minimum is not None else -5)
+    hi = int(kind.maximum if kind.maximum is not None else 100)
     return st.integers(min_value=lo - 2, max_value=hi + 2)
 
 
 def good_value(f: spec.Field):
     """Values that are mostly valid for the kind, with near misses."""
-    k = f.kind
-    if k == "str":
+    kind = f.kind
+    k = type(kind).__name__
+    if k == "Image":
         return st.sampled_from(["iris:latest", "containers.intersystems.com/x/iris:2024.1",
                                 "a", " ", "x y"])
-    if k == "bool":
+    if k == "Bool":
         return st.booleans()
-    if k == "int":
-        return _ints(f)
-    if k == "float":
-        return st.one_of(st.floats(min_value=0, max_value=2000, allow_nan=False), _ints(f))
-    if k == "enum":
-        return st.sampled_from(list(f.choices) + ["Community", "x"])
-    if k == "duration":
+    if k == "Int":
+        return _ints(kind)
+    if k == "Float":
+        return st.one_of(st.floats(min_value=0, max_value=2000, allow_nan=False), _ints(kind))
+    if k == "Enum":
+        return st.sampled_from(list(kind.choices) + ["Community", "x"])
+    if k == "Duration":
         return st.builds(lambda n, u: f"{n}{u}", st.integers(0, 100000),
                          st.sampled_from(["ms", "s", "m", "h", "", " s", "S"]))
-    if k == "size":
+    if k == "Size":
         return st.builds(lambda n, u: f"{n}{u}", st.integers(0, 9000),
                          st.sampled_from(["k", "m", "g", "", "GB", "M"]))
-    if k == "path":
+    if k == "FilePath":
         return st.sampled_from(["iris.key", "~/iris.key", "/abs/x.cpf", ""])
-    if k == "ip":
+    if k == "IpAddress":
         return st.sampled_from(["127.0.0.1", "0.0.0.0", "::1", "localhost", "999.1.1.1", ""])
-    if k == "port":
+    if k == "Port":
         return st.one_of(st.just("auto"), st.integers(-2, 70000), st.just("1972"))
-    if k == "web_port":
+    if k == "WebPort":
         return st.one_of(st.just("auto"), st.integers(-2, 70000), st.booleans())
-    if k == "username":
+    if k == "UserName":
         return st.sampled_from(["_SYSTEM", "bob", "a.b@c-d", "a b", "a'b", "9x", "x" * 65])
-    if k == "password":
+    if k == "Password":
         return st.text(max_size=140)
-    if k == "docker_name":
+    if k == "ProjectName":
         return st.sampled_from(["demo", "my-proj_1", "Demo", "-x", "", "a" * 41])
-    if k == "env_map":
+    if k == "EnvMap":
         return st.dictionaries(st.sampled_from(["TZ", "LANG", "A_1", "1X", "ISC_DATA_DIRECTORY", "A B"]),
                                st.one_of(st.text(max_size=5), st.integers(), st.booleans()),
                                max_size=3)
@@ -161,7 +162,7 @@ def table_strategy(t: spec.Table, depth: int = 0):
         elif isinstance(item, spec.Table):
             parts[item.name] = table_strategy(item, depth + 1)
         else:
-            if item.key_kind == "instance":
+            if item.key_kind.noun == "instance":
                 names = st.sampled_from(["iris", "db", "two-b", "My_Iris", "x" * 41, ""])
             else:
                 names = st.sampled_from(["USER", "APP", "app", "TEST-1", "%SYS", "1APP", "BROKER",
