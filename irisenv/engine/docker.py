@@ -9,7 +9,7 @@ import re
 import socket
 import tarfile
 import time
-from dataclasses import dataclass
+from datetime import datetime
 
 import docker
 import docker.errors
@@ -20,16 +20,10 @@ from ..core import labels as L
 from ..core.desired import (DATA_DIR, KEY_PATH, MERGE_PATH, SUPERSERVER_PORT, VOLUME_MOUNT,
                             WEB_PORT, DesiredContainer, data_dir, nano_cpus)
 from ..core.observed import Actual, ObservedContainer
+from .base import ContainerState, EngineInfo, ExecResult
 from ..errors import ConflictError, IrisenvError, PortInUseError, RefusedError, TransientError
 
 IRIS_UID = 51773  # irisowner in every IRIS image (docs/learnings/container.md#layout-inside-the-image)
-
-
-@dataclass(frozen=True)
-class ExecResult:
-    exit_code: int
-    stdout: str
-    stderr: str
 
 
 def _endpoint_from_env() -> tuple[str | None, str]:
@@ -90,12 +84,21 @@ class Engine:
         res = self._call(self.api.volumes, filters={"label": L.project_filter(project)})
         return [v["Name"] for v in (res.get("Volumes") or [])]
 
-    def inspect(self, container_id: str) -> dict:
+    def _inspect(self, container_id: str) -> dict:
         return self._call(self.api.inspect_container, container_id)
 
     def actual(self, container_id: str) -> Actual:
         """The container's real resources, port bindings and mounts (one inspect)."""
-        return _actual(self.inspect(container_id))
+        return _actual(self._inspect(container_id))
+
+    def state(self, container_id: str) -> ContainerState:
+        return _state(self._inspect(container_id))
+
+    def info(self) -> EngineInfo:
+        v = self._call(self.api.version)
+        return EngineInfo(product="Docker", version=v.get("Version", "?"),
+                          api_version=v.get("ApiVersion", "?"), endpoint=self.endpoint,
+                          os=v.get("Os", ""), arch=v.get("Arch", ""))
 
     # ------------------------------------------------------------ act
     def pull(self, ref: str, on_progress=None) -> None:
@@ -319,6 +322,25 @@ def _actual(info: dict) -> Actual:
         cpus = round(quota / (period or 100_000) * 1e9)
     return Actual(memory=int(host.get("Memory") or 0), nano_cpus=cpus, ports=tuple(ports),
                   mounts=mounts)
+
+
+def _state(info: dict) -> ContainerState:
+    s = info.get("State") or {}
+    started = _epoch(s.get("StartedAt", ""))
+    return ContainerState(status=s.get("Status", ""), running=bool(s.get("Running")),
+                          exit_code=None if started is None else s.get("ExitCode"),
+                          started_at=started,
+                          health=(s.get("Health") or {}).get("Status") or None)
+
+
+def _epoch(raw: str) -> float | None:
+    """Docker's RFC 3339 time (nanoseconds, "Z") as epoch seconds; None for its zero time
+    (0001-01-01...: never)."""
+    m = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?", raw or "")
+    if not m or raw.startswith("0001-"):
+        return None
+    whole = datetime.strptime(m.group(1) + "+0000", "%Y-%m-%dT%H:%M:%S%z").timestamp()
+    return whole + float("0" + (m.group(2) or ".0")[:7])
 
 
 def _host_port(value):

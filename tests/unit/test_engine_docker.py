@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from irisenv.core.observed import Actual
-from irisenv.engine.docker import _actual
+from irisenv.engine.base import ContainerState
+from irisenv.engine.docker import _actual, _state
 
 
 def test_inspect_is_read_into_real_settings():
@@ -31,6 +32,22 @@ def test_inspect_is_read_into_real_settings():
 
 def test_an_unlimited_unpublished_container():
     assert _actual({"HostConfig": {"PortBindings": None, "Tmpfs": None}, "Mounts": None}) == Actual()
+
+
+def test_inspect_state_is_read_into_a_container_state():
+    running = {"State": {"Status": "running", "Running": True, "ExitCode": 0,
+                         "StartedAt": "2026-11-23T12:00:00.123456789Z",
+                         "Health": {"Status": "healthy"}}}
+    assert _state(running) == ContainerState(status="running", running=True, exit_code=0,
+                                             started_at=1795435200.123456, health="healthy")
+    exited = {"State": {"Status": "exited", "Running": False, "ExitCode": 137,
+                        "StartedAt": "2026-11-23T12:00:00Z"}}
+    assert _state(exited) == ContainerState(status="exited", running=False, exit_code=137,
+                                            started_at=1795435200.0)
+    # created, never started: Docker's zero time, and no exit code worth reporting
+    created = {"State": {"Status": "created", "Running": False, "ExitCode": 0,
+                         "StartedAt": "0001-01-01T00:00:00Z"}}
+    assert _state(created) == ContainerState(status="created", running=False)
 
 
 def api_error(status: int, explanation: str):

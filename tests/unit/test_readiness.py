@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from irisenv.engine.base import ContainerState
 from irisenv.errors import IrisenvError, NotReadyError
 from irisenv.iris import readiness
 from irisenv.iris.readiness import wait_for_log, wait_ready
@@ -23,8 +24,9 @@ class FakeEngine:
         self.log, self.monitor = log, monitor
         self.qlists = 0
 
-    def inspect(self, cid):
-        return {"State": {"Running": True, "StartedAt": "2026-11-23T12:00:00.5Z"}}
+    def state(self, cid):
+        return ContainerState(status="running", running=True, exit_code=0,
+                              started_at=1795435200.5)
 
     def logs_stream(self, cid, follow=True, since=None):
         return _Stream([self.log.encode()])
