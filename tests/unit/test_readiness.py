@@ -93,3 +93,15 @@ def test_a_core_limit_says_limit_the_cpus():
     assert "exceeded core limit" in err.why
     assert err.fix.startswith("the Community Edition runs on at most 20 cores")
     assert "set instances.iris.cpus to 20 or fewer" in err.fix
+
+
+def test_a_container_that_exits_while_starting_fails_with_its_exit_code():
+    class Exited(FakeEngine):
+        def state(self, cid):
+            return ContainerState(status="exited", running=False, exit_code=3,
+                                  started_at=1795435200.5)
+
+    with pytest.raises(IrisenvError) as info:
+        wait_for_log(Exited("booting\n"), "c" * 64, 10**9, instance="iris")
+    assert info.value.what == "instance iris exited while starting (exit code 3)"
+    assert "last line of the log" in info.value.why
