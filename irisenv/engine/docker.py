@@ -4,9 +4,11 @@ transient (retry) and terminal (what / why / how-to-fix). No decisions are made 
 from __future__ import annotations
 
 import io
+import math
 import os
 import re
 import socket
+import struct
 import tarfile
 import time
 from datetime import datetime
@@ -14,7 +16,6 @@ from datetime import datetime
 import docker
 import docker.errors
 import requests.exceptions
-from docker.utils import socket as dsocket
 
 from ..core import labels as L
 from ..core.desired import (DATA_DIR, KEY_PATH, MERGE_PATH, SUPERSERVER_PORT, VOLUME_MOUNT,
@@ -23,6 +24,7 @@ from ..core.observed import Actual, ObservedContainer
 from .base import ContainerState, EngineInfo, ExecResult
 from ..errors import ConflictError, IrisenvError, PortInUseError, RefusedError, TransientError
 
+DOCKER_STOP_TIMEOUT = 10  # seconds, Docker's grace period for a container that sets none
 IRIS_UID = 51773  # irisowner in every IRIS image (docs/learnings/container.md#layout-inside-the-image)
 
 
@@ -173,11 +175,16 @@ class Engine:
 
     def stop(self, container_id: str, timeout: float | None = None) -> None:
         """Graceful stop: SIGTERM, then SIGKILL after ``timeout`` seconds (None: the
-        container's own StopTimeout, which irisenv sets from stop_timeout at create)."""
+        container's own StopTimeout, which irisenv sets from stop_timeout at create).
+        docker-py waits its client timeout plus the grace period given here for the
+        answer, so the grace period is always passed (read from the container when None):
+        the shared client timeout is never changed (threads share it)."""
         if timeout is None:
-            self._call(self.api.stop, container_id, _timeout=3630)
-        else:
-            self._call(self.api.stop, container_id, timeout=int(timeout), _timeout=timeout + 30)
+            config = self._inspect(container_id).get("Config") or {}
+            timeout = config.get("StopTimeout")
+            if timeout is None:
+                timeout = DOCKER_STOP_TIMEOUT
+        self._call(self.api.stop, container_id, timeout=math.ceil(timeout))
 
     def remove(self, container_id: str) -> None:
         try:
@@ -232,52 +239,42 @@ class Engine:
 
     def exec(self, container_id: str, cmd: list[str], *, stdin: bytes | None = None,
              env: dict | None = None, user: str | None = None, timeout: float = 60) -> ExecResult:
-        """Run cmd in the container; stdin, if given, is written then closed."""
+        """Run cmd in the container; stdin, if given, is written then closed. The output
+        is read from the exec's own connection, bounded by this call's ``timeout``
+        (docker-py's readers poll without one; the shared client timeout is not touched)."""
+        deadline = time.monotonic() + timeout
         ex = self._call(self.api.exec_create, container_id, cmd, stdin=stdin is not None,
                         stdout=True, stderr=True, environment=env or None, user=user or "")
         exec_id = ex["Id"]
-        if stdin is None:
-            out, err = self._call(self.api.exec_start, exec_id, demux=True)
-        else:
-            sock = self._call(self.api.exec_start, exec_id, socket=True)
-            raw = getattr(sock, "_sock", sock)
-            try:
-                raw.settimeout(timeout)
+        sock = self._call(self.api.exec_start, exec_id, socket=True)
+        raw = getattr(sock, "_sock", sock)
+        try:
+            raw.settimeout(max(deadline - time.monotonic(), 0.001))
+            if stdin is not None:
                 raw.sendall(stdin)
                 try:
                     raw.shutdown(socket.SHUT_WR)
                 except OSError:
                     pass
-                outs, errs = [], []
-                for stream_id, data in dsocket.frames_iter(sock, tty=False):
-                    (outs if stream_id == dsocket.STDOUT else errs).append(data)
-                out, err = b"".join(outs), b"".join(errs)
-            except (socket.timeout, TimeoutError):
-                raise TransientError(f"command {cmd[0]} in container {container_id[:12]} timed out",
-                                     f"no answer within {timeout:.0f}s",
-                                     "retry; if it persists, check the container's log") from None
-            finally:
-                sock.close()
+            out, err = _read_frames(_reader(sock, raw), raw, deadline)
+        except (socket.timeout, TimeoutError):
+            raise TransientError(f"command {cmd[0]} in container {container_id[:12]} timed out",
+                                 f"no answer within {timeout:.0f}s",
+                                 "retry; if it persists, check the container's log") from None
+        finally:
+            sock.close()
         code = None
         for _ in range(50):  # the exit code lands a moment after the stream closes
             code = self._call(self.api.exec_inspect, exec_id).get("ExitCode")
             if code is not None:
                 break
             time.sleep(0.02)
-        return ExecResult(code if code is not None else -1, (out or b"").decode("utf-8", "replace"),
-                          (err or b"").decode("utf-8", "replace"))
+        return ExecResult(code if code is not None else -1, out.decode("utf-8", "replace"),
+                          err.decode("utf-8", "replace"))
 
     # ------------------------------------------------------------ errors
     def _call(self, fn, *args, **kwargs):
-        timeout = kwargs.pop("_timeout", None)
         try:
-            if timeout is not None:
-                old = self.api.timeout
-                self.api.timeout = timeout
-                try:
-                    return fn(*args, **kwargs)
-                finally:
-                    self.api.timeout = old
             return fn(*args, **kwargs)
         except (docker.errors.APIError, requests.exceptions.RequestException,
                 docker.errors.DockerException) as exc:
@@ -341,6 +338,40 @@ def _epoch(raw: str) -> float | None:
         return None
     whole = datetime.strptime(m.group(1) + "+0000", "%Y-%m-%dT%H:%M:%S%z").timestamp()
     return whole + float("0" + (m.group(2) or ".0")[:7])
+
+
+def _reader(sock, raw):
+    """How to read an exec's hijacked connection. The HTTP response's buffered reader,
+    where docker-py keeps it: what the engine sent along with the response headers (e.g.
+    "unable to find user", written at once) is already in its buffer, and reading the raw
+    socket would lose it. Else the raw socket."""
+    response = getattr(sock, "_response", None)
+    reader = getattr(getattr(getattr(response, "raw", None), "_fp", None), "fp", None)
+    return reader.read1 if hasattr(reader, "read1") else raw.recv
+
+
+def _read_frames(read, raw, deadline: float) -> tuple[bytes, bytes]:
+    """stdout and stderr of an exec's multiplexed stream (8-byte headers: stream id, size),
+    read with ``read(n)`` until the stream ends; socket.timeout once ``deadline``
+    (monotonic) passes (``raw``, the socket, carries the timeout)."""
+    streams = {1: bytearray(), 2: bytearray()}
+    buf = bytearray()
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise socket.timeout("deadline passed")
+        raw.settimeout(left)
+        chunk = read(65536)
+        if not chunk:
+            break
+        buf += chunk
+        while len(buf) >= 8:
+            stream, size = struct.unpack(">BxxxL", buf[:8])
+            if len(buf) < 8 + size:
+                break
+            streams[2 if stream == 2 else 1] += buf[8:8 + size]
+            del buf[:8 + size]
+    return bytes(streams[1]), bytes(streams[2])
 
 
 def _host_port(value):
