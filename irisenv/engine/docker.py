@@ -43,37 +43,46 @@ def _endpoint_from_env() -> tuple[str | None, str]:
     return None, "unix:///var/run/docker.sock"
 
 
-class Engine:
-    def __init__(self, client: docker.APIClient | None = None, timeout: float = 60):
-        base_url, self.endpoint = _endpoint_from_env()
+class DockerEngine:
+    """The Engine protocol (engine/base.py) on a Docker engine: ``endpoint`` (None: where
+    the Docker CLI would look), or a ready docker-py ``client``."""
+
+    def __init__(self, endpoint: str | None = None, *, client: docker.APIClient | None = None,
+                 timeout: float = 60):
+        if endpoint is None:
+            base_url, self.endpoint = _endpoint_from_env()
+        else:
+            base_url = self.endpoint = endpoint
         if client is None:
             try:
                 kwargs = docker.utils.kwargs_from_env()
-                if base_url and "base_url" not in kwargs:
+                if endpoint is not None:
+                    kwargs["base_url"] = endpoint
+                elif base_url and "base_url" not in kwargs:
                     kwargs["base_url"] = base_url
                 client = docker.APIClient(version="auto", timeout=timeout, **kwargs)
             except docker.errors.DockerException as exc:
                 raise engine_unavailable(self.endpoint, exc) from None
             except requests.exceptions.RequestException as exc:
                 raise engine_unavailable(self.endpoint, exc) from None
-        self.api = client
+        self._api = client
 
     def close(self) -> None:
-        self.api.close()
+        self._api.close()
 
     # ------------------------------------------------------------ observe
     def list_project(self, project: str) -> list[ObservedContainer]:
-        rows = self._call(self.api.containers, all=True,
+        rows = self._call(self._api.containers, all=True,
                           filters={"label": L.project_filter(project)})
         return [_observed(r) for r in rows]
 
     def find_by_name(self, name: str) -> ObservedContainer | None:
-        rows = self._call(self.api.containers, all=True, filters={"name": f"^/{re.escape(name)}$"})
+        rows = self._call(self._api.containers, all=True, filters={"name": f"^/{re.escape(name)}$"})
         return _observed(rows[0]) if rows else None
 
     def image_id(self, ref: str) -> str | None:
         try:
-            return self._call(self.api.inspect_image, ref)["Id"]
+            return self._call(self._api.inspect_image, ref)["Id"]
         except docker.errors.ImageNotFound:
             return None
         except docker.errors.NotFound:
@@ -83,11 +92,11 @@ class Engine:
             raise
 
     def volumes(self, project: str) -> list[str]:
-        res = self._call(self.api.volumes, filters={"label": L.project_filter(project)})
+        res = self._call(self._api.volumes, filters={"label": L.project_filter(project)})
         return [v["Name"] for v in (res.get("Volumes") or [])]
 
     def _inspect(self, container_id: str) -> dict:
-        return self._call(self.api.inspect_container, container_id)
+        return self._call(self._api.inspect_container, container_id)
 
     def actual(self, container_id: str) -> Actual:
         """The container's real resources, port bindings and mounts (one inspect)."""
@@ -97,7 +106,7 @@ class Engine:
         return _state(self._inspect(container_id))
 
     def info(self) -> EngineInfo:
-        v = self._call(self.api.version)
+        v = self._call(self._api.version)
         return EngineInfo(product="Docker", version=v.get("Version", "?"),
                           api_version=v.get("ApiVersion", "?"), endpoint=self.endpoint,
                           os=v.get("Os", ""), arch=v.get("Arch", ""))
@@ -106,7 +115,7 @@ class Engine:
     def pull(self, ref: str, on_progress=None) -> None:
         repo, tag = _split_ref(ref)
         try:
-            for event in self.api.pull(repo, tag=tag, stream=True, decode=True):
+            for event in self._api.pull(repo, tag=tag, stream=True, decode=True):
                 if "error" in event:
                     raise pull_failed(ref, event["error"])
                 if on_progress is not None:
@@ -138,12 +147,12 @@ class Engine:
         command = ["--check-caps", "false", "--ISCAgent", "false"]
         if spec["license_sha256"]:
             command += ["--key", KEY_PATH]
-        host_config = self.api.create_host_config(
+        host_config = self._api.create_host_config(
             port_bindings=bindings, mem_limit=spec["memory"],
             nano_cpus=nano_cpus(spec["cpus"]) or None,
             mounts=mounts or None, tmpfs=tmpfs, init=False)
         try:
-            res = self._call(self.api.create_container, desired.image, command=command,
+            res = self._call(self._api.create_container, desired.image, command=command,
                              name=name, labels=desired.labels, environment=env, ports=ports,
                              host_config=host_config, stop_timeout=int(desired.stop_timeout),
                              hostname=None, detach=True)
@@ -161,17 +170,17 @@ class Engine:
             by_dir.setdefault(directory, {})[base] = content
         for directory, entries in by_dir.items():
             parent, leaf = directory.rsplit("/", 1)
-            self._call(self.api.put_archive, container_id, parent or "/",
+            self._call(self._api.put_archive, container_id, parent or "/",
                        _tar({leaf + "/": None, **{f"{leaf}/{k}": v for k, v in entries.items()}}))
         if data_dir:  # the durable %SYS directory inside the volume, owned by irisowner
             parent, leaf = DATA_DIR.rsplit("/", 1)
-            self._call(self.api.put_archive, container_id, parent, _tar({leaf + "/": None}))
+            self._call(self._api.put_archive, container_id, parent, _tar({leaf + "/": None}))
 
     def start(self, container_id: str) -> None:
-        self._call(self.api.start, container_id)
+        self._call(self._api.start, container_id)
 
     def unpause(self, container_id: str) -> None:
-        self._call(self.api.unpause, container_id)
+        self._call(self._api.unpause, container_id)
 
     def stop(self, container_id: str, timeout: float | None = None) -> None:
         """Graceful stop: SIGTERM, then SIGKILL after ``timeout`` seconds (None: the
@@ -184,26 +193,26 @@ class Engine:
             timeout = config.get("StopTimeout")
             if timeout is None:
                 timeout = DOCKER_STOP_TIMEOUT
-        self._call(self.api.stop, container_id, timeout=math.ceil(timeout))
+        self._call(self._api.stop, container_id, timeout=math.ceil(timeout))
 
     def remove(self, container_id: str) -> None:
         try:
-            self._call(self.api.remove_container, container_id, force=True, v=False)
+            self._call(self._api.remove_container, container_id, force=True, v=False)
         except IrisenvError as exc:
             if "No such container" in exc.why or "is already in progress" in exc.why:
                 return
             raise
 
     def rename(self, container_id: str, name: str) -> None:
-        self._call(self.api.rename, container_id, name)
+        self._call(self._api.rename, container_id, name)
 
     def create_volume(self, name: str, project: str, instance: str) -> None:
-        self._call(self.api.create_volume, name, labels={
+        self._call(self._api.create_volume, name, labels={
             L.MANAGED_BY: L.MANAGED_BY_VALUE, L.PROJECT: project, L.INSTANCE: instance})
 
     def remove_volume(self, name: str) -> None:
         try:
-            self._call(self.api.remove_volume, name, force=True)
+            self._call(self._api.remove_volume, name, force=True)
         except IrisenvError as exc:
             if "no such volume" in exc.why.lower():
                 return
@@ -212,7 +221,7 @@ class Engine:
     # ------------------------------------------------------------ read
     def log_lines(self, container_id: str, follow: bool = True, tail: str | int = "all"):
         """Yield decoded log lines; with follow, until the container stops or close()."""
-        stream = self._call(self.api.logs, container_id, stream=True, follow=follow,
+        stream = self._call(self._api.logs, container_id, stream=True, follow=follow,
                             stdout=True, stderr=True, tail=tail)
         buf = b""
         for chunk in stream:
@@ -227,12 +236,12 @@ class Engine:
                     since: float | None = None):
         """The raw stream object (closable), for the readiness watcher."""
         kwargs = {"since": since} if since else {}
-        return self._call(self.api.logs, container_id, stream=True, follow=follow,
+        return self._call(self._api.logs, container_id, stream=True, follow=follow,
                           stdout=True, stderr=True, tail=tail, **kwargs)
 
     def logs_tail(self, container_id: str, lines: int = 20) -> str:
         try:
-            out = self._call(self.api.logs, container_id, stdout=True, stderr=True, tail=lines)
+            out = self._call(self._api.logs, container_id, stdout=True, stderr=True, tail=lines)
         except IrisenvError:
             return ""
         return out.decode("utf-8", "replace")
@@ -243,10 +252,10 @@ class Engine:
         is read from the exec's own connection, bounded by this call's ``timeout``
         (docker-py's readers poll without one; the shared client timeout is not touched)."""
         deadline = time.monotonic() + timeout
-        ex = self._call(self.api.exec_create, container_id, cmd, stdin=stdin is not None,
+        ex = self._call(self._api.exec_create, container_id, cmd, stdin=stdin is not None,
                         stdout=True, stderr=True, environment=env or None, user=user or "")
         exec_id = ex["Id"]
-        sock = self._call(self.api.exec_start, exec_id, socket=True)
+        sock = self._call(self._api.exec_start, exec_id, socket=True)
         raw = getattr(sock, "_sock", sock)
         try:
             raw.settimeout(max(deadline - time.monotonic(), 0.001))
@@ -265,7 +274,7 @@ class Engine:
             sock.close()
         code = None
         for _ in range(50):  # the exit code lands a moment after the stream closes
-            code = self._call(self.api.exec_inspect, exec_id).get("ExitCode")
+            code = self._call(self._api.exec_inspect, exec_id).get("ExitCode")
             if code is not None:
                 break
             time.sleep(0.02)
@@ -278,9 +287,9 @@ class Engine:
             return fn(*args, **kwargs)
         except (docker.errors.APIError, requests.exceptions.RequestException,
                 docker.errors.DockerException) as exc:
-            if isinstance(exc, (docker.errors.ImageNotFound,)) and fn == self.api.inspect_image:
+            if isinstance(exc, (docker.errors.ImageNotFound,)) and fn == self._api.inspect_image:
                 raise
-            if isinstance(exc, docker.errors.NotFound) and fn == self.api.inspect_image:
+            if isinstance(exc, docker.errors.NotFound) and fn == self._api.inspect_image:
                 raise
             raise classify(exc, self.endpoint) from None
 

@@ -103,12 +103,12 @@ def test_crash_between_create_and_file_copy_is_repaired(project, client):
     starting it fails on every sync; sync must make it anew."""
     from irisenv.config import load_config
     from irisenv.core import labels as L
-    from irisenv.engine.docker import Engine
+    from irisenv.engine.docker import DockerEngine
     from irisenv.project import Project
 
     project.configure(storage="volume")
     d = Project(load_config(str(project.config_path))).desired()[0]
-    engine = Engine()
+    engine = DockerEngine()
     try:
         engine.create_volume(L.volume_name(d.project, d.instance), d.project, d.instance)
         half_made = engine.create(d, d.name)

@@ -9,7 +9,7 @@ import uuid
 import pytest
 from helpers import STANDIN_BASE_IMAGE
 
-from irisenv.engine.docker import Engine
+from irisenv.engine.docker import DockerEngine
 from irisenv.errors import TransientError
 
 LABELS = {"io.irisenv.test": "adapter"}
@@ -17,7 +17,7 @@ LABELS = {"io.irisenv.test": "adapter"}
 
 @pytest.fixture(scope="module")
 def engine():
-    eng = Engine()
+    eng = DockerEngine()
     yield eng
     eng.close()
 

@@ -18,6 +18,7 @@ from irisenv.core import desired as D
 from irisenv.core import labels as L
 from irisenv.core.observed import Observed, ObservedContainer
 from irisenv.core.plan import Options, Plan, Replace, reconcile
+from irisenv.engine import retry
 from irisenv.errors import ConflictError, IrisenvError, PortInUseError, TransientError
 from irisenv.iris.readiness import Readiness
 from irisenv.report import QuietReporter
@@ -28,8 +29,8 @@ IMG_ID = "sha256:" + "a" * 64
 
 @pytest.fixture(autouse=True)
 def fast_retries(monkeypatch):
-    monkeypatch.setattr(apply, "RETRY_ATTEMPTS", 3)
-    monkeypatch.setattr(apply, "RETRY_SECONDS", 5.0)
+    monkeypatch.setattr(retry, "RETRY_ATTEMPTS", 3)
+    monkeypatch.setattr(retry, "RETRY_SECONDS", 5.0)
 
 
 def want(name="iris", project="demo", **kw) -> D.DesiredContainer:
@@ -142,20 +143,22 @@ class FakeEngine:
 
 
 class FakeWait:
-    def __init__(self, engine):
-        self.engine = engine
+    def __init__(self, engine, fake):
+        self.engine, self.fake = engine, fake
         self.seen: list = []
 
     def __call__(self, engine, cid, timeout, *, instance="", image="", session_probe=True):
         assert engine is self.engine
-        c = engine.containers.get(cid)
+        c = self.fake.containers.get(cid)
         assert c is not None and c["state"] == "running", f"waited on {cid} in state {c}"
         self.seen.append((instance, cid))
         return Readiness(monitor="ok", version="2025.1")
 
 
-def executor(engine, **kw):
-    waiter = FakeWait(engine)
+def executor(fake, **kw):
+    """The executor on the fake engine behind the retry layer, as open_engine() gives it."""
+    engine = retry.with_retries(fake)
+    waiter = FakeWait(engine, fake)
     return Executor(engine, QuietReporter(), wait_ready=waiter, **kw), waiter
 
 
@@ -251,7 +254,7 @@ def test_a_permanently_transient_fault_gives_up_after_bounded_attempts():
     eng.fail("create", *[TransientError("engine down", "connection refused")] * 50)
     ex, _ = executor(eng)
     result = ex.run(reconcile([want()], observe(eng)))
-    assert len(eng.calls("create")) == apply.RETRY_ATTEMPTS == 3
+    assert len(eng.calls("create")) == retry.RETRY_ATTEMPTS == 3
     assert isinstance(result.errors["iris"], TransientError)
     assert result.errors["iris"].what == "engine down"
     assert result.ready == {} and eng.containers == {}

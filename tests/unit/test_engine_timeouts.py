@@ -12,7 +12,7 @@ import struct
 import threading
 import time
 
-from irisenv.engine.docker import Engine as DockerEngine
+from irisenv.engine.docker import DockerEngine
 
 CLIENT_TIMEOUT = 60
 
