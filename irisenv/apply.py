@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 from .core import labels as L
 from .core.plan import Converge, Create, Plan, Pull, Remove, Replace, Start, Wait
-from .errors import ConflictError, IrisenvError, PortInUseError
+from .core.runspec import run_spec
+from .errors import ConflictError, IrisenvError, PortInUseError, RefusedError
 
 PORT_ATTEMPTS = 3  # starts of a container whose "auto" port another program took meanwhile
 
@@ -124,12 +125,16 @@ class Executor:
 
     def _make(self, d, name: str) -> str:
         """Create (not start) a container under ``name`` with irisenv's files copied in."""
-        if d.full_spec()["storage"] == "volume":
-            self.engine.create_volume(L.volume_name(d.project, d.instance), d.project,
-                                      d.instance)
-        cid = self.engine.create(d, name)
+        spec = run_spec(d, name)
+        for volume in spec.volumes:
+            self.engine.create_volume(volume.volume, volume.labels)
         try:
-            self.engine.put_files(cid, d.files, data_dir=d.full_spec()["storage"] == "volume")
+            cid = self.engine.create(spec)
+        except RefusedError as exc:  # a value of this instance's config
+            exc.instance = d.instance
+            raise
+        try:
+            self.engine.put_files(cid, spec.files)
         except BaseException:
             self._discard(cid)
             raise

@@ -24,20 +24,22 @@ unknown (it is idempotent, or its repetition fails in a way the caller handles).
 Threads. One engine object is shared by the executor's threads and the probe pool: every
 method is safe to call concurrently, and a per-call timeout never leaks into other calls.
 
-This module is cheap to import (no backend library); the records callers read that are
-also part of the pure core (:class:`ObservedContainer`, :class:`Actual`) live in
-core/observed.py.
+This module is cheap to import (no backend library). The records that are also part of
+the pure core live there: what callers read (:class:`ObservedContainer`, :class:`Actual`,
+core/observed.py) and what they hand in (:class:`RunSpec`, :class:`Files`,
+core/runspec.py, which also holds the IRIS knowledge that fills them).
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from ..core.observed import Actual, ObservedContainer
+from ..core.runspec import Files, RunSpec
 
-__all__ = ["RETRIED", "Actual", "ContainerState", "Engine", "EngineInfo", "ExecResult",
-           "LogStream", "ObservedContainer"]
+__all__ = ["RETRIED", "Actual", "ContainerState", "Engine", "EngineInfo", "ExecResult", "Files",
+           "LogStream", "ObservedContainer", "RunSpec"]
 
 
 @dataclass(frozen=True)
@@ -142,20 +144,24 @@ class Engine(Protocol):
         itself when run again)."""
         ...
 
-    def create_volume(self, name: str, project: str, instance: str) -> None:
-        """Create the labelled named volume ``name``; an existing one is kept (idempotent).
-        Retried."""
+    def create_volume(self, name: str, labels: Mapping[str, str]) -> None:
+        """Create the named volume ``name`` with ``labels``; an existing one is kept
+        (idempotent). Retried."""
         ...
 
-    def create(self, desired, name: str) -> str:
-        """Create (not start) a container; its ID. Raises ConflictError when ``name`` is
-        taken (the caller adopts or clears it), RefusedError for a refused config value.
-        Retried: a create whose answer was lost fails again with ConflictError."""
+    def create(self, spec: RunSpec) -> str:
+        """Create (not start) the container ``spec`` describes; its ID. The volumes in
+        ``spec.volumes`` exist already (create_volume); ``spec.files`` are not copied here
+        (the caller does, with put_files, before start). Raises ConflictError when
+        ``spec.name`` is taken (the caller adopts or clears it), RefusedError for a value
+        the engine refuses (key "image": ``value`` is ``spec.image``). Retried: a create
+        whose answer was lost fails again with ConflictError."""
         ...
 
-    def put_files(self, container_id: str, files: dict, data_dir: bool = False) -> None:
-        """Copy files into a container (created or running), replacing existing ones.
-        Idempotent. Retried."""
+    def put_files(self, container_id: str, files: Files) -> None:
+        """Write ``files`` into a container, created or running (the contract of
+        :class:`Files`: modes 0600 / 0700, owned by ``files.owner``), replacing existing
+        ones; ``files.dirs`` are made too. Idempotent. Retried."""
         ...
 
     def start(self, container_id: str) -> None:

@@ -11,6 +11,7 @@ import socket
 import struct
 import tarfile
 import time
+from collections.abc import Mapping
 from datetime import datetime
 
 import docker
@@ -18,14 +19,12 @@ import docker.errors
 import requests.exceptions
 
 from ..core import labels as L
-from ..core.desired import (DATA_DIR, KEY_PATH, MERGE_PATH, SUPERSERVER_PORT, VOLUME_MOUNT,
-                            WEB_PORT, DesiredContainer, data_dir, nano_cpus)
 from ..core.observed import Actual, ObservedContainer
+from ..core.runspec import Files, RunSpec
 from .base import ContainerState, EngineInfo, ExecResult
 from ..errors import ConflictError, IrisenvError, PortInUseError, RefusedError, TransientError
 
 DOCKER_STOP_TIMEOUT = 10  # seconds, Docker's grace period for a container that sets none
-IRIS_UID = 51773  # irisowner in every IRIS image (docs/learnings/container.md#layout-inside-the-image)
 
 
 def _endpoint_from_env() -> tuple[str | None, str]:
@@ -125,56 +124,38 @@ class DockerEngine:
         except requests.exceptions.RequestException as exc:
             raise classify(exc) from None
 
-    def create(self, desired: DesiredContainer, name: str) -> str:
-        spec = desired.full_spec()
-        ip = spec["host_ip"]
-        bindings = {SUPERSERVER_PORT: (ip, _host_port(spec["superserver"]))}
-        ports = [SUPERSERVER_PORT]
-        if spec["web"] is not False:
-            bindings[WEB_PORT] = (ip, _host_port(spec["web"]))
-            ports.append(WEB_PORT)
-        env = dict(spec["env"])
-        env["ISC_CPF_MERGE_FILE"] = MERGE_PATH
-        mounts, tmpfs = [], None
-        if spec["storage"] == "volume":
-            mounts.append(docker.types.Mount(VOLUME_MOUNT, L.volume_name(desired.project,
-                                                                         desired.instance),
-                                             type="volume"))
-            env["ISC_DATA_DIRECTORY"] = data_dir("volume")
-        elif spec["storage"] == "tmpfs":
-            tmpfs = {VOLUME_MOUNT: f"uid={IRIS_UID},gid={IRIS_UID},mode=0700"}
-            env["ISC_DATA_DIRECTORY"] = data_dir("tmpfs")
-        command = ["--check-caps", "false", "--ISCAgent", "false"]
-        if spec["license_sha256"]:
-            command += ["--key", KEY_PATH]
+    def create(self, spec: RunSpec) -> str:
+        bindings = {p.container_port: (p.host_ip, p.host_port) for p in spec.ports}
+        mounts = [docker.types.Mount(v.target, v.volume, type="volume") for v in spec.volumes]
         host_config = self._api.create_host_config(
-            port_bindings=bindings, mem_limit=spec["memory"],
-            nano_cpus=nano_cpus(spec["cpus"]) or None,
-            mounts=mounts or None, tmpfs=tmpfs, init=False)
+            port_bindings=bindings, mem_limit=spec.memory, nano_cpus=spec.nano_cpus or None,
+            mounts=mounts or None, tmpfs=dict(spec.tmpfs) or None, init=False)
         try:
-            res = self._call(self._api.create_container, desired.image, command=command,
-                             name=name, labels=desired.labels, environment=env, ports=ports,
-                             host_config=host_config, stop_timeout=int(desired.stop_timeout),
+            res = self._call(self._api.create_container, spec.image, command=list(spec.command),
+                             name=spec.name, labels=dict(spec.labels), environment=dict(spec.env),
+                             ports=[p.container_port for p in spec.ports],
+                             host_config=host_config, stop_timeout=spec.stop_timeout,
                              hostname=None, detach=True)
-        except RefusedError as exc:  # a value of this instance's config
-            exc.instance = desired.instance
-            exc.value = desired.image if exc.key == "image" else None
+        except RefusedError as exc:  # a value from the config
+            if exc.key == "image":
+                exc.value = spec.image
             raise
         return res["Id"]
 
-    def put_files(self, container_id: str, files: dict, data_dir: bool = False) -> None:
-        """Copy files into a (created, not yet started) container, owned by irisowner."""
+    def put_files(self, container_id: str, files: Files) -> None:
+        """One put_archive per directory (each directory in the archive too, so a missing
+        one is made with the owner and mode the contract says)."""
         by_dir: dict[str, dict] = {}
-        for path, content in files.items():
+        for path, content in files.contents.items():
             directory, base = path.rsplit("/", 1)
             by_dir.setdefault(directory, {})[base] = content
+        for directory in files.dirs:
+            by_dir.setdefault(directory, {})
         for directory, entries in by_dir.items():
             parent, leaf = directory.rsplit("/", 1)
             self._call(self._api.put_archive, container_id, parent or "/",
-                       _tar({leaf + "/": None, **{f"{leaf}/{k}": v for k, v in entries.items()}}))
-        if data_dir:  # the durable %SYS directory inside the volume, owned by irisowner
-            parent, leaf = DATA_DIR.rsplit("/", 1)
-            self._call(self._api.put_archive, container_id, parent, _tar({leaf + "/": None}))
+                       _tar({leaf + "/": None, **{f"{leaf}/{k}": v for k, v in entries.items()}},
+                            files.owner))
 
     def start(self, container_id: str) -> None:
         self._call(self._api.start, container_id)
@@ -206,9 +187,8 @@ class DockerEngine:
     def rename(self, container_id: str, name: str) -> None:
         self._call(self._api.rename, container_id, name)
 
-    def create_volume(self, name: str, project: str, instance: str) -> None:
-        self._call(self._api.create_volume, name, labels={
-            L.MANAGED_BY: L.MANAGED_BY_VALUE, L.PROJECT: project, L.INSTANCE: instance})
+    def create_volume(self, name: str, labels: Mapping[str, str]) -> None:
+        self._call(self._api.create_volume, name, labels=dict(labels))
 
     def remove_volume(self, name: str) -> None:
         try:
@@ -383,10 +363,6 @@ def _read_frames(read, raw, deadline: float) -> tuple[bytes, bytes]:
     return bytes(streams[1]), bytes(streams[2])
 
 
-def _host_port(value):
-    return None if value in ("auto", 0) else int(value)
-
-
 def _split_ref(ref: str) -> tuple[str, str | None]:
     if "@" in ref:
         return ref, None
@@ -397,13 +373,14 @@ def _split_ref(ref: str) -> tuple[str, str | None]:
     return ref, "latest"
 
 
-def _tar(entries: dict) -> bytes:
+def _tar(entries: dict, owner: int) -> bytes:
+    """A tar of directories (content None, mode 0700) and files (mode 0600), owned by
+    ``owner`` (UID and GID)."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         for name, content in entries.items():
             info = tarfile.TarInfo(name.rstrip("/"))
-            info.uid = info.gid = IRIS_UID
-            info.uname = info.gname = "irisowner"
+            info.uid = info.gid = owner
             info.mtime = int(time.time())
             if content is None:
                 info.type = tarfile.DIRTYPE

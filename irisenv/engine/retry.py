@@ -85,14 +85,14 @@ class RetryingEngine:
     def pull(self, ref, on_progress=None):
         return self._backend.pull(ref, on_progress=on_progress)
 
-    def create_volume(self, name, project, instance):
-        return self._retried("create_volume", name, project, instance)
+    def create_volume(self, name, labels):
+        return self._retried("create_volume", name, labels)
 
-    def create(self, desired, name):
-        return self._retried("create", desired, name)
+    def create(self, spec):
+        return self._retried("create", spec)
 
-    def put_files(self, container_id, files, data_dir=False):
-        return self._retried("put_files", container_id, files, data_dir=data_dir)
+    def put_files(self, container_id, files):
+        return self._retried("put_files", container_id, files)
 
     def start(self, container_id):
         return self._retried("start", container_id)

@@ -15,6 +15,7 @@ import time
 from dataclasses import replace
 
 from ..core.desired import CONTAINER_DIR, MERGE_PATH, data_dir
+from ..core.runspec import iris_files
 from ..core.iris_state import (SYSTEM_USER, ClearSystemChange, CreateNamespace, DropNamespace,
                                EnsureUser, IrisDesired, IrisObserved, SetCallIn, diff,
                                format_temp, parse_temp)
@@ -170,7 +171,7 @@ def converge(engine, container_id: str, d: IrisDesired, password: str, actions: 
     files = {MERGE_PATH: b""}
     if text:
         files[CONVERGE_PATH] = text.encode()
-    engine.put_files(container_id, files)
+    engine.put_files(container_id, iris_files(files))
     if text:
         res = engine.exec(container_id, ["iris", "merge", "IRIS", CONVERGE_PATH], timeout=timeout)
         if res.exit_code != 0:

@@ -87,18 +87,18 @@ class FakeEngine:
         if on_progress:
             on_progress({"status": "Downloading", "progress": "[=>  ]"})
 
-    def create_volume(self, name, project, instance):
+    def create_volume(self, name, labels):
         self._enter("create_volume", name)
         self.volumes.add(name)
 
-    def create(self, desired, name):
-        self._enter("create", name)
+    def create(self, spec):
+        self._enter("create", spec.name)
         with self.lock:
-            if self.by_name(name):
-                raise ConflictError(f"name {name} is in use", "409 Conflict")
-            return self.add(name, desired.labels, state="created")
+            if self.by_name(spec.name):
+                raise ConflictError(f"name {spec.name} is in use", "409 Conflict")
+            return self.add(spec.name, spec.labels, state="created")
 
-    def put_files(self, cid, files, data_dir=False):
+    def put_files(self, cid, files):
         self._enter("put_files", cid)
 
     def start(self, cid):
