@@ -1,5 +1,7 @@
-"""The engine boundary (irisenv/engine/base.py): the retry layer retries exactly the
-methods base.RETRIED declares, and the factory picks a backend by endpoint."""
+"""The engine boundary (irisenv/engine/base.py): every engine (the Docker backend, the
+retry layer, the unit tests' fake) implements exactly the protocol, with its signatures;
+the retry layer retries exactly the methods base.RETRIED declares; the factory picks a
+backend by endpoint."""
 from __future__ import annotations
 
 import inspect
@@ -7,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+from fake_engine import FakeEngine  # tests/unit is on sys.path
 
 from irisenv.engine import base, open_engine, retry
 from irisenv.errors import IrisenvError, TransientError
@@ -22,6 +25,49 @@ def protocol_methods() -> dict:
     """name -> inspect.Signature of every method the Engine protocol declares."""
     return {name: inspect.signature(fn) for name, fn in vars(base.Engine).items()
             if callable(fn) and not name.startswith("_")}
+
+
+def engines():
+    from irisenv.engine.docker import DockerEngine
+
+    return {"DockerEngine": (DockerEngine, frozenset()),
+            "RetryingEngine": (retry.RetryingEngine, frozenset()),
+            "FakeEngine": (FakeEngine, FakeEngine.TEST_HELPERS)}
+
+
+def shape(sig: inspect.Signature) -> list:
+    """Parameter names, kinds and defaults (annotations aside)."""
+    return [(p.name, p.kind, p.default) for p in sig.parameters.values()]
+
+
+@pytest.mark.parametrize("name", sorted(engines()))
+def test_an_engine_implements_the_protocol_with_its_signatures(name):
+    cls, _ = engines()[name]
+    wanted = protocol_methods()
+    missing = sorted(set(wanted) - set(dir(cls)))
+    assert missing == [], f"{name} lacks {missing}"
+    for method, sig in wanted.items():
+        assert shape(inspect.signature(getattr(cls, method))) == shape(sig), \
+            f"{name}.{method}{inspect.signature(getattr(cls, method))} is not {method}{sig}"
+
+
+@pytest.mark.parametrize("name", sorted(engines()))
+def test_an_engine_has_nothing_public_the_protocol_lacks(name):
+    """A method added to an engine (so callers could use it) must be declared in base.py
+    first: the protocol stays the complete list of what a backend implements."""
+    cls, helpers = engines()[name]
+    public = {n for n, v in inspect.getmembers(cls) if not n.startswith("_") and callable(v)}
+    assert sorted(public - set(protocol_methods()) - helpers) == []
+
+
+def test_the_engines_are_engines():
+    from irisenv.engine.docker import DockerEngine
+
+    docker_engine = DockerEngine("unix:///nowhere.sock", client=object())
+    for engine in (docker_engine, FakeEngine(), retry.with_retries(FakeEngine())):
+        assert isinstance(engine, base.Engine)
+    assert docker_engine.endpoint == "unix:///nowhere.sock"
+    assert retry.with_retries(FakeEngine()).endpoint == FakeEngine.endpoint
 
 
 def dummy_args(sig: inspect.Signature) -> tuple[list, dict]:
