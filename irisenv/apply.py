@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 from .core import labels as L
 from .core.plan import Converge, Create, Plan, Pull, Remove, Replace, Start, Wait
-from .core.runspec import run_spec
 from .errors import ConflictError, IrisenvError, PortInUseError, RefusedError
 
 PORT_ATTEMPTS = 3  # starts of a container whose "auto" port another program took meanwhile
@@ -125,6 +124,8 @@ class Executor:
 
     def _make(self, d, name: str) -> str:
         """Create (not start) a container under ``name`` with irisenv's files copied in."""
+        from .core.runspec import run_spec  # not imported by a sync with nothing to create
+
         spec = run_spec(d, name)
         for volume in spec.volumes:
             self.engine.create_volume(volume.volume, volume.labels)

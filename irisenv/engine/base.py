@@ -33,13 +33,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from ..core.observed import Actual, ObservedContainer
-from ..core.runspec import Files, RunSpec
 
-__all__ = ["RETRIED", "Actual", "ContainerState", "Engine", "EngineInfo", "ExecResult", "Files",
-           "LogStream", "ObservedContainer", "RunSpec"]
+if TYPE_CHECKING:  # imported when a container is made, not on every plan
+    from ..core.runspec import Files, RunSpec
+
+__all__ = ["RETRIED", "Actual", "ContainerState", "Engine", "EngineInfo", "ExecResult",
+           "LogStream", "ObservedContainer"]
 
 
 @dataclass(frozen=True)
@@ -215,7 +217,9 @@ class Engine(Protocol):
              env: dict | None = None, user: str | None = None,
              timeout: float = 60) -> ExecResult:
         """Run ``cmd`` in the running container, as ``user`` (None: the image's), with
-        ``env`` added; ``stdin``, if given, is written then closed. Raises TransientError
-        when the command sends nothing for ``timeout`` seconds; this call's timeout only.
-        Not retried (a command need not be idempotent)."""
+        ``env`` added; ``stdin``, if given, is written then closed. Returns once the command
+        ends, with its exit code and its output (stdout and stderr apart). Raises
+        TransientError when it has not ended within ``timeout`` seconds (the command may go
+        on in the container); the bound is this call's alone. Not retried (a command need
+        not be idempotent)."""
         ...

@@ -13,6 +13,7 @@ import tarfile
 import time
 from collections.abc import Mapping
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import docker
 import docker.errors
@@ -20,9 +21,11 @@ import requests.exceptions
 
 from ..core import labels as L
 from ..core.observed import Actual, ObservedContainer
-from ..core.runspec import Files, RunSpec
-from .base import ContainerState, EngineInfo, ExecResult
 from ..errors import ConflictError, IrisenvError, PortInUseError, RefusedError, TransientError
+from .base import ContainerState, EngineInfo, ExecResult
+
+if TYPE_CHECKING:  # core/runspec.py is imported when a container is made, not on every plan
+    from ..core.runspec import Files, RunSpec
 
 DOCKER_STOP_TIMEOUT = 10  # seconds, Docker's grace period for a container that sets none
 

@@ -15,7 +15,6 @@ import time
 from dataclasses import replace
 
 from ..core.desired import CONTAINER_DIR, MERGE_PATH, data_dir
-from ..core.runspec import iris_files
 from ..core.iris_state import (SYSTEM_USER, ClearSystemChange, CreateNamespace, DropNamespace,
                                EnsureUser, IrisDesired, IrisObserved, SetCallIn, diff,
                                format_temp, parse_temp)
@@ -171,6 +170,8 @@ def converge(engine, container_id: str, d: IrisDesired, password: str, actions: 
     files = {MERGE_PATH: b""}
     if text:
         files[CONVERGE_PATH] = text.encode()
+    from ..core.runspec import iris_files  # not on the plan path: it only observes
+
     engine.put_files(container_id, iris_files(files))
     if text:
         res = engine.exec(container_id, ["iris", "merge", "IRIS", CONVERGE_PATH], timeout=timeout)
