@@ -1,6 +1,8 @@
-"""The one module that imports docker. A thin adapter over docker-py's low-level APIClient:
-each method is one engine call (or a short fixed sequence), errors are classified into
-transient (retry) and terminal (what / why / how-to-fix). No decisions are made here."""
+"""The Docker backend of the engine boundary (engine/base.py), and the one module that
+imports docker. A thin adapter over docker-py's low-level APIClient: each method is one
+engine call (or a short fixed sequence), a RunSpec is translated as it is (no decisions,
+no IRIS knowledge), and errors are classified into transient (retry) and terminal (what /
+why / how-to-fix). One object is shared by threads: no call changes the client's state."""
 from __future__ import annotations
 
 import io
