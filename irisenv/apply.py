@@ -1,9 +1,10 @@
 """Walk a plan and carry it out. No decisions: the plan says what, this says how.
 
 Steps of different instances run in parallel (threads); steps of one instance in order.
-Each engine step retries transient faults with tenacity (bounded: attempts and time) and
-fails fast on terminal ones. A failed create removes what it made, so the next sync starts
-clean; a crash at any point leaves containers that the next plan recognizes by label.
+The engine retries transient faults itself (engine/retry.py, bounded: attempts and time);
+terminal ones fail the instance at once. A failed create removes what it made, so the next
+sync starts clean; a crash at any point leaves containers that the next plan recognizes by
+label.
 """
 from __future__ import annotations
 
@@ -13,10 +14,8 @@ from dataclasses import dataclass, field
 
 from .core import labels as L
 from .core.plan import Converge, Create, Plan, Pull, Remove, Replace, Start, Wait
-from .errors import ConflictError, IrisenvError, PortInUseError, TransientError
+from .errors import ConflictError, IrisenvError, PortInUseError, RefusedError
 
-RETRY_ATTEMPTS = 5
-RETRY_SECONDS = 30.0
 PORT_ATTEMPTS = 3  # starts of a container whose "auto" port another program took meanwhile
 
 
@@ -25,25 +24,6 @@ class ApplyResult:
     ready: dict = field(default_factory=dict)  # instance -> container id
     errors: dict = field(default_factory=dict)  # instance -> IrisenvError
     seconds: dict = field(default_factory=dict)  # instance -> wall seconds
-
-
-def retrying(fn, *args, **kwargs):
-    """Call fn; retry transient faults with tenacity (bounded in attempts and time).
-    The happy path does not import tenacity: a no-op sync stays cheap."""
-    try:
-        return fn(*args, **kwargs)
-    except TransientError:
-        pass
-    from tenacity import (Retrying, retry_if_exception_type, stop_after_attempt,
-                          stop_after_delay, wait_exponential)
-
-    time.sleep(0.1)
-    for attempt in Retrying(retry=retry_if_exception_type(TransientError),
-                            stop=stop_after_attempt(RETRY_ATTEMPTS - 1)
-                            | stop_after_delay(RETRY_SECONDS),
-                            wait=wait_exponential(multiplier=0.2, max=2.0), reraise=True):
-        with attempt:
-            return fn(*args, **kwargs)
 
 
 class Executor:
@@ -144,13 +124,18 @@ class Executor:
 
     def _make(self, d, name: str) -> str:
         """Create (not start) a container under ``name`` with irisenv's files copied in."""
-        if d.full_spec()["storage"] == "volume":
-            retrying(self.engine.create_volume, L.volume_name(d.project, d.instance), d.project,
-                     d.instance)
-        cid = retrying(self.engine.create, d, name)
+        from .core.runspec import run_spec  # not imported by a sync with nothing to create
+
+        spec = run_spec(d, name)
+        for volume in spec.volumes:
+            self.engine.create_volume(volume.volume, volume.labels)
         try:
-            retrying(self.engine.put_files, cid, d.files,
-                     data_dir=d.full_spec()["storage"] == "volume")
+            cid = self.engine.create(spec)
+        except RefusedError as exc:  # a value of this instance's config
+            exc.instance = d.instance
+            raise
+        try:
+            self.engine.put_files(cid, spec.files)
         except BaseException:
             self._discard(cid)
             raise
@@ -161,7 +146,7 @@ class Executor:
         picked for an "auto" port, the container is made again (Docker picks anew)."""
         for attempt in range(1, PORT_ATTEMPTS + 1):
             try:
-                retrying(self.engine.start, cid)
+                self.engine.start(cid)
                 return cid
             except PortInUseError as exc:
                 self._discard(cid)  # leave nothing half-made behind
@@ -201,7 +186,7 @@ class Executor:
     def _adopt(self, d) -> str | None:
         """409 on create: someone made the name meanwhile. Adopt a twin, clear a stale one
         of ours, refuse a foreign one."""
-        other = retrying(self.engine.find_by_name, d.name)
+        other = self.engine.find_by_name(d.name)
         if other is None:
             return None
         if not L.is_ours(other.labels):
@@ -220,7 +205,7 @@ class Executor:
             self.report.event("adopt", f"adopting {d.name} ({other.short_id}) created concurrently",
                               instance=d.instance)
             if other.state != "running":
-                retrying(self.engine.start, other.id)
+                self.engine.start(other.id)
             return other.id
         self._discard(other.id)
         return None
@@ -229,11 +214,11 @@ class Executor:
         c = step.container
         self.report.event("start", f"starting {c.name} (was {c.state})", instance=step.desired.instance)
         if c.state == "paused":
-            retrying(self.engine.unpause, c.id)
+            self.engine.unpause(c.id)
         else:
             for attempt in range(1, PORT_ATTEMPTS + 1):
                 try:
-                    retrying(self.engine.start, c.id)
+                    self.engine.start(c.id)
                     break
                 except PortInUseError as exc:  # Docker picks an "auto" port at each start
                     if not _picked_by_docker(step.desired, exc.port):
@@ -249,16 +234,16 @@ class Executor:
                         + [f"{k} (container)" for k, _, _ in step.actual] + list(step.reasons))
         self.report.event("replace", f"replacing {d.name} ({why})", instance=d.instance)
         tmp = L.temp_name(d.project, d.instance)
-        stale = retrying(self.engine.find_by_name, tmp)
+        stale = self.engine.find_by_name(tmp)
         if stale is not None and L.is_ours(stale.labels) and _same_owner(stale, d):
             self._discard(stale.id)
         new = self._make(d, tmp)
         try:
             self.report.event("stop", f"stopping {old.name} (up to {d.stop_timeout:.0f}s)",
                               instance=d.instance)
-            retrying(self.engine.stop, old.id, d.stop_timeout)
-            retrying(self.engine.remove, old.id)
-            retrying(self.engine.rename, new, d.name)
+            self.engine.stop(old.id, d.stop_timeout)
+            self.engine.remove(old.id)
+            self.engine.rename(new, d.name)
         except BaseException:
             self._discard(new)
             raise
@@ -272,10 +257,10 @@ class Executor:
         self.report.event("remove", f"removing {c.name} ({step.reason})", instance=c.instance)
         if c.state in ("running", "restarting", "paused"):
             try:
-                retrying(self.engine.stop, c.id, None)
+                self.engine.stop(c.id, None)
             except IrisenvError:
                 pass
-        retrying(self.engine.remove, c.id)
+        self.engine.remove(c.id)
         self.report.event("removed", f"removed {c.name}", instance=c.instance)
 
     def wait(self, step: Wait, cid: str) -> None:
@@ -348,7 +333,7 @@ class Executor:
                 time.sleep(0.1)
 
     def _current_id(self, d) -> str:
-        c = retrying(self.engine.find_by_name, d.name)
+        c = self.engine.find_by_name(d.name)
         if c is None:
             raise IrisenvError(f"container {d.name} disappeared during sync",
                                "it was removed by something else while irisenv worked",

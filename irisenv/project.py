@@ -47,6 +47,10 @@ class Connection:
 class Project:
     def __init__(self, config: Config, engine=None):
         self.config = config
+        if engine is not None:  # e.g. a test's: it gets the retry layer too
+            from .engine.retry import with_retries
+
+            engine = with_retries(engine)
         self._engine = engine
         for inst in config.instances.values():
             register_secret(inst.credentials.password)
@@ -58,10 +62,9 @@ class Project:
     @property
     def engine(self):
         if self._engine is None:
-            from .engine.docker import Engine
+            from .engine import open_engine
 
-            from .apply import retrying
-            self._engine = retrying(Engine)
+            self._engine = open_engine()
         return self._engine
 
     @property
@@ -99,28 +102,26 @@ class Project:
         """One list call, one image inspect per image, and one IRIS probe per running
         instance (in parallel): the probe both reads IRIS-level state and proves IRIS
         answers sessions, so no local readiness cache is needed."""
-        from .apply import retrying
-
         engine = self.engine
-        containers = tuple(retrying(engine.list_project, self.name))
+        containers = tuple(engine.list_project(self.name))
         images = {}
         for d in desired:
             if d.image not in images:
                 try:
-                    images[d.image] = retrying(engine.image_id, d.image)
+                    images[d.image] = engine.image_id(d.image)
                 except RefusedError as exc:  # e.g. an invalid reference: the config's fault
                     raise self.refused(exc) from None
         present = {c.name for c in containers}
         foreign = {}
         for d in desired:
             if d.name not in present:
-                other = retrying(engine.find_by_name, d.name)
+                other = engine.find_by_name(d.name)
                 if other is not None and (not L.is_ours(other.labels)
                                           or other.labels.get(L.PROJECT) != self.name):
                     foreign[d.name] = other  # not ours, or another irisenv project's
         volumes = frozenset()
         if any(d.full_spec()["storage"] == "volume" for d in desired):
-            volumes = frozenset(retrying(engine.volumes, self.name))
+            volumes = frozenset(engine.volumes(self.name))
         iris, actual = self._probe_and_inspect(desired, containers)
         containers = tuple(replace(c, actual=actual.get(c.id)) for c in containers)
         return Observed(project=self.name, containers=containers, image_ids=images,
@@ -397,25 +398,24 @@ def down_project(engine, project: str, *, volumes: bool, reporter=None,
                  lock_timeout: float = DOWN_LOCK_TIMEOUT) -> dict:
     """Remove every container (and with volumes=True every volume) labelled for project,
     under the (engine, project) lock. Needs no config: `down --project NAME` calls it."""
-    from .apply import retrying
     from .report import QuietReporter
 
     reporter = reporter or QuietReporter()
     removed = {"containers": [], "volumes": []}
     with engine_lock(engine, project, "down", lock_timeout, reporter):
-        for c in retrying(engine.list_project, project):
+        for c in engine.list_project(project):
             reporter.event("remove", f"stopping and removing {c.name}", instance=c.instance)
             if c.state in ("running", "restarting", "paused"):
                 try:  # graceful, with the container's own stop_timeout
-                    retrying(engine.stop, c.id, None)
+                    engine.stop(c.id, None)
                 except IrisenvError:
                     pass
-            retrying(engine.remove, c.id)
+            engine.remove(c.id)
             removed["containers"].append(c.name)
         if volumes:
-            for v in retrying(engine.volumes, project):
+            for v in engine.volumes(project):
                 reporter.event("remove", f"removing volume {v}")
-                retrying(engine.remove_volume, v)
+                engine.remove_volume(v)
                 removed["volumes"].append(v)
     return removed
 

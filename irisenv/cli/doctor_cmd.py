@@ -97,8 +97,8 @@ def run(args) -> int:
     if project is not None:
         try:
             engine = project.engine
-            version = engine.api.version().get("Version", "?")
-            checks.append(("engine", OK, f"Docker {version} at {engine.endpoint}"))
+            info = engine.info()
+            checks.append(("engine", OK, f"{info.product} {info.version} at {info.endpoint}"))
         except IrisenvError as exc:
             engine = None  # no further engine checks: each would fail the same way
             checks.append(("engine", FAIL, f"{exc.what}; {exc.fix}"))

@@ -19,11 +19,10 @@ def run(args) -> int:
         name = _project_name(args.project)
         # No config is read, not even a broken one next to us: the labels are the state
         # store and the lock is the (engine, project) one every checkout shares.
-        from ..apply import retrying
-        from ..engine.docker import Engine
+        from ..engine import open_engine
         from ..project import down_project
 
-        engine = retrying(Engine)
+        engine = open_engine()
 
         def down(rep):
             return down_project(engine, name, volumes=args.volumes, reporter=rep)

@@ -33,3 +33,7 @@ def temp_name(project: str, instance: str) -> str:
 
 def volume_name(project: str, instance: str) -> str:
     return f"{project}-{instance}-data"
+
+
+def volume_labels(project: str, instance: str) -> dict:
+    return {MANAGED_BY: MANAGED_BY_VALUE, PROJECT: project, INSTANCE: instance}

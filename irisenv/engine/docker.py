@@ -1,35 +1,35 @@
-"""The one module that imports docker. A thin adapter over docker-py's low-level APIClient:
-each method is one engine call (or a short fixed sequence), errors are classified into
-transient (retry) and terminal (what / why / how-to-fix). No decisions are made here."""
+"""The Docker backend of the engine boundary (engine/base.py), and the one module that
+imports docker. A thin adapter over docker-py's low-level APIClient: each method is one
+engine call (or a short fixed sequence), a RunSpec is translated as it is (no decisions,
+no IRIS knowledge), and errors are classified into transient (retry) and terminal (what /
+why / how-to-fix). One object is shared by threads: no call changes the client's state."""
 from __future__ import annotations
 
 import io
+import math
 import os
 import re
 import socket
+import struct
 import tarfile
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 import docker
 import docker.errors
 import requests.exceptions
-from docker.utils import socket as dsocket
 
 from ..core import labels as L
-from ..core.desired import (DATA_DIR, KEY_PATH, MERGE_PATH, SUPERSERVER_PORT, VOLUME_MOUNT,
-                            WEB_PORT, DesiredContainer, data_dir, nano_cpus)
 from ..core.observed import Actual, ObservedContainer
 from ..errors import ConflictError, IrisenvError, PortInUseError, RefusedError, TransientError
+from .base import ContainerState, EngineInfo, ExecResult
 
-IRIS_UID = 51773  # irisowner in every IRIS image (docs/learnings/container.md#layout-inside-the-image)
+if TYPE_CHECKING:  # core/runspec.py is imported when a container is made, not on every plan
+    from ..core.runspec import Files, RunSpec
 
-
-@dataclass(frozen=True)
-class ExecResult:
-    exit_code: int
-    stdout: str
-    stderr: str
+DOCKER_STOP_TIMEOUT = 10  # seconds, Docker's grace period for a container that sets none
 
 
 def _endpoint_from_env() -> tuple[str | None, str]:
@@ -47,37 +47,46 @@ def _endpoint_from_env() -> tuple[str | None, str]:
     return None, "unix:///var/run/docker.sock"
 
 
-class Engine:
-    def __init__(self, client: docker.APIClient | None = None, timeout: float = 60):
-        base_url, self.endpoint = _endpoint_from_env()
+class DockerEngine:
+    """The Engine protocol (engine/base.py) on a Docker engine: ``endpoint`` (None: where
+    the Docker CLI would look), or a ready docker-py ``client``."""
+
+    def __init__(self, endpoint: str | None = None, *, client: docker.APIClient | None = None,
+                 timeout: float = 60):
+        if endpoint is None:
+            base_url, self.endpoint = _endpoint_from_env()
+        else:
+            base_url = self.endpoint = endpoint
         if client is None:
             try:
                 kwargs = docker.utils.kwargs_from_env()
-                if base_url and "base_url" not in kwargs:
+                if endpoint is not None:
+                    kwargs["base_url"] = endpoint
+                elif base_url and "base_url" not in kwargs:
                     kwargs["base_url"] = base_url
                 client = docker.APIClient(version="auto", timeout=timeout, **kwargs)
             except docker.errors.DockerException as exc:
                 raise engine_unavailable(self.endpoint, exc) from None
             except requests.exceptions.RequestException as exc:
                 raise engine_unavailable(self.endpoint, exc) from None
-        self.api = client
+        self._api = client
 
     def close(self) -> None:
-        self.api.close()
+        self._api.close()
 
     # ------------------------------------------------------------ observe
     def list_project(self, project: str) -> list[ObservedContainer]:
-        rows = self._call(self.api.containers, all=True,
+        rows = self._call(self._api.containers, all=True,
                           filters={"label": L.project_filter(project)})
         return [_observed(r) for r in rows]
 
     def find_by_name(self, name: str) -> ObservedContainer | None:
-        rows = self._call(self.api.containers, all=True, filters={"name": f"^/{re.escape(name)}$"})
+        rows = self._call(self._api.containers, all=True, filters={"name": f"^/{re.escape(name)}$"})
         return _observed(rows[0]) if rows else None
 
     def image_id(self, ref: str) -> str | None:
         try:
-            return self._call(self.api.inspect_image, ref)["Id"]
+            return self._call(self._api.inspect_image, ref)["Id"]
         except docker.errors.ImageNotFound:
             return None
         except docker.errors.NotFound:
@@ -87,21 +96,30 @@ class Engine:
             raise
 
     def volumes(self, project: str) -> list[str]:
-        res = self._call(self.api.volumes, filters={"label": L.project_filter(project)})
+        res = self._call(self._api.volumes, filters={"label": L.project_filter(project)})
         return [v["Name"] for v in (res.get("Volumes") or [])]
 
-    def inspect(self, container_id: str) -> dict:
-        return self._call(self.api.inspect_container, container_id)
+    def _inspect(self, container_id: str) -> dict:
+        return self._call(self._api.inspect_container, container_id)
 
     def actual(self, container_id: str) -> Actual:
         """The container's real resources, port bindings and mounts (one inspect)."""
-        return _actual(self.inspect(container_id))
+        return _actual(self._inspect(container_id))
+
+    def state(self, container_id: str) -> ContainerState:
+        return _state(self._inspect(container_id))
+
+    def info(self) -> EngineInfo:
+        v = self._call(self._api.version)
+        return EngineInfo(product="Docker", version=v.get("Version", "?"),
+                          api_version=v.get("ApiVersion", "?"), endpoint=self.endpoint,
+                          os=v.get("Os", ""), arch=v.get("Arch", ""))
 
     # ------------------------------------------------------------ act
     def pull(self, ref: str, on_progress=None) -> None:
         repo, tag = _split_ref(ref)
         try:
-            for event in self.api.pull(repo, tag=tag, stream=True, decode=True):
+            for event in self._api.pull(repo, tag=tag, stream=True, decode=True):
                 if "error" in event:
                     raise pull_failed(ref, event["error"])
                 if on_progress is not None:
@@ -111,89 +129,75 @@ class Engine:
         except requests.exceptions.RequestException as exc:
             raise classify(exc) from None
 
-    def create(self, desired: DesiredContainer, name: str) -> str:
-        spec = desired.full_spec()
-        ip = spec["host_ip"]
-        bindings = {SUPERSERVER_PORT: (ip, _host_port(spec["superserver"]))}
-        ports = [SUPERSERVER_PORT]
-        if spec["web"] is not False:
-            bindings[WEB_PORT] = (ip, _host_port(spec["web"]))
-            ports.append(WEB_PORT)
-        env = dict(spec["env"])
-        env["ISC_CPF_MERGE_FILE"] = MERGE_PATH
-        mounts, tmpfs = [], None
-        if spec["storage"] == "volume":
-            mounts.append(docker.types.Mount(VOLUME_MOUNT, L.volume_name(desired.project,
-                                                                         desired.instance),
-                                             type="volume"))
-            env["ISC_DATA_DIRECTORY"] = data_dir("volume")
-        elif spec["storage"] == "tmpfs":
-            tmpfs = {VOLUME_MOUNT: f"uid={IRIS_UID},gid={IRIS_UID},mode=0700"}
-            env["ISC_DATA_DIRECTORY"] = data_dir("tmpfs")
-        command = ["--check-caps", "false", "--ISCAgent", "false"]
-        if spec["license_sha256"]:
-            command += ["--key", KEY_PATH]
-        host_config = self.api.create_host_config(
-            port_bindings=bindings, mem_limit=spec["memory"],
-            nano_cpus=nano_cpus(spec["cpus"]) or None,
-            mounts=mounts or None, tmpfs=tmpfs, init=False)
+    def create(self, spec: RunSpec) -> str:
+        bindings = {p.container_port: (p.host_ip, p.host_port) for p in spec.ports}
+        mounts = [docker.types.Mount(v.target, v.volume, type="volume") for v in spec.volumes]
+        host_config = self._api.create_host_config(
+            port_bindings=bindings, mem_limit=spec.memory, nano_cpus=spec.nano_cpus or None,
+            mounts=mounts or None, tmpfs=dict(spec.tmpfs) or None, init=False)
         try:
-            res = self._call(self.api.create_container, desired.image, command=command,
-                             name=name, labels=desired.labels, environment=env, ports=ports,
-                             host_config=host_config, stop_timeout=int(desired.stop_timeout),
+            res = self._call(self._api.create_container, spec.image, command=list(spec.command),
+                             name=spec.name, labels=dict(spec.labels), environment=dict(spec.env),
+                             ports=[p.container_port for p in spec.ports],
+                             host_config=host_config, stop_timeout=spec.stop_timeout,
                              hostname=None, detach=True)
-        except RefusedError as exc:  # a value of this instance's config
-            exc.instance = desired.instance
-            exc.value = desired.image if exc.key == "image" else None
+        except RefusedError as exc:  # a value from the config
+            if exc.key == "image":
+                exc.value = spec.image
             raise
         return res["Id"]
 
-    def put_files(self, container_id: str, files: dict, data_dir: bool = False) -> None:
-        """Copy files into a (created, not yet started) container, owned by irisowner."""
+    def put_files(self, container_id: str, files: Files) -> None:
+        """One put_archive per directory (each directory in the archive too, so a missing
+        one is made with the owner and mode the contract says)."""
         by_dir: dict[str, dict] = {}
-        for path, content in files.items():
+        for path, content in files.contents.items():
             directory, base = path.rsplit("/", 1)
             by_dir.setdefault(directory, {})[base] = content
+        for directory in files.dirs:
+            by_dir.setdefault(directory, {})
         for directory, entries in by_dir.items():
             parent, leaf = directory.rsplit("/", 1)
-            self._call(self.api.put_archive, container_id, parent or "/",
-                       _tar({leaf + "/": None, **{f"{leaf}/{k}": v for k, v in entries.items()}}))
-        if data_dir:  # the durable %SYS directory inside the volume, owned by irisowner
-            parent, leaf = DATA_DIR.rsplit("/", 1)
-            self._call(self.api.put_archive, container_id, parent, _tar({leaf + "/": None}))
+            self._call(self._api.put_archive, container_id, parent or "/",
+                       _tar({leaf + "/": None, **{f"{leaf}/{k}": v for k, v in entries.items()}},
+                            files.owner))
 
     def start(self, container_id: str) -> None:
-        self._call(self.api.start, container_id)
+        self._call(self._api.start, container_id)
 
     def unpause(self, container_id: str) -> None:
-        self._call(self.api.unpause, container_id)
+        self._call(self._api.unpause, container_id)
 
     def stop(self, container_id: str, timeout: float | None = None) -> None:
         """Graceful stop: SIGTERM, then SIGKILL after ``timeout`` seconds (None: the
-        container's own StopTimeout, which irisenv sets from stop_timeout at create)."""
+        container's own StopTimeout, which irisenv sets from stop_timeout at create).
+        docker-py waits its client timeout plus the grace period given here for the
+        answer, so the grace period is always passed (read from the container when None):
+        the shared client timeout is never changed (threads share it)."""
         if timeout is None:
-            self._call(self.api.stop, container_id, _timeout=3630)
-        else:
-            self._call(self.api.stop, container_id, timeout=int(timeout), _timeout=timeout + 30)
+            config = self._inspect(container_id).get("Config") or {}
+            timeout = config.get("StopTimeout")
+            if timeout is None:
+                timeout = DOCKER_STOP_TIMEOUT
+        self._call(self._api.stop, container_id, timeout=math.ceil(timeout))
 
     def remove(self, container_id: str) -> None:
         try:
-            self._call(self.api.remove_container, container_id, force=True, v=False)
+            self._call(self._api.remove_container, container_id, force=True, v=False)
         except IrisenvError as exc:
             if "No such container" in exc.why or "is already in progress" in exc.why:
                 return
             raise
 
     def rename(self, container_id: str, name: str) -> None:
-        self._call(self.api.rename, container_id, name)
+        self._call(self._api.rename, container_id, name)
 
-    def create_volume(self, name: str, project: str, instance: str) -> None:
-        self._call(self.api.create_volume, name, labels={
-            L.MANAGED_BY: L.MANAGED_BY_VALUE, L.PROJECT: project, L.INSTANCE: instance})
+    def create_volume(self, name: str, labels: Mapping[str, str]) -> None:
+        self._call(self._api.create_volume, name, labels=dict(labels))
 
     def remove_volume(self, name: str) -> None:
         try:
-            self._call(self.api.remove_volume, name, force=True)
+            self._call(self._api.remove_volume, name, force=True)
         except IrisenvError as exc:
             if "no such volume" in exc.why.lower():
                 return
@@ -202,7 +206,7 @@ class Engine:
     # ------------------------------------------------------------ read
     def log_lines(self, container_id: str, follow: bool = True, tail: str | int = "all"):
         """Yield decoded log lines; with follow, until the container stops or close()."""
-        stream = self._call(self.api.logs, container_id, stream=True, follow=follow,
+        stream = self._call(self._api.logs, container_id, stream=True, follow=follow,
                             stdout=True, stderr=True, tail=tail)
         buf = b""
         for chunk in stream:
@@ -217,70 +221,60 @@ class Engine:
                     since: float | None = None):
         """The raw stream object (closable), for the readiness watcher."""
         kwargs = {"since": since} if since else {}
-        return self._call(self.api.logs, container_id, stream=True, follow=follow,
+        return self._call(self._api.logs, container_id, stream=True, follow=follow,
                           stdout=True, stderr=True, tail=tail, **kwargs)
 
     def logs_tail(self, container_id: str, lines: int = 20) -> str:
         try:
-            out = self._call(self.api.logs, container_id, stdout=True, stderr=True, tail=lines)
+            out = self._call(self._api.logs, container_id, stdout=True, stderr=True, tail=lines)
         except IrisenvError:
             return ""
         return out.decode("utf-8", "replace")
 
     def exec(self, container_id: str, cmd: list[str], *, stdin: bytes | None = None,
              env: dict | None = None, user: str | None = None, timeout: float = 60) -> ExecResult:
-        """Run cmd in the container; stdin, if given, is written then closed."""
-        ex = self._call(self.api.exec_create, container_id, cmd, stdin=stdin is not None,
+        """Run cmd in the container; stdin, if given, is written then closed. The output
+        is read from the exec's own connection, bounded by this call's ``timeout``
+        (docker-py's readers poll without one; the shared client timeout is not touched)."""
+        deadline = time.monotonic() + timeout
+        ex = self._call(self._api.exec_create, container_id, cmd, stdin=stdin is not None,
                         stdout=True, stderr=True, environment=env or None, user=user or "")
         exec_id = ex["Id"]
-        if stdin is None:
-            out, err = self._call(self.api.exec_start, exec_id, demux=True)
-        else:
-            sock = self._call(self.api.exec_start, exec_id, socket=True)
-            raw = getattr(sock, "_sock", sock)
-            try:
-                raw.settimeout(timeout)
+        sock = self._call(self._api.exec_start, exec_id, socket=True)
+        raw = getattr(sock, "_sock", sock)
+        try:
+            raw.settimeout(max(deadline - time.monotonic(), 0.001))
+            if stdin is not None:
                 raw.sendall(stdin)
                 try:
                     raw.shutdown(socket.SHUT_WR)
                 except OSError:
                     pass
-                outs, errs = [], []
-                for stream_id, data in dsocket.frames_iter(sock, tty=False):
-                    (outs if stream_id == dsocket.STDOUT else errs).append(data)
-                out, err = b"".join(outs), b"".join(errs)
-            except (socket.timeout, TimeoutError):
-                raise TransientError(f"command {cmd[0]} in container {container_id[:12]} timed out",
-                                     f"no answer within {timeout:.0f}s",
-                                     "retry; if it persists, check the container's log") from None
-            finally:
-                sock.close()
+            out, err = _read_frames(_reader(sock, raw), raw, deadline)
+        except (socket.timeout, TimeoutError):
+            raise TransientError(f"command {cmd[0]} in container {container_id[:12]} timed out",
+                                 f"no answer within {timeout:.0f}s",
+                                 "retry; if it persists, check the container's log") from None
+        finally:
+            sock.close()
         code = None
         for _ in range(50):  # the exit code lands a moment after the stream closes
-            code = self._call(self.api.exec_inspect, exec_id).get("ExitCode")
+            code = self._call(self._api.exec_inspect, exec_id).get("ExitCode")
             if code is not None:
                 break
             time.sleep(0.02)
-        return ExecResult(code if code is not None else -1, (out or b"").decode("utf-8", "replace"),
-                          (err or b"").decode("utf-8", "replace"))
+        return ExecResult(code if code is not None else -1, out.decode("utf-8", "replace"),
+                          err.decode("utf-8", "replace"))
 
     # ------------------------------------------------------------ errors
     def _call(self, fn, *args, **kwargs):
-        timeout = kwargs.pop("_timeout", None)
         try:
-            if timeout is not None:
-                old = self.api.timeout
-                self.api.timeout = timeout
-                try:
-                    return fn(*args, **kwargs)
-                finally:
-                    self.api.timeout = old
             return fn(*args, **kwargs)
         except (docker.errors.APIError, requests.exceptions.RequestException,
                 docker.errors.DockerException) as exc:
-            if isinstance(exc, (docker.errors.ImageNotFound,)) and fn == self.api.inspect_image:
+            if isinstance(exc, (docker.errors.ImageNotFound,)) and fn == self._api.inspect_image:
                 raise
-            if isinstance(exc, docker.errors.NotFound) and fn == self.api.inspect_image:
+            if isinstance(exc, docker.errors.NotFound) and fn == self._api.inspect_image:
                 raise
             raise classify(exc, self.endpoint) from None
 
@@ -321,8 +315,57 @@ def _actual(info: dict) -> Actual:
                   mounts=mounts)
 
 
-def _host_port(value):
-    return None if value in ("auto", 0) else int(value)
+def _state(info: dict) -> ContainerState:
+    s = info.get("State") or {}
+    started = _epoch(s.get("StartedAt", ""))
+    return ContainerState(status=s.get("Status", ""), running=bool(s.get("Running")),
+                          exit_code=None if started is None else s.get("ExitCode"),
+                          started_at=started,
+                          health=(s.get("Health") or {}).get("Status") or None)
+
+
+def _epoch(raw: str) -> float | None:
+    """Docker's RFC 3339 time (nanoseconds, "Z") as epoch seconds; None for its zero time
+    (0001-01-01...: never)."""
+    m = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?", raw or "")
+    if not m or raw.startswith("0001-"):
+        return None
+    whole = datetime.strptime(m.group(1) + "+0000", "%Y-%m-%dT%H:%M:%S%z").timestamp()
+    return whole + float("0" + (m.group(2) or ".0")[:7])
+
+
+def _reader(sock, raw):
+    """How to read an exec's hijacked connection. The HTTP response's buffered reader,
+    where docker-py keeps it: what the engine sent along with the response headers (e.g.
+    "unable to find user", written at once) is already in its buffer, and reading the raw
+    socket would lose it. Else the raw socket."""
+    response = getattr(sock, "_response", None)
+    reader = getattr(getattr(getattr(response, "raw", None), "_fp", None), "fp", None)
+    return reader.read1 if hasattr(reader, "read1") else raw.recv
+
+
+def _read_frames(read, raw, deadline: float) -> tuple[bytes, bytes]:
+    """stdout and stderr of an exec's multiplexed stream (8-byte headers: stream id, size),
+    read with ``read(n)`` until the stream ends; socket.timeout once ``deadline``
+    (monotonic) passes (``raw``, the socket, carries the timeout)."""
+    streams = {1: bytearray(), 2: bytearray()}
+    buf = bytearray()
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise socket.timeout("deadline passed")
+        raw.settimeout(left)
+        chunk = read(65536)
+        if not chunk:
+            break
+        buf += chunk
+        while len(buf) >= 8:
+            stream, size = struct.unpack(">BxxxL", buf[:8])
+            if len(buf) < 8 + size:
+                break
+            streams[2 if stream == 2 else 1] += buf[8:8 + size]
+            del buf[:8 + size]
+    return bytes(streams[1]), bytes(streams[2])
 
 
 def _split_ref(ref: str) -> tuple[str, str | None]:
@@ -335,13 +378,14 @@ def _split_ref(ref: str) -> tuple[str, str | None]:
     return ref, "latest"
 
 
-def _tar(entries: dict) -> bytes:
+def _tar(entries: dict, owner: int) -> bytes:
+    """A tar of directories (content None, mode 0700) and files (mode 0600), owned by
+    ``owner`` (UID and GID)."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         for name, content in entries.items():
             info = tarfile.TarInfo(name.rstrip("/"))
-            info.uid = info.gid = IRIS_UID
-            info.uname = info.gname = "irisowner"
+            info.uid = info.gid = owner
             info.mtime = int(time.time())
             if content is None:
                 info.type = tarfile.DIRTYPE

@@ -37,23 +37,11 @@ class Readiness:
     version: str = ""
 
 
-def _started_at(engine, container_id: str) -> float | None:
-    """The current run's start (epoch seconds): older runs' log lines must not count."""
-    from datetime import datetime
-
-    raw = engine.inspect(container_id).get("State", {}).get("StartedAt", "")
-    m = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?", raw or "")
-    if not m or raw.startswith("0001-"):
-        return None
-    whole = datetime.strptime(m.group(1) + "+0000", "%Y-%m-%dT%H:%M:%S%z").timestamp()
-    return whole + float("0" + (m.group(2) or ".0")[:7])
-
-
 def boot_log(engine, container_id: str) -> str:
     """What the current run's log says so far (no following): "ready" once it has the ready
     line, "licence" on a licence error, else "" (still booting)."""
     stream = engine.logs_stream(container_id, follow=False,
-                                since=_started_at(engine, container_id))
+                                since=engine.state(container_id).started_at)
     text = b"".join(stream).decode("utf-8", "replace")
     if LICENCE_ERROR.search(text):
         return "licence"
@@ -62,7 +50,8 @@ def boot_log(engine, container_id: str) -> str:
 
 def _watch_log(engine, container_id: str, out: queue.Queue, stop: threading.Event, holder: list):
     try:
-        since = _started_at(engine, container_id)
+        # the current run's start: older runs' log lines must not count
+        since = engine.state(container_id).started_at
         stream = engine.logs_stream(container_id, follow=True, since=since)
         holder.append(stream)
         buf = b""
@@ -107,15 +96,15 @@ def wait_for_log(engine, container_id: str, deadline: float, *, instance: str = 
                 if not pending:
                     return
             elif kind == "end":
-                state = engine.inspect(container_id).get("State", {})
-                if state.get("Running"):  # the stream ended early: follow a fresh one
+                state = engine.state(container_id)
+                if state.running:  # the stream ended early: follow a fresh one
                     pending = list(ready_lines)  # it replays the run's log from the start
                     time.sleep(0.2)
                     watch()
                     continue
                 raise IrisenvError(
                     f"instance {instance or container_id[:12]} exited while starting "
-                    f"(exit code {state.get('ExitCode')})",
+                    f"(exit code {state.exit_code})",
                     "last log lines:\n" + _indent(engine.logs_tail(container_id, 15)),
                     "read the log (`irisenv logs`); fix the cause, then `irisenv sync` again")
             else:

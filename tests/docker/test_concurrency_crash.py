@@ -102,16 +102,18 @@ def test_crash_between_create_and_file_copy_is_repaired(project, client):
     without irisenv's files. On a volume its data directory is missing, so merely
     starting it fails on every sync; sync must make it anew."""
     from irisenv.config import load_config
-    from irisenv.core import labels as L
-    from irisenv.engine.docker import Engine
+    from irisenv.core.runspec import run_spec
+    from irisenv.engine.docker import DockerEngine
     from irisenv.project import Project
 
     project.configure(storage="volume")
     d = Project(load_config(str(project.config_path))).desired()[0]
-    engine = Engine()
+    engine = DockerEngine()
+    spec = run_spec(d, d.name)
     try:
-        engine.create_volume(L.volume_name(d.project, d.instance), d.project, d.instance)
-        half_made = engine.create(d, d.name)
+        [volume] = spec.volumes
+        engine.create_volume(volume.volume, volume.labels)
+        half_made = engine.create(spec)
     finally:
         engine.close()
     assert project.container("iris").status == "created"

@@ -8,10 +8,10 @@ import time
 import pytest
 from helpers import STANDIN_BASE_IMAGE, STANDIN_IMAGE
 
-from irisenv.apply import RETRY_ATTEMPTS
+from irisenv.engine.retry import RETRY_ATTEMPTS
 from irisenv.config import load_config
 from irisenv.core.plan import Options
-from irisenv.engine.docker import Engine
+from irisenv.engine.docker import DockerEngine
 from irisenv.errors import IrisenvError, TransientError
 from irisenv.project import Project
 
@@ -90,7 +90,7 @@ def _project(p, engine) -> Project:
 
 
 def test_transient_engine_errors_are_retried(project, client):
-    real = Engine()
+    real = DockerEngine()
     proxy = FlakyEngine(real, failures=2)
     try:
         _project(project, proxy).sync(Options(), timeout=30)
@@ -106,7 +106,7 @@ def test_transient_engine_errors_are_retried(project, client):
 
 
 def test_persistent_engine_errors_give_up_bounded(project, client):
-    real = Engine()
+    real = DockerEngine()
     proxy = FlakyEngine(real, methods=("create",), failures=10**9)
     t0 = time.monotonic()
     try:

@@ -16,7 +16,7 @@ import uuid
 import docker
 import pytest
 
-from irisenv.engine.docker import Engine  # noqa: E402
+from irisenv.engine.docker import DockerEngine  # noqa: E402
 from irisenv.iris import runner  # noqa: E402
 from irisenv.iris.runner import ScriptError  # noqa: E402
 
@@ -67,7 +67,7 @@ def probe_env(user: str = "_SYSTEM", password: str = "SYS", **extra) -> dict:
 # --------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="module")
 def engine():
-    eng = Engine()
+    eng = DockerEngine()
     yield eng
     eng.close()
 

@@ -1,35 +1,32 @@
 """The executor against a fake engine with fault injection: retries of transient faults
 (bounded), clean-up after terminal ones, 409 handling, replace order, parallelism.
 
-The fake keeps an in-memory container table and a call log; faults are queued per method.
-Timing is never asserted: concurrency is proven with a barrier."""
+The fake (fake_engine.py) keeps an in-memory container table and a call log; faults are
+queued per method. It sits behind the real retry layer. Timing is never asserted: concurrency is proven with a barrier."""
 from __future__ import annotations
 
-import itertools
 import threading
 import time
 
 import pytest
+from fake_engine import IMG, IMG_ID, FakeEngine  # tests/unit is on sys.path
 
 from irisenv import apply
 from irisenv.apply import Executor
 from irisenv.config.model import Config, Instance, Ports
 from irisenv.core import desired as D
 from irisenv.core import labels as L
-from irisenv.core.observed import Observed, ObservedContainer
+from irisenv.core.observed import Observed
 from irisenv.core.plan import Options, Plan, Replace, reconcile
-from irisenv.errors import ConflictError, IrisenvError, PortInUseError, TransientError
+from irisenv.engine import retry
+from irisenv.errors import IrisenvError, PortInUseError, TransientError
 from irisenv.iris.readiness import Readiness
 from irisenv.report import QuietReporter
 
-IMG = "intersystemsdc/iris-community:2025.1"
-IMG_ID = "sha256:" + "a" * 64
-
-
 @pytest.fixture(autouse=True)
 def fast_retries(monkeypatch):
-    monkeypatch.setattr(apply, "RETRY_ATTEMPTS", 3)
-    monkeypatch.setattr(apply, "RETRY_SECONDS", 5.0)
+    monkeypatch.setattr(retry, "RETRY_ATTEMPTS", 3)
+    monkeypatch.setattr(retry, "RETRY_SECONDS", 5.0)
 
 
 def want(name="iris", project="demo", **kw) -> D.DesiredContainer:
@@ -37,125 +34,23 @@ def want(name="iris", project="demo", **kw) -> D.DesiredContainer:
                                Instance(name=name, image=IMG, **kw))
 
 
-class FakeEngine:
-    """Just enough of irisenv.engine.docker.Engine for the executor."""
-
-    def __init__(self):
-        self.containers: dict[str, dict] = {}
-        self.log: list[tuple] = []
-        self.faults: dict[str, list] = {}
-        self.hooks: dict[str, object] = {}
-        self.lock = threading.RLock()
-        self._ids = itertools.count(1)
-        self.volumes: set = set()
-
-    # -- test helpers
-    def add(self, name, labels, state="running", cid=None) -> str:
-        cid = cid or f"{next(self._ids):064x}"
-        self.containers[cid] = dict(name=name, labels=dict(labels), state=state)
-        return cid
-
-    def fail(self, method, *excs):
-        self.faults.setdefault(method, []).extend(excs)
-
-    def observed(self, cid) -> ObservedContainer:
-        c = self.containers[cid]
-        return ObservedContainer(id=cid, name=c["name"], state=c["state"], labels=c["labels"],
-                                 image_id=IMG_ID)
-
-    def by_name(self, name):
-        return [cid for cid, c in self.containers.items() if c["name"] == name]
-
-    def calls(self, method):
-        return [entry for entry in self.log if entry[0] == method]
-
-    def _enter(self, method, *args):
-        with self.lock:
-            self.log.append((method, *args))
-            queue = self.faults.get(method)
-            exc = queue.pop(0) if queue else None
-        hook = self.hooks.get(method)
-        if hook is not None:
-            hook(*args)
-        if exc is not None:
-            raise exc
-
-    # -- the engine API the executor uses
-    def pull(self, ref, on_progress=None):
-        self._enter("pull", ref)
-        if on_progress:
-            on_progress({"status": "Downloading", "progress": "[=>  ]"})
-
-    def create_volume(self, name, project, instance):
-        self._enter("create_volume", name)
-        self.volumes.add(name)
-
-    def create(self, desired, name):
-        self._enter("create", name)
-        with self.lock:
-            if self.by_name(name):
-                raise ConflictError(f"name {name} is in use", "409 Conflict")
-            return self.add(name, desired.labels, state="created")
-
-    def put_files(self, cid, files, data_dir=False):
-        self._enter("put_files", cid)
-
-    def start(self, cid):
-        self._enter("start", cid)
-        with self.lock:
-            c = self.containers.get(cid)
-            if c is None or c["state"] in ("dead", "removing"):
-                raise IrisenvError(f"cannot start {cid[:12]}", "no such container or dead")
-            c["state"] = "running"
-
-    def unpause(self, cid):
-        self._enter("unpause", cid)
-        self.containers[cid]["state"] = "running"
-
-    def stop(self, cid, timeout=None):
-        self._enter("stop", cid, timeout)
-        with self.lock:
-            if cid in self.containers:
-                self.containers[cid]["state"] = "exited"
-
-    def remove(self, cid):
-        self._enter("remove", cid)
-        with self.lock:
-            self.containers.pop(cid, None)  # like the real adapter: a missing one is fine
-
-    def rename(self, cid, name):
-        self._enter("rename", cid, name)
-        with self.lock:
-            if self.by_name(name):
-                raise ConflictError(f"name {name} is in use", "409 Conflict")
-            self.containers[cid]["name"] = name
-
-    def find_by_name(self, name):
-        self._enter("find_by_name", name)
-        with self.lock:
-            ids = self.by_name(name)
-            return self.observed(ids[0]) if ids else None
-
-    def inspect(self, cid):
-        self._enter("inspect", cid)
-        return {"Id": cid, "State": {"Status": self.containers[cid]["state"]}}
-
-
 class FakeWait:
-    def __init__(self, engine):
-        self.engine = engine
+    def __init__(self, engine, fake):
+        self.engine, self.fake = engine, fake
         self.seen: list = []
 
     def __call__(self, engine, cid, timeout, *, instance="", image="", session_probe=True):
         assert engine is self.engine
-        c = engine.containers.get(cid)
+        c = self.fake.containers.get(cid)
         assert c is not None and c["state"] == "running", f"waited on {cid} in state {c}"
         self.seen.append((instance, cid))
         return Readiness(monitor="ok", version="2025.1")
 
 
-def executor(engine, **kw):
-    waiter = FakeWait(engine)
+def executor(fake, **kw):
+    """The executor on the fake engine behind the retry layer, as open_engine() gives it."""
+    engine = retry.with_retries(fake)
+    waiter = FakeWait(engine, fake)
     return Executor(engine, QuietReporter(), wait_ready=waiter, **kw), waiter
 
 
@@ -201,7 +96,7 @@ def test_volume_storage_creates_the_volume_first():
     ex, _ = executor(eng)
     ex.run(reconcile([want(storage="volume")], observe(eng)))
     assert eng.log[0] == ("create_volume", "demo-iris-data")
-    assert eng.volumes == {"demo-iris-data"}
+    assert eng.volume_names == {"demo-iris-data"}
 
 
 def test_start_a_stopped_container_keeps_its_id():
@@ -251,7 +146,7 @@ def test_a_permanently_transient_fault_gives_up_after_bounded_attempts():
     eng.fail("create", *[TransientError("engine down", "connection refused")] * 50)
     ex, _ = executor(eng)
     result = ex.run(reconcile([want()], observe(eng)))
-    assert len(eng.calls("create")) == apply.RETRY_ATTEMPTS == 3
+    assert len(eng.calls("create")) == retry.RETRY_ATTEMPTS == 3
     assert isinstance(result.errors["iris"], TransientError)
     assert result.errors["iris"].what == "engine down"
     assert result.ready == {} and eng.containers == {}

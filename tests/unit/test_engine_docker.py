@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from irisenv.core.observed import Actual
-from irisenv.engine.docker import _actual
+from irisenv.engine.base import ContainerState
+from irisenv.engine.docker import _actual, _state
 
 
 def test_inspect_is_read_into_real_settings():
@@ -31,6 +32,22 @@ def test_inspect_is_read_into_real_settings():
 
 def test_an_unlimited_unpublished_container():
     assert _actual({"HostConfig": {"PortBindings": None, "Tmpfs": None}, "Mounts": None}) == Actual()
+
+
+def test_inspect_state_is_read_into_a_container_state():
+    running = {"State": {"Status": "running", "Running": True, "ExitCode": 0,
+                         "StartedAt": "2026-11-23T12:00:00.123456789Z",
+                         "Health": {"Status": "healthy"}}}
+    assert _state(running) == ContainerState(status="running", running=True, exit_code=0,
+                                             started_at=1795435200.123456, health="healthy")
+    exited = {"State": {"Status": "exited", "Running": False, "ExitCode": 137,
+                        "StartedAt": "2026-11-23T12:00:00Z"}}
+    assert _state(exited) == ContainerState(status="exited", running=False, exit_code=137,
+                                            started_at=1795435200.0)
+    # created, never started: Docker's zero time, and no exit code worth reporting
+    created = {"State": {"Status": "created", "Running": False, "ExitCode": 0,
+                         "StartedAt": "0001-01-01T00:00:00Z"}}
+    assert _state(created) == ContainerState(status="created", running=False)
 
 
 def api_error(status: int, explanation: str):
@@ -108,3 +125,64 @@ def test_a_refused_value_becomes_a_config_error_at_its_line(tmp_path):
                                        "invalid reference format", "fix it", value="Bad:1"))
     assert [(i.key, i.line) for i in err.issues] == [("instances.a.image", 5),
                                                      ("instances.b.image", 9)]
+
+
+def recording_client():
+    """docker-py's APIClient (its create_host_config; no engine is contacted), recording
+    the calls which would reach the engine."""
+    import io
+    import tarfile
+
+    import docker
+
+    class Recording(docker.APIClient):
+        def create_container(self, image, **kwargs):
+            self.calls.append(("create_container", image, kwargs))
+            return {"Id": "c" * 64}
+
+        def put_archive(self, container, path, data):
+            with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+                self.calls.append(("put_archive", path, [
+                    (m.name, m.uid, m.gid, oct(m.mode),
+                     tar.extractfile(m).read() if m.isfile() else None)
+                    for m in tar.getmembers()]))
+
+    client = Recording(version="1.41")
+    client.calls = []
+    return client
+
+
+def test_a_run_spec_is_translated_into_docker_calls():
+    from irisenv.core.runspec import Files, PortBinding, RunSpec, VolumeMount
+    from irisenv.engine.docker import DockerEngine
+
+    client = recording_client()
+    engine = DockerEngine(client=client)
+    spec = RunSpec(name="demo-iris", image="img:1", command=("--flag", "x"), env={"A": "1"},
+                   labels={"l": "v"}, ports=(PortBinding(1972, "127.0.0.1", None),
+                                             PortBinding(52773, "0.0.0.0", 52000)),
+                   memory=1024**3, nano_cpus=1_500_000_000,
+                   volumes=(VolumeMount("demo-iris-data", "/data", {"l": "v"}),),
+                   tmpfs={"/scratch": "size=64m"}, stop_timeout=7,
+                   files=Files({"/home/u/dir/a.txt": b"A", "/home/u/dir/b.txt": b"B"},
+                               owner=51773, dirs=("/data/sub",)))
+    assert engine.create(spec) == "c" * 64
+    engine.put_files("c" * 64, spec.files)
+    [(_, image, kwargs), put_dir, put_data] = client.calls
+    assert image == "img:1"
+    assert kwargs == {
+        "command": ["--flag", "x"], "name": "demo-iris", "labels": {"l": "v"},
+        "environment": {"A": "1"}, "ports": [1972, 52773], "stop_timeout": 7,
+        "hostname": None, "detach": True,
+        "host_config": {
+            "NetworkMode": "default", "Init": False, "Memory": 1024**3,
+            "NanoCpus": 1_500_000_000, "Tmpfs": {"/scratch": "size=64m"},
+            "Mounts": [{"Target": "/data", "Source": "demo-iris-data", "Type": "volume",
+                        "ReadOnly": False}],
+            "PortBindings": {"1972/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}],
+                             "52773/tcp": [{"HostIp": "0.0.0.0", "HostPort": "52000"}]}}}
+    # each directory in its parent, made for the owner: files 0600, directories 0700
+    assert put_dir == ("put_archive", "/home/u", [
+        ("dir", 51773, 51773, "0o700", None),
+        ("dir/a.txt", 51773, 51773, "0o600", b"A"), ("dir/b.txt", 51773, 51773, "0o600", b"B")])
+    assert put_data == ("put_archive", "/data", [("sub", 51773, 51773, "0o700", None)])

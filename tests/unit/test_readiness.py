@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from irisenv.engine.base import ContainerState
 from irisenv.errors import IrisenvError, NotReadyError
 from irisenv.iris import readiness
 from irisenv.iris.readiness import wait_for_log, wait_ready
@@ -23,8 +24,9 @@ class FakeEngine:
         self.log, self.monitor = log, monitor
         self.qlists = 0
 
-    def inspect(self, cid):
-        return {"State": {"Running": True, "StartedAt": "2026-11-23T12:00:00.5Z"}}
+    def state(self, cid):
+        return ContainerState(status="running", running=True, exit_code=0,
+                              started_at=1795435200.5)
 
     def logs_stream(self, cid, follow=True, since=None):
         return _Stream([self.log.encode()])
@@ -91,3 +93,15 @@ def test_a_core_limit_says_limit_the_cpus():
     assert "exceeded core limit" in err.why
     assert err.fix.startswith("the Community Edition runs on at most 20 cores")
     assert "set instances.iris.cpus to 20 or fewer" in err.fix
+
+
+def test_a_container_that_exits_while_starting_fails_with_its_exit_code():
+    class Exited(FakeEngine):
+        def state(self, cid):
+            return ContainerState(status="exited", running=False, exit_code=3,
+                                  started_at=1795435200.5)
+
+    with pytest.raises(IrisenvError) as info:
+        wait_for_log(Exited("booting\n"), "c" * 64, 10**9, instance="iris")
+    assert info.value.what == "instance iris exited while starting (exit code 3)"
+    assert "last line of the log" in info.value.why

@@ -1,0 +1,225 @@
+"""The engine boundary: everything irisenv asks of a container engine, in one place.
+
+A backend implements :class:`Engine`. Today there is one, ``engine/docker.py`` (a local
+Docker engine, or a remote one over tcp:// or ssh:// - the same backend at another
+endpoint). A second backend (Kubernetes, another runtime) implements the methods below and
+returns the records below; callers (project.py, apply.py, iris/, cli/) use nothing else:
+no backend client, no raw inspect JSON.
+
+Errors. Every method raises only irisenv's errors (irisenv/errors.py), never a backend
+library's:
+
+- ``TransientError``: the engine did not answer or answered 5xx; worth retrying.
+- ``ConflictError``: a name is taken, or another operation on the object is in progress.
+- ``PortInUseError``: a host port could not be published (``start``).
+- ``RefusedError``: the engine refused a value irisenv took from the config (image
+  reference, cpus, memory); ``key`` names it.
+- ``IrisenvError``: anything else, terminal (what / why / fix).
+
+Retries. A backend does not retry. ``open_engine()`` (engine/__init__.py) wraps it in
+engine/retry.py, which retries ``TransientError`` (bounded) for the methods in
+:data:`RETRIED`, and only those: each is safe to repeat after a fault whose outcome is
+unknown (it is idempotent, or its repetition fails in a way the caller handles).
+
+Threads. One engine object is shared by the executor's threads and the probe pool: every
+method is safe to call concurrently, and a per-call timeout never leaks into other calls.
+
+This module is cheap to import (no backend library). The records that are also part of
+the pure core live there: what callers read (:class:`ObservedContainer`, :class:`Actual`,
+core/observed.py) and what they hand in (:class:`RunSpec`, :class:`Files`,
+core/runspec.py, which also holds the IRIS knowledge that fills them).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from ..core.observed import Actual, ObservedContainer
+
+if TYPE_CHECKING:  # imported when a container is made, not on every plan
+    from ..core.runspec import Files, RunSpec
+
+__all__ = ["RETRIED", "Actual", "ContainerState", "Engine", "EngineInfo", "ExecResult",
+           "LogStream", "ObservedContainer"]
+
+
+@dataclass(frozen=True)
+class ContainerState:
+    """A container's run state (``docker inspect``'s State)."""
+
+    status: str  # created | running | paused | restarting | removing | exited | dead
+    running: bool
+    exit_code: int | None = None  # of the last run; None: never ran
+    started_at: float | None = None  # epoch seconds the current (or last) run started; None: never
+    health: str | None = None  # starting | healthy | unhealthy; None: the image has no healthcheck
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    """Which engine answers, for `irisenv doctor`."""
+
+    product: str  # e.g. "Docker"
+    version: str
+    api_version: str
+    endpoint: str
+    os: str = ""
+    arch: str = ""
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    exit_code: int  # -1: unknown (the engine did not report one)
+    stdout: str
+    stderr: str
+
+
+class LogStream(Iterable[bytes], Protocol):
+    """A container's output as raw byte chunks (lines may span chunks); close() ends a
+    followed stream from another thread."""
+
+    def close(self) -> None: ...
+
+
+# Methods the retry layer repeats on TransientError (see "Retries" above).
+RETRIED = frozenset({
+    "list_project", "find_by_name", "image_id", "volumes",
+    "create_volume", "create", "put_files", "start", "unpause", "stop", "remove", "rename",
+    "remove_volume",
+})
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """What irisenv needs from a container engine. Methods are grouped as observe / act /
+    read / exec; each docstring states its contract. "Retried" marks the methods in
+    :data:`RETRIED`."""
+
+    @property
+    def endpoint(self) -> str:
+        """Where the engine answers, as a URL (``unix:///var/run/docker.sock``,
+        ``tcp://host:2376``...): the key of the project lock and of run markers, and how
+        `irisenv env` tells a remote engine (whose ports are on another host)."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection. The object is not used afterwards."""
+        ...
+
+    # ------------------------------------------------------------------ observe
+    def info(self) -> EngineInfo:
+        """Product, version and platform of the engine. Not retried."""
+        ...
+
+    def list_project(self, project: str) -> list[ObservedContainer]:
+        """Every container (any state) labelled as irisenv's for ``project``. Retried."""
+        ...
+
+    def find_by_name(self, name: str) -> ObservedContainer | None:
+        """The container named exactly ``name`` (whoever made it), or None. Retried."""
+        ...
+
+    def image_id(self, ref: str) -> str | None:
+        """The local image ID of ``ref``, or None when it is not present locally.
+        Raises RefusedError (key "image", value ``ref``) for a reference the engine
+        rejects. Retried."""
+        ...
+
+    def volumes(self, project: str) -> list[str]:
+        """Names of the volumes labelled as irisenv's for ``project``. Retried."""
+        ...
+
+    def actual(self, container_id: str) -> Actual:
+        """The container's real resources, port bindings and mounts. Not retried (a
+        caller treats a failure as "not inspected")."""
+        ...
+
+    def state(self, container_id: str) -> ContainerState:
+        """The container's run state. Not retried (the readiness ladder asks again)."""
+        ...
+
+    # ------------------------------------------------------------------ act
+    def pull(self, ref: str, on_progress: Callable[[dict], None] | None = None) -> None:
+        """Pull ``ref``; ``on_progress`` hears the engine's progress events (dicts with
+        "status", "progress"). Raises RefusedError for a reference the engine rejects,
+        IrisenvError when it cannot be pulled. Not retried (a pull is long and resumes by
+        itself when run again)."""
+        ...
+
+    def create_volume(self, name: str, labels: Mapping[str, str]) -> None:
+        """Create the named volume ``name`` with ``labels``; an existing one is kept
+        (idempotent). Retried."""
+        ...
+
+    def create(self, spec: RunSpec) -> str:
+        """Create (not start) the container ``spec`` describes; its ID. The volumes in
+        ``spec.volumes`` exist already (create_volume); ``spec.files`` are not copied here
+        (the caller does, with put_files, before start). Raises ConflictError when
+        ``spec.name`` is taken (the caller adopts or clears it), RefusedError for a value
+        the engine refuses (key "image": ``value`` is ``spec.image``). Retried: a create
+        whose answer was lost fails again with ConflictError."""
+        ...
+
+    def put_files(self, container_id: str, files: Files) -> None:
+        """Write ``files`` into a container, created or running (the contract of
+        :class:`Files`: modes 0600 / 0700, owned by ``files.owner``), replacing existing
+        ones; ``files.dirs`` are made too. Idempotent. Retried."""
+        ...
+
+    def start(self, container_id: str) -> None:
+        """Start a created or stopped container (a running one: no-op). Raises
+        PortInUseError when a host port cannot be published. Retried."""
+        ...
+
+    def unpause(self, container_id: str) -> None:
+        """Resume a paused container. Retried."""
+        ...
+
+    def stop(self, container_id: str, timeout: float | None = None) -> None:
+        """Stop gracefully: SIGTERM, then SIGKILL after ``timeout`` seconds (None: the
+        container's own stop timeout, set at create). Returns once stopped; a stopped
+        container is fine. Retried."""
+        ...
+
+    def remove(self, container_id: str) -> None:
+        """Remove the container (forcibly, running or not), keeping its named volumes. A
+        container already gone or being removed is fine (idempotent). Retried."""
+        ...
+
+    def rename(self, container_id: str, name: str) -> None:
+        """Rename the container. Raises ConflictError when ``name`` is taken. Retried."""
+        ...
+
+    def remove_volume(self, name: str) -> None:
+        """Remove the named volume; one already gone is fine (idempotent). Retried."""
+        ...
+
+    # ------------------------------------------------------------------ read
+    def log_lines(self, container_id: str, follow: bool = True,
+                  tail: str | int = "all") -> Iterator[str]:
+        """The container's output as decoded lines; with ``follow``, until it stops.
+        Not retried (a stream)."""
+        ...
+
+    def logs_stream(self, container_id: str, follow: bool = True, tail: str | int = "all",
+                    since: float | None = None) -> LogStream:
+        """The container's raw output from ``since`` (epoch seconds; None: all), for the
+        readiness watcher. Not retried (a stream)."""
+        ...
+
+    def logs_tail(self, container_id: str, lines: int = 20) -> str:
+        """The last ``lines`` lines of output, for error messages; "" when they cannot be
+        read (never raises)."""
+        ...
+
+    # ------------------------------------------------------------------ exec
+    def exec(self, container_id: str, cmd: list[str], *, stdin: bytes | None = None,
+             env: dict | None = None, user: str | None = None,
+             timeout: float = 60) -> ExecResult:
+        """Run ``cmd`` in the running container, as ``user`` (None: the image's), with
+        ``env`` added; ``stdin``, if given, is written then closed. Returns once the command
+        ends, with its exit code and its output (stdout and stderr apart). Raises
+        TransientError when it has not ended within ``timeout`` seconds (the command may go
+        on in the container); the bound is this call's alone. Not retried (a command need
+        not be idempotent)."""
+        ...
