@@ -294,9 +294,9 @@ class Executor:
                               "`irisenv logs` (e.g. a previous abnormal shutdown)", instance=d.instance)
 
     def converge(self, step: Converge, cid: str) -> None:
-        from .core.iris_state import (STICKY_SYSTEM_NOTE, ClearSystemChange, diff,
+        from .core.iris_plan import (STICKY_SYSTEM_NOTE, ClearSystemChange, diff,
                                       kept_namespaces, owned_after, temp_after)
-        from .iris import state
+        from .iris import converge
 
         d, want = step.desired, step.iris
         password = self.passwords.get(d.instance, "")
@@ -320,7 +320,7 @@ class Executor:
         self.report.event("converge", "updating IRIS in place: "
                           + ("; ".join(a.describe() for a in actions) or "recording ownership"),
                           instance=d.instance)
-        after = state.converge(self.engine, cid, want, password, actions, owned,
+        after = converge.converge(self.engine, cid, want, password, actions, owned,
                                timeout=self.timeout, temp=temp)
         if after is not None and after.system_change_required and any(
                 isinstance(a, ClearSystemChange) for a in actions):
@@ -333,13 +333,13 @@ class Executor:
         """The IRIS state probe right after qlist said running: it is also the ladder's last
         rung (a working session), so it is retried until the readiness deadline."""
         from .errors import NotReadyError
-        from .iris import state
+        from .iris import probe
         from .iris.runner import ScriptError
 
         deadline = time.monotonic() + self.timeout
         while True:
             try:
-                return state.observe(self.engine, cid, want, password,
+                return probe.observe(self.engine, cid, want, password,
                                      timeout=max(deadline - time.monotonic(), 5))
             except ScriptError as exc:
                 if time.monotonic() >= deadline:

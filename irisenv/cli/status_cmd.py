@@ -86,9 +86,9 @@ def _real_drift(project, d, c) -> list:
 
 def _iris_state(project, instance: str, container_id: str) -> dict:
     """Namespaces, CallIn and the user's state, read from IRIS itself (never the password)."""
-    from ..core.iris_state import diff, kept_namespaces
+    from ..core.iris_plan import diff, kept_namespaces
     from ..errors import IrisenvError
-    from ..iris.state import observe
+    from ..iris.probe import observe
 
     want = project.iris_desired()[instance]
     try:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from . import labels as L
 from .desired import HASH_FORMAT, DesiredContainer, diff_specs
 from .drift import container_drift
-from .iris_state import (STICKY_SYSTEM_NOTE, DropNamespace, IrisDesired, diff as iris_diff,
+from .iris_plan import (STICKY_SYSTEM_NOTE, DropNamespace, IrisDesired, diff as iris_diff,
                          kept_namespaces, owned_after, system_change_left, temp_after)
 from .observed import Observed, ObservedContainer
 

@@ -181,13 +181,13 @@ XDIST_TEST = """\
 
     @pytest.mark.parametrize("n", range({count}))
     def test_{label}(n, iris_instance, iris_namespace, irisenv_project):
-        from irisenv.iris import state
+        from irisenv.iris import probe
 
         time.sleep(0.2)  # keep both workers busy, so each one gets tests
         project = irisenv_project
         want = project.iris_desired()[iris_instance.instance]
         cid = project.container_id(iris_instance.instance)
-        seen = state.observe(project.engine, cid, replace(want, namespaces=(iris_namespace,)),
+        seen = probe.observe(project.engine, cid, replace(want, namespaces=(iris_namespace,)),
                              iris_instance.password)
         assert seen.namespaces[iris_namespace], "this worker's namespace is gone"
         # recorded inside IRIS as irisenv's (a test-run namespace), so irisenv may drop it
@@ -247,10 +247,10 @@ def test_pytest_plugin_under_xdist(standin, tmp_path, monkeypatch, state_dir):
     # the worker namespaces were dropped at the end of the run; APP and TEST stay
     monkeypatch.setenv("IRIS_PASSWORD", standin.password)  # the config's ${IRIS_PASSWORD:-SYS}
     project = standin.project()
-    from irisenv.iris import state
+    from irisenv.iris import probe
 
     want = project.iris_desired()["iris"]
-    seen = state.observe(project.engine, c.id, replace(want, namespaces=tuple(namespaces)),
+    seen = probe.observe(project.engine, c.id, replace(want, namespaces=tuple(namespaces)),
                          standin.password)
     assert {ns: seen.namespaces[ns] for ns in namespaces} == {ns: False for ns in namespaces}
     assert seen.owned == {"APP", "TEST"}
@@ -401,8 +401,8 @@ def test_crashed_run_leaves_its_namespace_until_abandoned(standin, tmp_path, mon
     """A run killed mid-test never drops its namespace. It stays recorded as a test-run
     namespace: a sync meanwhile leaves it alone (it could belong to a live run); once its
     record is older than TEMP_TTL, the next sync drops it."""
-    from irisenv.core.iris_state import TEMP_TTL
-    from irisenv.iris import runner, state
+    from irisenv.core.iris_plan import TEMP_TTL
+    from irisenv.iris import probe, runner
 
     out = tmp_path / "namespace.txt"
     suite = write_suite(tmp_path / "suite", {"test_crash.py": CRASH_TEST})
@@ -419,7 +419,7 @@ def test_crashed_run_leaves_its_namespace_until_abandoned(standin, tmp_path, mon
     cid = standin.container().id
 
     def seen():
-        return state.observe(project.engine, cid, replace(want, namespaces=(name,)),
+        return probe.observe(project.engine, cid, replace(want, namespaces=(name,)),
                              standin.password)
 
     left = seen()

@@ -2,7 +2,7 @@
 
 The statements below are verbatim copies of what irisenv generates to observe and
 converge IRIS-level state (the lead's /tmp/grammar_v2_examples.txt, produced by
-irisenv/iris/state.py). They run through irisenv's real runner,
+irisenv/iris/probe.py and converge.py). They run through irisenv's real runner,
 `irisenv.iris.runner.run`, with the real Docker engine adapter. So the runner's own
 checks (exit code 0 plus the sentinel) apply, and `.values` holds the IRISENV-VAL pairs.
 tests/standin/README.md, "Session grammar v2", describes what the stand-in implements.
@@ -314,8 +314,8 @@ def test_session_is_still_strict(iris):
 
 # --------------------------------------------------------------------- irisenv's current generator
 def test_irisenv_current_user_statements_run(engine, iris):
-    """Whatever irisenv/iris/state.py generates today must run (guards drift from the copies above)."""
-    from irisenv.iris.state import user_statements as gen
+    """Whatever irisenv/iris/probe.py and converge.py generates today must run (guards drift from the copies above)."""
+    from irisenv.iris.converge import user_statements as gen
 
     user = uid("gen")
     runner.run(engine, iris.id, gen(), env=probe_env(user=user, password="genpw"))

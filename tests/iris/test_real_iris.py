@@ -52,7 +52,7 @@ ARTIFACTS = os.environ.get("IRISENV_ARTIFACTS_DIR", "")
 PROJECT_LABEL = "io.irisenv.project"
 INSTANCE = "iris"
 # Where irisenv puts its databases with the default (ephemeral) storage:
-# irisenv.iris.state.db_dir() -> /usr/irissys/mgr/irisenv/<ns>-data|code/
+# irisenv.iris.converge.db_dir() -> /usr/irissys/mgr/irisenv/<ns>-data|code/
 MGR = "/usr/irissys/mgr"
 GLOBALS_MB = 128
 ROUTINES_MB = 48  # below 80: a single routines= value would be raised to 80 MB

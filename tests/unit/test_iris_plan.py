@@ -1,7 +1,7 @@
 """The pure IRIS-level diff: what sync changes inside IRIS, and what it must never touch."""
 import pytest
 
-from irisenv.core.iris_state import (TEMP_TTL, ClearSystemChange, CreateNamespace, DropNamespace,
+from irisenv.core.iris_plan import (TEMP_TTL, ClearSystemChange, CreateNamespace, DropNamespace,
                                      EnsureUser, IrisDesired, IrisObserved, SetCallIn, diff,
                                      format_temp, kept_namespaces, owned_after, parse_temp,
                                      temp_after)
