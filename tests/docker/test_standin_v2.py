@@ -321,3 +321,45 @@ def test_irisenv_current_user_statements_run(engine, iris):
     runner.run(engine, iris.id, gen(), env=probe_env(user=user, password="genpw"))
     v = probe(engine, iris, probe_env(user=user, password="genpw"))
     assert (v["user.exists"], v["user.change"], v["user.password"]) == ("1", "0", "1")
+
+
+# --------------------------------------------------------------------- $Order, for, quit
+def test_order_walks_one_subscript_level_in_collation_order(engine, iris):
+    g = "^" + uid("O")
+    v = runner.run(engine, iris.id, [
+        f'set {g}("s","b")=1,{g}("s","a","deep")=2,{g}("s",10)=3,{g}("s",9)=4,{g}("s","B")=5,{g}("t")=6',
+        # canonical numbers first (numerically), then strings (byte order); a node with
+        # only descendants ("a") counts; the loop prints each subscript
+        f'set n="" for {{ set n=$Order({g}("s",n)) quit:n=""  write "IRISENV-VAL:s.",n,"=",$Data({g}("s",n)),! }}',
+        f'write "IRISENV-VAL:first=",$Order({g}("")),"|",$O({g}("s","a")),"|",$Order({g}("s","b")),"|",$Order({g}("none","")),!',
+    ]).values
+    assert [k for k in v if k.startswith("s.")] == ["s.9", "s.10", "s.B", "s.a", "s.b"]
+    assert (v["s.a"], v["s.b"]) == ("10", "1")
+    assert v["first"] == "s|b||"
+    with pytest.raises(ScriptError) as err:  # the subscript is required (RCOS_forder)
+        runner.run(engine, iris.id, [f'write $Order({g}),!'])
+    assert "<SYNTAX>" in err.value.why
+
+
+def test_quit_ends_only_the_innermost_for(engine, iris):
+    v = runner.run(engine, iris.id, [
+        'set i=0,o="" for { set i=i+1 set j=0 for { set j=j+1 quit:j=2  set o=o_i_j } quit:i=3  set o=o_"," } write "IRISENV-VAL:o=",o,!',
+        'set k=0 for { set k=k+1 if k=4 { quit } } write "IRISENV-VAL:k=",k,!',
+    ]).values
+    assert v["o"] == "11,21,31"
+    assert v["k"] == "4"  # a quit inside an if block still ends the for
+
+
+def test_quit_before_another_command_needs_two_blanks(iris):
+    rc, out = session(iris, 'set x=0 for { set x=x+1 quit:x=2 write "more" }\nwrite "IRISENV-OK",!\n')
+    assert rc == 0 and "<SYNTAX>" in out and "more" not in out and "IRISENV-OK" in out
+
+
+def test_an_error_inside_a_for_reaches_the_catch(engine, iris):
+    with pytest.raises(ScriptError) as err:
+        runner.run(engine, iris.id, ['set n=0 for { set n=n+1 quit:n=3  write nosuchvar }'])
+    assert "<UNDEFINED> *nosuchvar" in err.value.why
+    with pytest.raises(ScriptError) as err:  # quit outside a for: not modelled, and loud
+        runner.run(engine, iris.id, ['quit'])
+    assert "QUIT outside a FOR loop" in err.value.why
+
