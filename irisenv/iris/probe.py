@@ -1,14 +1,16 @@
 """Read IRIS-level state inside a running container (the probe).
 
-One session script reads versions, ownership, namespaces, CallIn, and the user's state
-(including a real password check, Security.Users.CheckPassword). Every value (user name,
-password, namespace names) reaches ObjectScript through the exec environment.
+One session script reads versions, irisenv's record (core/iris_record.py, in the current
+and the older format), namespaces, CallIn, and the user's state (including a real password
+check, Security.Users.CheckPassword). Every value (user name, password, namespace names)
+reaches ObjectScript through the exec environment.
 """
 from __future__ import annotations
 
 import time
 
-from ..core.iris_plan import SYSTEM_USER, IrisDesired, IrisObserved, parse_temp
+from ..core import iris_record
+from ..core.iris_plan import SYSTEM_USER, IrisDesired, IrisObserved
 from ..names import namespace as check_namespace
 from ..names import username as check_username
 from . import runner
@@ -30,15 +32,31 @@ def _namespace_checks(names: tuple, prefix: str) -> tuple[list, dict]:
     return stmts, env
 
 
+def record_statements() -> list[str]:
+    """Read irisenv's record: every ^IRISENV("ns",NAME) node in one $Order loop (printed as
+    rec.<i>=NAME^value: the counter keeps the keys apart, the name travels in the value),
+    the instance entries, and each node of the older format that exists."""
+    stmts = [
+        # QUIT ends the FOR (RCOS_cquit); an argumentless command is followed by two
+        # spaces when another command follows on the line (GCOS_syntax_whitespace)
+        'set n="",i=0 for { set n=$Order(^IRISENV("ns",n)) quit:n=""  set i=i+1 '
+        f'write "{VAL_TAG}rec.",i,"=",n,"{iris_record.SEP}",$Get(^IRISENV("ns",n)),! }}',
+        _val(f"instance.{iris_record.SYSCHANGE}",
+             f'$Get(^IRISENV("instance","{iris_record.SYSCHANGE}"))'),
+    ]
+    for node in iris_record.LEGACY_NODES:
+        stmts.append(f'if $Data(^IRISENV("{node}")) {{ '
+                     + _val(f"old.{node}", f'$Get(^IRISENV("{node}"))') + " }")
+    return stmts
+
+
 def probe_script(d: IrisDesired, password: str) -> tuple[list, dict]:
     u = env_ref("IRISENV_USER")
     env = {"IRISENV_USER": check_username(d.username), "IRISENV_SYSUSER": SYSTEM_USER,
            "IRISENV_PASSWORD": password}
     stmts = [
         _val("version", "$ZVERSION"),
-        _val("owned", '$Get(^IRISENV("owned"))'),
-        _val("temp", '$Get(^IRISENV("temp"))'),
-        _val("system.sticky", '$Get(^IRISENV("syschange"))'),
+        *record_statements(),
         'set sc=##class(Security.Services).Get("%Service_CallIn",.p) ' + THROW + " "
         + _val("callin", 'p("Enabled")'),
         f"set sc=##class(Security.Users).Get({u},.p) if sc {{ "
@@ -59,14 +77,13 @@ def probe_script(d: IrisDesired, password: str) -> tuple[list, dict]:
 
 def observe(engine, container_id: str, d: IrisDesired, password: str, *,
             timeout: float = 60) -> IrisObserved:
-    """One session for the whole state; a second only when IRIS records owned namespaces
-    that the config no longer declares (to see whether they still exist)."""
+    """One session for the whole state; a second only when irisenv's record holds
+    namespaces that the config does not declare (to see whether they still exist)."""
     stmts, env = probe_script(d, password)
     values = runner.run(engine, container_id, stmts, env=env, timeout=timeout,
                         what="the IRIS state probe").values
-    owned = frozenset(n for n in values.get("owned", "").split(",") if n)
-    temp = parse_temp(values.get("temp", ""))
-    extra = tuple(sorted((owned | set(temp)) - set(d.namespaces)))
+    records, sticky, legacy = read_record(values)
+    extra = tuple(sorted(set(records) - set(d.namespaces)))
     namespaces = {name: values.get(f"ns.{i}") == "1" for i, name in enumerate(d.namespaces)}
     if extra:
         x_stmts, x_env = _namespace_checks(extra, "xns")
@@ -74,14 +91,23 @@ def observe(engine, container_id: str, d: IrisDesired, password: str, *,
                        what="the IRIS state probe").values
         namespaces.update({name: x.get(f"xns.{i}") == "1" for i, name in enumerate(extra)})
     return IrisObserved(
-        version=values.get("version", ""), owned=owned, namespaces=namespaces, temp=temp,
-        observed_at=time.time(),
+        version=values.get("version", ""), records=records, namespaces=namespaces,
+        observed_at=time.time(), legacy=legacy,
         callin=_flag(values.get("callin")), user_exists=values.get("user.exists") == "1",
         user_change_required=_flag(values.get("user.change")),
         user_enabled=_flag(values.get("user.enabled")),
         password_ok=_flag(values.get("user.password")),
         system_change_required=_flag(values.get("system.change")),
-        system_change_sticky=values.get("system.sticky") == "sticky")
+        system_change_sticky=sticky)
+
+
+def read_record(values: dict) -> tuple:
+    """(records, _SYSTEM's change sticky, Legacy or None) from the probe's values."""
+    lines = [v for k, v in values.items() if k.startswith("rec.")]
+    instance = {k.removeprefix("instance."): v for k, v in values.items()
+                if k.startswith("instance.")}
+    old = {k.removeprefix("old."): v for k, v in values.items() if k.startswith("old.")}
+    return iris_record.read(lines, instance, old)
 
 
 def _flag(v: str | None) -> bool | None:

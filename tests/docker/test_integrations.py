@@ -190,8 +190,9 @@ XDIST_TEST = """\
         seen = probe.observe(project.engine, cid, replace(want, namespaces=(iris_namespace,)),
                              iris_instance.password)
         assert seen.namespaces[iris_namespace], "this worker's namespace is gone"
-        # recorded inside IRIS as irisenv's (a test-run namespace), so irisenv may drop it
-        assert iris_namespace in set(seen.owned) | set(seen.temp)
+        # recorded inside IRIS as irisenv's, kind test-run with this run's id
+        rec = seen.records[iris_namespace]
+        assert rec.kind == "test-run" and rec.run and rec.created > 0
         runs = Path(os.environ["IRISENV_STATE_DIR"]) / "runs"
         record = {{"worker": os.environ.get("PYTEST_XDIST_WORKER", "main"),
                    "namespace": iris_namespace, "container": cid,
@@ -253,8 +254,8 @@ def test_pytest_plugin_under_xdist(standin, tmp_path, monkeypatch, state_dir):
     seen = probe.observe(project.engine, c.id, replace(want, namespaces=tuple(namespaces)),
                          standin.password)
     assert {ns: seen.namespaces[ns] for ns in namespaces} == {ns: False for ns in namespaces}
-    assert seen.owned == {"APP", "TEST"}
-    assert seen.temp == {}  # and their record with them
+    assert set(seen.records) == {"APP", "TEST"}  # their record nodes went with them
+    assert seen.recorded("declared") == {"APP", "TEST"}
     status = run([sys.executable, "-m", "irisenv", "status", "--json"], cwd=standin.dir,
                  env=clean_env(IRIS_PASSWORD=standin.password))
     assert status.returncode == 0, describe(status)
@@ -402,6 +403,7 @@ def test_crashed_run_leaves_its_namespace_until_abandoned(standin, tmp_path, mon
     namespace: a sync meanwhile leaves it alone (it could belong to a live run); once its
     record is older than TEMP_TTL, the next sync drops it."""
     from irisenv.core.iris_plan import TEMP_TTL
+    from irisenv.core.iris_record import TEST_RUN
     from irisenv.iris import probe, runner
 
     out = tmp_path / "namespace.txt"
@@ -423,7 +425,7 @@ def test_crashed_run_leaves_its_namespace_until_abandoned(standin, tmp_path, mon
                              standin.password)
 
     left = seen()
-    assert left.namespaces[name] and name in left.temp and name not in left.owned
+    assert left.namespaces[name] and left.records[name].kind == TEST_RUN
 
     cli_env = clean_env(IRIS_PASSWORD=standin.password)
     plan = run([sys.executable, "-m", "irisenv", "plan", "--detailed-exitcode"],
@@ -436,7 +438,8 @@ def test_crashed_run_leaves_its_namespace_until_abandoned(standin, tmp_path, mon
 
     # age the record past TEMP_TTL (as if the crash were long ago); then sync drops it
     old = int(time.time() - TEMP_TTL - 60)
-    runner.run(project.engine, cid, [f'set ^IRISENV("temp")="{name}@{old}"'],
+    run_id = left.records[name].run
+    runner.run(project.engine, cid, [f'set ^IRISENV("ns","{name}")="test-run^{old}^{run_id}^"'],
                what="ageing the test-run record")
     plan = run([sys.executable, "-m", "irisenv", "plan"], cwd=standin.dir, env=cli_env)
     assert plan.returncode == 0, describe(plan)
@@ -445,6 +448,6 @@ def test_crashed_run_leaves_its_namespace_until_abandoned(standin, tmp_path, mon
                cwd=standin.dir, env=cli_env)
     assert sync.returncode == 0, describe(sync)
     after = seen()
-    assert not after.namespaces[name] and after.temp == {}
-    assert after.owned == {"APP", "TEST"}
+    assert not after.namespaces[name] and name not in after.records
+    assert set(after.records) == {"APP", "TEST"}
     assert standin.password not in plan.stdout + plan.stderr + sync.stdout + sync.stderr
