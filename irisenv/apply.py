@@ -279,13 +279,13 @@ class Executor:
                               "`irisenv logs` (e.g. a previous abnormal shutdown)", instance=d.instance)
 
     def converge(self, step: Converge, cid: str) -> None:
-        from .core.iris_state import (STICKY_SYSTEM_NOTE, ClearSystemChange, diff,
-                                      kept_namespaces, owned_after, temp_after)
-        from .iris import state
+        from .core.iris_plan import (STICKY_SYSTEM_NOTE, ClearSystemChange, diff,
+                                     kept_namespaces, record_changes)
+        from .iris import converge
 
         d, want = step.desired, step.iris
         password = self.passwords.get(d.instance, "")
-        actions, owned, temp = step.actions, step.owned, step.temp
+        actions, records = step.actions, step.records
         if actions is None:  # new or restarted: observe now that IRIS is ready
             seen = self._first_observe(cid, want, password)
             actions = diff(want, seen, drop_durable=step.drop_durable)
@@ -293,20 +293,19 @@ class Executor:
                 self.report.event("note", f"namespace {name} is no longer declared but kept: "
                                   "its databases are on durable storage (`irisenv sync "
                                   "--drop-namespaces` drops it)", instance=d.instance)
-            owned = owned_after(seen, actions)
-            temp = temp_after(seen, actions)
-            if step.fresh:  # irisenv's boot merge made the declared namespaces: they are ours
-                owned = tuple(sorted(set(owned) | {n for n in want.namespaces
-                                                   if seen.namespaces.get(n)}))
-            if not actions and set(owned) == set(seen.owned):
+            # irisenv's boot merge made the declared namespaces of a fresh container: ours
+            claim = (tuple(n for n in want.namespaces if seen.namespaces.get(n))
+                     if step.fresh else ())
+            records = record_changes(seen, actions, claim=claim)
+            if not actions and not records:
                 self.report.event("converged", "IRIS state already as declared",
                                   instance=d.instance)
                 return
         self.report.event("converge", "updating IRIS in place: "
                           + ("; ".join(a.describe() for a in actions) or "recording ownership"),
                           instance=d.instance)
-        after = state.converge(self.engine, cid, want, password, actions, owned,
-                               timeout=self.timeout, temp=temp)
+        after = converge.converge(self.engine, cid, want, password, actions, records,
+                                  timeout=self.timeout)
         if after is not None and after.system_change_required and any(
                 isinstance(a, ClearSystemChange) for a in actions):
             self.report.event("warning", STICKY_SYSTEM_NOTE.format(user=want.username),
@@ -318,13 +317,13 @@ class Executor:
         """The IRIS state probe right after qlist said running: it is also the ladder's last
         rung (a working session), so it is retried until the readiness deadline."""
         from .errors import NotReadyError
-        from .iris import state
+        from .iris import probe
         from .iris.runner import ScriptError
 
         deadline = time.monotonic() + self.timeout
         while True:
             try:
-                return state.observe(self.engine, cid, want, password,
+                return probe.observe(self.engine, cid, want, password,
                                      timeout=max(deadline - time.monotonic(), 5))
             except ScriptError as exc:
                 if time.monotonic() >= deadline:

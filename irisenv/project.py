@@ -73,7 +73,7 @@ class Project:
 
     # ------------------------------------------------------------------ desired
     def iris_desired(self) -> dict:
-        from .core.iris_state import IrisDesired
+        from .core.iris_plan import IrisDesired
 
         return {name: IrisDesired.of(inst) for name, inst in self.config.instances.items()}
 
@@ -83,7 +83,7 @@ class Project:
     def desired(self) -> list[DesiredContainer]:
         from . import userfiles
         from .iris import mergefile
-        from .iris.state import boot_actions
+        from .iris.converge import boot_actions
 
         out = []
         iris = self.iris_desired()
@@ -131,7 +131,7 @@ class Project:
     def _probe_and_inspect(self, desired, containers) -> tuple[dict, dict]:
         """Concurrently: one IRIS probe per running instance, and one inspect per instance's
         current container (its real settings, for drift the labels cannot see)."""
-        from .iris.state import observe as probe
+        from .iris.probe import observe as probe
 
         wanted = self.iris_desired()
         passwords = self.passwords()
@@ -272,16 +272,16 @@ class Project:
     def converge_user(self, instance: str) -> None:
         """Set and verify the configured user's password now (remediation for a driver's
         "Password change required")."""
-        from .core.iris_state import EnsureUser
-        from .iris import state
+        from .core.iris_plan import EnsureUser, migration, record_changes
+        from .iris import converge, probe
 
         want = self.iris_desired()[instance]
         cid = self.container_id(instance)
         password = self.passwords()[instance]
-        seen = state.observe(self.engine, cid, want, password)
-        state.converge(self.engine, cid, want, password,
-                       (EnsureUser(want.username, ("password change required",)),),
-                       tuple(sorted(seen.owned)))
+        seen = probe.observe(self.engine, cid, want, password)
+        actions = (EnsureUser(want.username, ("password change required",)),) + migration(seen)
+        converge.converge(self.engine, cid, want, password, actions,
+                          record_changes(seen, actions))
 
     def sync_once(self, run_id: str, *, timeout: float = DEFAULT_TIMEOUT, reporter=None) -> bool:
         """Sync unless another process of the same run (pytest-xdist workers share a run
@@ -304,51 +304,54 @@ class Project:
         runs.prune()
         return True
 
-    def add_namespace(self, instance: str | None, name: str) -> str:
-        """Create a namespace (with its databases) for a test run. It is recorded apart
-        from the config's namespaces, so a concurrent `irisenv sync` leaves it alone;
-        drop_namespace removes it, and a sync drops it once abandoned (TEMP_TTL)."""
+    def add_namespace(self, instance: str | None, name: str, *, run: str = "") -> str:
+        """Create a namespace (with its databases) for a test run (``run``: its id, kept in
+        irisenv's record). It is recorded as kind test-run, apart from the config's
+        namespaces, so a concurrent `irisenv sync` leaves it alone; drop_namespace removes
+        it, and a sync drops it once abandoned (TEMP_TTL)."""
         from dataclasses import replace
 
-        from .core.iris_state import CreateNamespace
-        from .iris import state
+        from .core.iris_plan import CreateNamespace, migration, record_changes
+        from .core.iris_record import TEST_RUN
+        from .iris import converge, probe
         from .names import namespace as check
 
         name = check(name)
         inst, want, password = self._iris_context(instance)
         with self.lock("namespace", 300):
             cid = self.container_id(inst.name)
-            seen = state.observe(self.engine, cid, replace(want, namespaces=(name,)), password)
+            seen = probe.observe(self.engine, cid, replace(want, namespaces=(name,)), password)
             if seen.namespaces.get(name):
                 raise IrisenvError(f"namespace {name} already exists in instance {inst.name}",
                                    "irisenv only creates namespaces it can own and drop",
                                    "pick another name")
-            state.converge(self.engine, cid, replace(want, namespaces=want.namespaces + (name,)),
-                           password, (CreateNamespace(name),), tuple(sorted(seen.owned)),
-                           temp={**seen.temp, name: int(time.time())})
+            actions = (CreateNamespace(name, record_kind=TEST_RUN),) + migration(seen)
+            converge.converge(self.engine, cid,
+                              replace(want, namespaces=want.namespaces + (name,)), password,
+                              actions, record_changes(seen, actions, run=run))
         return name
 
     def drop_namespace(self, instance: str | None, name: str) -> None:
         """Drop a namespace irisenv created (refuses any other)."""
         from dataclasses import replace
 
-        from .core.iris_state import DropNamespace
-        from .iris import state
+        from .core.iris_plan import DropNamespace, migration, record_changes
+        from .iris import converge, probe
         from .names import namespace as check
 
         name = check(name)
         inst, want, password = self._iris_context(instance)
         with self.lock("namespace", 300):
             cid = self.container_id(inst.name)
-            seen = state.observe(self.engine, cid, want, password)
-            if name not in seen.owned and name not in seen.temp:
+            seen = probe.observe(self.engine, cid, want, password)
+            if name not in seen.records:
                 raise IrisenvError(f"namespace {name} in instance {inst.name} was not created by "
                                    "irisenv", "irisenv never drops namespaces it does not own",
                                    "drop it yourself if you mean to")
-            temp = {k: v for k, v in seen.temp.items() if k != name}
-            state.converge(self.engine, cid, want, password, (DropNamespace(name),),
-                           tuple(sorted(seen.owned - {name})), temp=temp)
-            after = state.observe(self.engine, cid, replace(want, namespaces=(name,)), password)
+            actions = (DropNamespace(name),) + migration(seen)
+            converge.converge(self.engine, cid, want, password, actions,
+                              record_changes(seen, actions))
+            after = probe.observe(self.engine, cid, replace(want, namespaces=(name,)), password)
             if after.namespaces.get(name):
                 raise IrisenvError(f"namespace {name} still exists in instance {inst.name}",
                                    "iris merge reported success but the namespace is still there",

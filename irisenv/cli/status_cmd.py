@@ -86,9 +86,10 @@ def _real_drift(project, d, c) -> list:
 
 def _iris_state(project, instance: str, container_id: str) -> dict:
     """Namespaces, CallIn and the user's state, read from IRIS itself (never the password)."""
-    from ..core.iris_state import diff, kept_namespaces
+    from ..core.iris_plan import diff, kept_namespaces
+    from ..core.iris_record import DECLARED
     from ..errors import IrisenvError
-    from ..iris.state import observe
+    from ..iris.probe import observe
 
     want = project.iris_desired()[instance]
     try:
@@ -98,7 +99,7 @@ def _iris_state(project, instance: str, container_id: str) -> dict:
     pending = diff(want, seen)
     return {"iris_state": {
         "namespaces": {n: ("present" if ok else "missing") for n, ok in seen.namespaces.items()},
-        "owned_namespaces": sorted(seen.owned),
+        "owned_namespaces": sorted(seen.recorded(DECLARED)),
         "callin": seen.callin,
         "user": want.username,
         "user_exists": seen.user_exists,

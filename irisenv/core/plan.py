@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from . import labels as L
 from .desired import HASH_FORMAT, DesiredContainer, diff_specs
 from .drift import container_drift
-from .iris_state import (STICKY_SYSTEM_NOTE, DropNamespace, IrisDesired, diff as iris_diff,
-                         kept_namespaces, owned_after, system_change_left, temp_after)
+from .iris_plan import (STICKY_SYSTEM_NOTE, DropNamespace, IrisDesired, diff as iris_diff,
+                        kept_namespaces, record_changes, system_change_left)
+from .iris_record import RecordChanges
 from .observed import Observed, ObservedContainer
 
 
@@ -72,10 +73,9 @@ class Converge:
     desired: DesiredContainer
     iris: IrisDesired
     actions: tuple | None
-    owned: tuple = ()  # the ownership record once the actions are applied
+    records: RecordChanges | None = None  # irisenv's record nodes the actions change
     alongside: bool = False  # follows a create/start/replace of the same instance
     fresh: bool = False  # the container is new: its boot merge created the namespaces
-    temp: dict | None = None  # the test-run namespace record after the actions (None: keep)
     drop_durable: bool = False  # --drop-namespaces: drop undeclared namespaces on a volume too
     destroys: tuple = ()  # with actions None: the drops already foreseeable (a volume's state)
     symbol = "~"
@@ -186,8 +186,8 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
         if seen.system_change_sticky and system_change_left(want, seen):
             plan.notes.append(f"{d.instance}: {STICKY_SYSTEM_NOTE.format(user=want.username)}")
         if actions:
-            plan.steps.append(Converge(d, want, actions, owned_after(seen, actions),
-                                       temp=temp_after(seen, actions), drop_durable=drop))
+            plan.steps.append(Converge(d, want, actions, record_changes(seen, actions),
+                                       drop_durable=drop))
 
     pulls: list[str] = []
     wanted = {d.instance for d in desired}

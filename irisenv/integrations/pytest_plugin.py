@@ -160,7 +160,8 @@ def iris_namespace(pytestconfig, irisenv_project, iris_instance):
     worker = "".join(ch for ch in _worker(pytestconfig).upper() if ch.isalnum())[:6]
     name = f"T{worker}{uuid.uuid4().hex[:6].upper()}"
     try:
-        irisenv_project.add_namespace(iris_instance.instance, name)
+        irisenv_project.add_namespace(iris_instance.instance, name,
+                                      run=_run_id(pytestconfig))
     except IrisenvError as exc:
         _fail(exc)
     try:

@@ -181,17 +181,18 @@ XDIST_TEST = """\
 
     @pytest.mark.parametrize("n", range({count}))
     def test_{label}(n, iris_instance, iris_namespace, irisenv_project):
-        from irisenv.iris import state
+        from irisenv.iris import probe
 
         time.sleep(0.2)  # keep both workers busy, so each one gets tests
         project = irisenv_project
         want = project.iris_desired()[iris_instance.instance]
         cid = project.container_id(iris_instance.instance)
-        seen = state.observe(project.engine, cid, replace(want, namespaces=(iris_namespace,)),
+        seen = probe.observe(project.engine, cid, replace(want, namespaces=(iris_namespace,)),
                              iris_instance.password)
         assert seen.namespaces[iris_namespace], "this worker's namespace is gone"
-        # recorded inside IRIS as irisenv's (a test-run namespace), so irisenv may drop it
-        assert iris_namespace in set(seen.owned) | set(seen.temp)
+        # recorded inside IRIS as irisenv's, kind test-run with this run's id
+        rec = seen.records[iris_namespace]
+        assert rec.kind == "test-run" and rec.run and rec.created > 0
         runs = Path(os.environ["IRISENV_STATE_DIR"]) / "runs"
         record = {{"worker": os.environ.get("PYTEST_XDIST_WORKER", "main"),
                    "namespace": iris_namespace, "container": cid,
@@ -247,14 +248,14 @@ def test_pytest_plugin_under_xdist(standin, tmp_path, monkeypatch, state_dir):
     # the worker namespaces were dropped at the end of the run; APP and TEST stay
     monkeypatch.setenv("IRIS_PASSWORD", standin.password)  # the config's ${IRIS_PASSWORD:-SYS}
     project = standin.project()
-    from irisenv.iris import state
+    from irisenv.iris import probe
 
     want = project.iris_desired()["iris"]
-    seen = state.observe(project.engine, c.id, replace(want, namespaces=tuple(namespaces)),
+    seen = probe.observe(project.engine, c.id, replace(want, namespaces=tuple(namespaces)),
                          standin.password)
     assert {ns: seen.namespaces[ns] for ns in namespaces} == {ns: False for ns in namespaces}
-    assert seen.owned == {"APP", "TEST"}
-    assert seen.temp == {}  # and their record with them
+    assert set(seen.records) == {"APP", "TEST"}  # their record nodes went with them
+    assert seen.recorded("declared") == {"APP", "TEST"}
     status = run([sys.executable, "-m", "irisenv", "status", "--json"], cwd=standin.dir,
                  env=clean_env(IRIS_PASSWORD=standin.password))
     assert status.returncode == 0, describe(status)
@@ -401,8 +402,9 @@ def test_crashed_run_leaves_its_namespace_until_abandoned(standin, tmp_path, mon
     """A run killed mid-test never drops its namespace. It stays recorded as a test-run
     namespace: a sync meanwhile leaves it alone (it could belong to a live run); once its
     record is older than TEMP_TTL, the next sync drops it."""
-    from irisenv.core.iris_state import TEMP_TTL
-    from irisenv.iris import runner, state
+    from irisenv.core.iris_plan import TEMP_TTL
+    from irisenv.core.iris_record import TEST_RUN
+    from irisenv.iris import probe, runner
 
     out = tmp_path / "namespace.txt"
     suite = write_suite(tmp_path / "suite", {"test_crash.py": CRASH_TEST})
@@ -419,11 +421,11 @@ def test_crashed_run_leaves_its_namespace_until_abandoned(standin, tmp_path, mon
     cid = standin.container().id
 
     def seen():
-        return state.observe(project.engine, cid, replace(want, namespaces=(name,)),
+        return probe.observe(project.engine, cid, replace(want, namespaces=(name,)),
                              standin.password)
 
     left = seen()
-    assert left.namespaces[name] and name in left.temp and name not in left.owned
+    assert left.namespaces[name] and left.records[name].kind == TEST_RUN
 
     cli_env = clean_env(IRIS_PASSWORD=standin.password)
     plan = run([sys.executable, "-m", "irisenv", "plan", "--detailed-exitcode"],
@@ -436,7 +438,8 @@ def test_crashed_run_leaves_its_namespace_until_abandoned(standin, tmp_path, mon
 
     # age the record past TEMP_TTL (as if the crash were long ago); then sync drops it
     old = int(time.time() - TEMP_TTL - 60)
-    runner.run(project.engine, cid, [f'set ^IRISENV("temp")="{name}@{old}"'],
+    run_id = left.records[name].run
+    runner.run(project.engine, cid, [f'set ^IRISENV("ns","{name}")="test-run^{old}^{run_id}^"'],
                what="ageing the test-run record")
     plan = run([sys.executable, "-m", "irisenv", "plan"], cwd=standin.dir, env=cli_env)
     assert plan.returncode == 0, describe(plan)
@@ -445,6 +448,6 @@ def test_crashed_run_leaves_its_namespace_until_abandoned(standin, tmp_path, mon
                cwd=standin.dir, env=cli_env)
     assert sync.returncode == 0, describe(sync)
     after = seen()
-    assert not after.namespaces[name] and after.temp == {}
-    assert after.owned == {"APP", "TEST"}
+    assert not after.namespaces[name] and name not in after.records
+    assert set(after.records) == {"APP", "TEST"}
     assert standin.password not in plan.stdout + plan.stderr + sync.stdout + sync.stderr

@@ -6,8 +6,13 @@ happens on a plain sync, counted as a destroy. Real Docker, stand-in image."""
 from __future__ import annotations
 
 import json
+import re
+import time
+
+import pytest
 
 from helpers import describe, instance_toml
+from irisenv.core.iris_plan import TEMP_TTL
 
 
 def exists(container, ns: str) -> bool:
@@ -79,3 +84,72 @@ def test_replaced_volume_instance_keeps_the_undeclared_namespace(project):
     assert "namespace OLD is no longer declared but kept" in plan.stdout, describe(plan)
     project.ok("sync", "--timeout", "60")
     assert exists(project.container(), "OLD")
+
+
+# --------------------------------------------------------------------- the older record
+def session(container, script: str) -> str:
+    res = container.exec_run(["sh", "-c", 'printf "%s" "$S" | iris session IRIS -U %SYS'],
+                             environment={"S": script + "halt\n"})
+    return res.output.decode("utf-8", "replace")
+
+
+def merge_by_hand(container, storage: str, *names: str) -> None:
+    """Namespaces made with `iris merge` in the container, where irisenv puts its own."""
+    from irisenv.iris.converge import db_dir
+
+    lines = ["[Actions]"]
+    for n in names:
+        lines += [f"CreateDatabase:Name={n}_DATA,Directory={db_dir(storage, n, 'data')}",
+                  f"CreateDatabase:Name={n}_CODE,Directory={db_dir(storage, n, 'code')}",
+                  f"CreateNamespace:Name={n},Globals={n}_DATA,Routines={n}_CODE,Interop=0"]
+    res = container.exec_run(["sh", "-c", 'printf "%s\\n" "$M" > /tmp/hand.cpf && '
+                              "iris merge IRIS /tmp/hand.cpf"], environment={"M": "\n".join(lines)})
+    assert res.exit_code == 0, res.output.decode()
+
+
+@pytest.mark.parametrize("storage", ["ephemeral", "volume"])
+def test_a_record_in_the_older_format_is_migrated_by_sync_and_keeps_its_meaning(project, storage):
+    """An instance synced by irisenv before the per-namespace record holds three strings in
+    %SYS (written here by hand, as that version did). This version's sync keeps what they
+    said: the owned OLD, no longer declared, is dropped (ephemeral) or kept (volume), a
+    test-run namespace is dropped only once abandoned, a hand-made one never; the record is
+    rewritten as one node per namespace and the old nodes are gone."""
+    configure(project, storage, "APP", "OLD")
+    project.ok("sync", "--timeout", "60")
+    c = project.container()
+    merge_by_hand(c, storage, "HAND", "TRUN", "TSTALE")
+    now = int(time.time())
+    stale = now - TEMP_TTL - 600
+    out = session(c, 'kill ^IRISENV\n'
+                     'set ^IRISENV("owned")="APP,OLD",^IRISENV("syschange")="sticky"\n'
+                     f'set ^IRISENV("temp")="TRUN@{now - 60},TSTALE@{stale}"\n')
+    assert "<" not in out, out
+
+    configure(project, storage, "APP")
+    status = json.loads(project.ok("status", "--json").stdout)["instances"][0]["iris_state"]
+    assert status["owned_namespaces"] == ["APP", "OLD"]  # read from the older strings
+    plan = project.run("plan", "--detailed-exitcode")
+    assert plan.returncode == 2, describe(plan)
+    assert "one node per namespace" in plan.stdout, describe(plan)
+    assert "namespace TSTALE and its databases (left by a test run" in plan.stdout
+    sync = project.ok("sync", "--timeout", "60")
+    assert exists(c, "APP") and exists(c, "HAND") and exists(c, "TRUN")
+    assert not exists(c, "TSTALE")
+    if storage == "volume":
+        assert exists(c, "OLD"), "a plain sync dropped a namespace on durable storage"
+        assert "namespace OLD is no longer declared but kept" in sync.stderr, describe(sync)
+    else:
+        assert not exists(c, "OLD")
+
+    out = session(c, 'set n="" for { set n=$Order(^IRISENV("ns",n)) quit:n=""  '
+                     'write "NODE:",n,"=",^IRISENV("ns",n),! }\n'
+                     'write "OLD:",$Data(^IRISENV("owned")),$Data(^IRISENV("temp")),'
+                     '$Data(^IRISENV("syschange")),!\n'
+                     'write "INSTANCE:",$Get(^IRISENV("instance","syschange")),!\n')
+    nodes = dict(re.findall(r"NODE:(\w+)=(\S*)", out))
+    expected = {"APP": "declared^0^sync^", "TRUN": f"test-run^{now - 60}^^"}
+    if storage == "volume":
+        expected["OLD"] = "declared^0^sync^"
+    assert nodes == expected, out
+    assert "OLD:000" in out and "INSTANCE:sticky" in out, out
+    assert project.run("plan", "--detailed-exitcode").returncode == 0

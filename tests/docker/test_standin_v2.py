@@ -2,7 +2,7 @@
 
 The statements below are verbatim copies of what irisenv generates to observe and
 converge IRIS-level state (the lead's /tmp/grammar_v2_examples.txt, produced by
-irisenv/iris/state.py). They run through irisenv's real runner,
+irisenv/iris/probe.py and converge.py). They run through irisenv's real runner,
 `irisenv.iris.runner.run`, with the real Docker engine adapter. So the runner's own
 checks (exit code 0 plus the sentinel) apply, and `.values` holds the IRISENV-VAL pairs.
 tests/standin/README.md, "Session grammar v2", describes what the stand-in implements.
@@ -25,7 +25,11 @@ from test_standin import IMAGE, LABELS, merge, run as dexec, session, tar_bytes,
 # ----------------------------------------------------------- irisenv's statements (verbatim)
 PROBE = [
     'write "IRISENV-VAL:version=",$ZVERSION,!',
-    'write "IRISENV-VAL:owned=",$Get(^IRISENV("owned")),!',
+    'set n="",i=0 for { set n=$Order(^IRISENV("ns",n)) quit:n=""  set i=i+1 write "IRISENV-VAL:rec.",i,"=",n,"^",$Get(^IRISENV("ns",n)),! }',
+    'write "IRISENV-VAL:instance.syschange=",$Get(^IRISENV("instance","syschange")),!',
+    'if $Data(^IRISENV("owned")) { write "IRISENV-VAL:old.owned=",$Get(^IRISENV("owned")),! }',
+    'if $Data(^IRISENV("temp")) { write "IRISENV-VAL:old.temp=",$Get(^IRISENV("temp")),! }',
+    'if $Data(^IRISENV("syschange")) { write "IRISENV-VAL:old.syschange=",$Get(^IRISENV("syschange")),! }',
     'set sc=##class(Security.Services).Get("%Service_CallIn",.p) if \'sc { throw ##class(%Exception.StatusException).CreateFromStatus(sc) } write "IRISENV-VAL:callin=",p("Enabled"),!',
     'set sc=##class(Security.Users).Get($System.Util.GetEnviron("IRISENV_USER"),.p) if sc { write "IRISENV-VAL:user.exists=",1,! write "IRISENV-VAL:user.change=",p("ChangePassword"),! write "IRISENV-VAL:user.enabled=",p("Enabled"),! } else { write "IRISENV-VAL:user.exists=",0,! }',
     'set sc=##class(Security.Users).Get($System.Util.GetEnviron("IRISENV_SYSUSER"),.p) if sc { write "IRISENV-VAL:system.change=",p("ChangePassword"),! }',
@@ -38,7 +42,10 @@ USER_STATEMENTS = [
     'if \'##class(Security.Users).Exists($System.Util.GetEnviron("IRISENV_USER")) { set sc=##class(Security.Users).Create($System.Util.GetEnviron("IRISENV_USER"),"%All",$System.Util.GetEnviron("IRISENV_PASSWORD")) if \'sc { throw ##class(%Exception.StatusException).CreateFromStatus(sc) } }',
     'if ##class(Security.Users).Exists($System.Util.GetEnviron("IRISENV_USER"),.o) { set o.PasswordExternal=$System.Util.GetEnviron("IRISENV_PASSWORD"),o.ChangePassword=0,o.PasswordNeverExpires=1,o.Enabled=1,sc=o.%Save() if \'sc { throw ##class(%Exception.StatusException).CreateFromStatus(sc) } }',
 ]
-SET_OWNED = 'set ^IRISENV("owned")=$System.Util.GetEnviron("IRISENV_OWNED")'
+SET_RECORD = 'set ^IRISENV("ns",$System.Util.GetEnviron("IRISENV_REC_NAME_0"))=$System.Util.GetEnviron("IRISENV_REC_VALUE_0")'
+KILL_RECORD = 'kill ^IRISENV("ns",$System.Util.GetEnviron("IRISENV_REC_KILL_0"))'
+SET_INSTANCE = 'set ^IRISENV("instance","syschange")=$System.Util.GetEnviron("IRISENV_REC_INSTANCE_0")'
+KILL_LEGACY = 'kill ^IRISENV("owned"),^IRISENV("temp"),^IRISENV("syschange")'
 CONVERGE_MERGE = """[Actions]
 CreateDatabase:Name=APP_DATA,Directory=/usr/irissys/mgr/irisenv/app-data/
 CreateDatabase:Name=APP_CODE,Directory=/usr/irissys/mgr/irisenv/app-code/
@@ -97,7 +104,7 @@ def make(client):
 
 @pytest.fixture(scope="module")
 def iris(make):
-    """Shared instance; tests on it never change _SYSTEM or ^IRISENV("owned") in %SYS."""
+    """Shared instance; tests on it never change _SYSTEM or ^IRISENV in %SYS."""
     return make()
 
 
@@ -112,7 +119,7 @@ def test_probe_fresh_instance(engine, make, prompts):
     res = runner.run(engine, c.id, PROBE + [EXTRA_NS], env=probe_env(IRISENV_XNS_0="USER"))
     v = res.values
     assert v["version"].startswith("IRIS for UNIX (Ubuntu Server LTS for ")
-    assert v["owned"] == ""
+    assert not any(k.startswith(("rec.", "old.")) for k in v) and v["instance.syschange"] == ""
     assert v["callin"] == "0"
     assert (v["user.exists"], v["user.change"], v["user.enabled"]) == ("1", "1", "1")
     assert v["system.change"] == "1"
@@ -205,12 +212,22 @@ def test_save_clears_system_change_without_the_knob(engine, make):
 
 
 # --------------------------------------------------------------------- globals
-def test_owned_global_set_and_read_back(engine, make):
+def test_record_nodes_set_read_back_and_killed(engine, make):
     c = make()
-    runner.run(engine, c.id, [SET_OWNED], env={"IRISENV_OWNED": "APP,TEST"})
-    assert probe(engine, c, probe_env())["owned"] == "APP,TEST"
-    runner.run(engine, c.id, [SET_OWNED], env={"IRISENV_OWNED": ""})
-    assert probe(engine, c, probe_env())["owned"] == ""
+    for name, value in [("TEST", "declared^2^sync^"), ("APP", "declared^1^sync^"),
+                        ("TGW0A", "test-run^3^run-1^")]:
+        runner.run(engine, c.id, [SET_RECORD],
+                   env={"IRISENV_REC_NAME_0": name, "IRISENV_REC_VALUE_0": value})
+    v = probe(engine, c, probe_env())
+    # the $Order loop prints every node, in subscript order, numbered from 1
+    assert [v[k] for k in sorted(k for k in v if k.startswith("rec."))] == [
+        "APP^declared^1^sync^", "TEST^declared^2^sync^", "TGW0A^test-run^3^run-1^"]
+    runner.run(engine, c.id, [KILL_RECORD, SET_INSTANCE],
+               env={"IRISENV_REC_KILL_0": "TEST", "IRISENV_REC_INSTANCE_0": "sticky"})
+    v = probe(engine, c, probe_env())
+    assert sorted(v[k] for k in v if k.startswith("rec.")) == [
+        "APP^declared^1^sync^", "TGW0A^test-run^3^run-1^"]
+    assert v["instance.syschange"] == "sticky"
     # it lives in IRISSYS, i.e. mgr/IRIS.DAT of the instance
     rc, _ = dexec(c, ["test", "-s", "/usr/irissys/mgr/IRIS.DAT"])
     assert rc == 0
@@ -251,13 +268,15 @@ def test_globals_and_users_survive_container_replacement(engine, make, client):
                               volumes=mount, labels=LABELS, remove=True)
         env = {"ISC_DATA_DIRECTORY": "/durable/iris"}
         a = make(env=env, volumes=mount)
-        runner.run(engine, a.id, USER_STATEMENTS + [SET_OWNED],
-                   env=probe_env(user="tester", password="pw1", IRISENV_OWNED="APP"))
+        runner.run(engine, a.id, USER_STATEMENTS + [SET_RECORD],
+                   env=probe_env(user="tester", password="pw1", IRISENV_REC_NAME_0="APP",
+                                 IRISENV_REC_VALUE_0="declared^1^sync^"))
         a.stop(timeout=10)
         a.remove()
         b = make(env=env, volumes=mount)
         v = probe(engine, b, probe_env(user="tester", password="pw1"))
-        assert (v["owned"], v["user.exists"], v["user.password"]) == ("APP", "1", "1")
+        assert (v["rec.1"], v["user.exists"], v["user.password"]) == (
+            "APP^declared^1^sync^", "1", "1")
         rc, _ = dexec(b, ["test", "-s", "/durable/iris/mgr/IRIS.DAT"])
         assert rc == 0
         b.remove(force=True)
@@ -314,10 +333,91 @@ def test_session_is_still_strict(iris):
 
 # --------------------------------------------------------------------- irisenv's current generator
 def test_irisenv_current_user_statements_run(engine, iris):
-    """Whatever irisenv/iris/state.py generates today must run (guards drift from the copies above)."""
-    from irisenv.iris.state import user_statements as gen
+    """Whatever irisenv/iris/probe.py and converge.py generates today must run (guards drift from the copies above)."""
+    from irisenv.iris.converge import user_statements as gen
 
     user = uid("gen")
     runner.run(engine, iris.id, gen(), env=probe_env(user=user, password="genpw"))
     v = probe(engine, iris, probe_env(user=user, password="genpw"))
     assert (v["user.exists"], v["user.change"], v["user.password"]) == ("1", "0", "1")
+
+
+# --------------------------------------------------------------------- $Order, for, quit
+def test_order_walks_one_subscript_level_in_collation_order(engine, iris):
+    g = "^" + uid("O")
+    v = runner.run(engine, iris.id, [
+        f'set {g}("s","b")=1,{g}("s","a","deep")=2,{g}("s",10)=3,{g}("s",9)=4,{g}("s","B")=5,{g}("t")=6',
+        # canonical numbers first (numerically), then strings (byte order); a node with
+        # only descendants ("a") counts; the loop prints each subscript
+        f'set n="" for {{ set n=$Order({g}("s",n)) quit:n=""  write "IRISENV-VAL:s.",n,"=",$Data({g}("s",n)),! }}',
+        f'write "IRISENV-VAL:first=",$Order({g}("")),"|",$O({g}("s","a")),"|",$Order({g}("s","b")),"|",$Order({g}("none","")),!',
+    ]).values
+    assert [k for k in v if k.startswith("s.")] == ["s.9", "s.10", "s.B", "s.a", "s.b"]
+    assert (v["s.a"], v["s.b"]) == ("10", "1")
+    assert v["first"] == "s|b||"
+    with pytest.raises(ScriptError) as err:  # the subscript is required (RCOS_forder)
+        runner.run(engine, iris.id, [f'write $Order({g}),!'])
+    assert "<SYNTAX>" in err.value.why
+
+
+def test_quit_ends_only_the_innermost_for(engine, iris):
+    v = runner.run(engine, iris.id, [
+        'set i=0,o="" for { set i=i+1 set j=0 for { set j=j+1 quit:j=2  set o=o_i_j } quit:i=3  set o=o_"," } write "IRISENV-VAL:o=",o,!',
+        'set k=0 for { set k=k+1 if k=4 { quit } } write "IRISENV-VAL:k=",k,!',
+    ]).values
+    assert v["o"] == "11,21,31"
+    assert v["k"] == "4"  # a quit inside an if block still ends the for
+
+
+def test_quit_before_another_command_needs_two_blanks(iris):
+    rc, out = session(iris, 'set x=0 for { set x=x+1 quit:x=2 write "more" }\nwrite "IRISENV-OK",!\n')
+    assert rc == 0 and "<SYNTAX>" in out and "more" not in out and "IRISENV-OK" in out
+
+
+def test_an_error_inside_a_for_reaches_the_catch(engine, iris):
+    with pytest.raises(ScriptError) as err:
+        runner.run(engine, iris.id, ['set n=0 for { set n=n+1 quit:n=3  write nosuchvar }'])
+    assert "<UNDEFINED> *nosuchvar" in err.value.why
+    with pytest.raises(ScriptError) as err:  # quit outside a for: not modelled, and loud
+        runner.run(engine, iris.id, ['quit'])
+    assert "QUIT outside a FOR loop" in err.value.why
+
+
+# --------------------------------------------------------------------- the record's migration
+def test_the_older_record_is_read_and_replaced(engine, make):
+    """What irisenv before the per-namespace record left in %SYS: three strings. The probe
+    reads them; the converge writes the new nodes, then kills the old ones."""
+    c = make()
+    runner.run(engine, c.id, [
+        'set ^IRISENV("owned")="APP,OLD",^IRISENV("temp")="TGW0A@1700000000",^IRISENV("syschange")="sticky"'])
+    v = probe(engine, c, probe_env())
+    assert (v["old.owned"], v["old.temp"], v["old.syschange"]) == (
+        "APP,OLD", "TGW0A@1700000000", "sticky")
+    assert not any(k.startswith("rec.") for k in v)
+    runner.run(engine, c.id, [SET_RECORD, SET_INSTANCE, KILL_LEGACY],
+               env={"IRISENV_REC_NAME_0": "APP", "IRISENV_REC_VALUE_0": "declared^0^sync^",
+                    "IRISENV_REC_INSTANCE_0": "sticky"})
+    v = probe(engine, c, probe_env())
+    assert not any(k.startswith("old.") for k in v)
+    assert (v["rec.1"], v["instance.syschange"]) == ("APP^declared^0^sync^", "sticky")
+
+
+def test_irisenv_current_record_statements_run(engine, make):
+    """Whatever irisenv generates today for the record must run and read back."""
+    from irisenv.core.iris_record import DECLARED, TEST_RUN, NamespaceRecord, RecordChanges
+    from irisenv.iris.converge import record_statements as write
+    from irisenv.iris.probe import read_record, record_statements as read
+
+    c = make()
+    stmts, env = write(RecordChanges(
+        writes=(("APP", NamespaceRecord(DECLARED, 5, "sync")),
+                ("TGW0A", NamespaceRecord(TEST_RUN, 6, "run-1"))),
+        instance=(("syschange", "sticky"),)))
+    runner.run(engine, c.id, stmts, env=env)
+    records, sticky, legacy = read_record(runner.run(engine, c.id, read()).values)
+    assert records == {"APP": NamespaceRecord(DECLARED, 5, "sync"),
+                       "TGW0A": NamespaceRecord(TEST_RUN, 6, "run-1")}
+    assert sticky is True and legacy is None
+    stmts, env = write(RecordChanges(kills=("TGW0A",)))
+    runner.run(engine, c.id, stmts, env=env)
+    assert set(read_record(runner.run(engine, c.id, read()).values)[0]) == {"APP"}

@@ -16,13 +16,17 @@ One scenario, in order, because each step builds on the state the previous one l
  2. ``irisenv sync --timeout 300`` exits 0
  3. ``irisenv status --json``: both namespaces present, CallIn on, password verified;
     IRIS allocated the pinned caches (globals 128m, routines 48m: below 80 MB, so the
-    six-value form) and no more shared memory than irisenv's memory check assumes
+    six-value form) and no more shared memory than irisenv's memory check assumes;
+    irisenv's record, read back with its own $Order loop: one node per namespace
  4. ``SELECT 1`` through ``irisenv.connect()`` and through the ``iris_connection`` fixture
     (a pytest subprocess with irisenv's plugin)
  5. TEST removed from the config: ``plan`` shows an in-place ``~`` drop, no ``-/+``
  6. ``sync``: TEST (namespace, both databases, their directories) gone; APP's data kept
  7. a namespace created by hand (``iris merge`` of a file, through ``irisenv exec``) is
     never dropped: ``plan --detailed-exitcode`` is 0 and a ``sync`` keeps it
+ 7b. the record in the older format (written by hand, as irisenv before the per-namespace
+    record left it): ``plan`` shows the migration, ``sync`` rewrites it as nodes and
+    kills the older strings; the hand-made namespace stays unrecorded
  8. a second sync is a no-op: ``plan --detailed-exitcode`` exits 0
  9. ``_SYSTEM`` needs no password change: the driver logs in as _SYSTEM/SYS
 10. ``irisenv down`` removes the container
@@ -52,7 +56,7 @@ ARTIFACTS = os.environ.get("IRISENV_ARTIFACTS_DIR", "")
 PROJECT_LABEL = "io.irisenv.project"
 INSTANCE = "iris"
 # Where irisenv puts its databases with the default (ephemeral) storage:
-# irisenv.iris.state.db_dir() -> /usr/irissys/mgr/irisenv/<ns>-data|code/
+# irisenv.iris.converge.db_dir() -> /usr/irissys/mgr/irisenv/<ns>-data|code/
 MGR = "/usr/irissys/mgr"
 GLOBALS_MB = 128
 ROUTINES_MB = 48  # below 80: a single routines= value would be raised to 80 MB
@@ -260,6 +264,11 @@ def test_real_iris_lifecycle(real_project: RealProject, tmp_path):
     assert not st["system_password_change_required"], st
     assert st["pending"] == [], st
     check_pinned_caches(p)
+    record = read_record(p)
+    assert set(record["nodes"]) == {"APP", "TEST"}, record
+    for value in record["nodes"].values():
+        kind, created, run, init = value.split("^")
+        assert (kind, run, init) == ("declared", "sync", "") and int(created) > 0, record
 
     # 4a. a real SQL round trip through irisenv.connect() (default namespace: APP)
     dbapi = driver()
@@ -321,6 +330,18 @@ def test_real_iris_lifecycle(real_project: RealProject, tmp_path):
     st = p.json("status")["instances"][0]["iris_state"]
     assert HAND_NS not in st["owned_namespaces"], st
 
+    # 7b. the record as irisenv before the per-namespace record kept it: migrated by sync
+    p.objectscript(['kill ^IRISENV set ^IRISENV("owned")="APP"',
+                    'write "IRISENV-T:old=",$Get(^IRISENV("owned")),!'])
+    text = p.ok("plan").stdout
+    assert "one node per namespace" in text and "namespace APP" not in text, text
+    assert p.run("plan", "--detailed-exitcode").returncode == 2
+    p.ok("sync", "--timeout", str(SYNC_TIMEOUT), "--progress", "plain")
+    record = read_record(p)
+    assert record["nodes"] == {"APP": "declared^0^sync^"}, record
+    assert record["old"] == "000", record
+    assert p.namespace_state(HAND_NS)[f"ns.{HAND_NS}"] == "1", "the migration dropped a namespace"
+
     # 8. converged: a second sync has nothing to do
     proc = p.run("plan", "--detailed-exitcode")
     assert proc.returncode == 0, describe(proc)
@@ -373,6 +394,19 @@ def check_pinned_caches(p: RealProject) -> None:
     estimate = memory.shared(GLOBALS_MB * memory.MB, ROUTINES_MB * memory.MB) // memory.MB
     assert int(total[-1]) <= estimate, \
         f"IRIS allocated {total[-1]} MB shared memory; irisenv's memory check assumes {estimate}"
+
+
+def read_record(p: RealProject) -> dict:
+    """irisenv's record in %SYS, read with the same $Order loop irisenv's probe uses (one
+    line; two blanks after the argumentless quit), and whether the older strings exist."""
+    values = p.objectscript([
+        'set n="" for { set n=$Order(^IRISENV("ns",n)) quit:n=""  '
+        'write "IRISENV-T:rec.",n,"=",$Get(^IRISENV("ns",n)),! }',
+        'write "IRISENV-T:old=",$Data(^IRISENV("owned")),$Data(^IRISENV("temp")),'
+        '$Data(^IRISENV("syschange")),!',
+    ])
+    return {"nodes": {k.removeprefix("rec."): v for k, v in values.items()
+                      if k.startswith("rec.")}, "old": values["old"]}
 
 
 def make_namespace_by_hand(p: RealProject) -> None:

@@ -3,10 +3,11 @@ because passwords only ever travel in the exec environment, never in script text
 import pytest
 
 from irisenv.config import parse_config
-from irisenv.core.iris_state import CreateNamespace, IrisDesired
+from irisenv.core.iris_plan import CreateNamespace, IrisDesired
 from irisenv.errors import ConfigError
 from irisenv.iris import runner
-from irisenv.iris.state import merge_text, probe_script, user_statements
+from irisenv.iris.converge import merge_text, user_statements
+from irisenv.iris.probe import probe_script
 
 HOSTILE = ['APP" halt', "APP\nhalt", 'X")) do $ZF(-1,"rm -rf /")', "A;B", "APP HALT",
            "APP'", "%SYS", "$ZF", "APP,Globals=IRISSYS", "APP]\n[Actions]", "APP\x00"]

@@ -5,8 +5,8 @@ import pytest
 from irisenv.iris import runner
 from irisenv.iris.connect import classify
 from irisenv.iris.readiness import READY_LINE, ready_lines_for
-from irisenv.iris.state import _flag, probe_script
-from irisenv.core.iris_state import IrisDesired
+from irisenv.iris.probe import _flag, probe_script
+from irisenv.core.iris_plan import IrisDesired
 
 
 @pytest.mark.parametrize("text,kind", [

@@ -519,12 +519,13 @@ def test_wait_steps_are_never_changes():
 def _iris_case(storage: str, options: Options = Options()):
     """Instance iris (storage as given) declares APP; IRIS shows APP and OLD, both made by
     irisenv: OLD was removed from the config."""
-    from irisenv.core.iris_state import IrisDesired, IrisObserved
+    from irisenv.core.iris_plan import IrisDesired, IrisObserved
+    from irisenv.core.iris_record import DECLARED, NamespaceRecord
 
     d = want(storage=storage)
     iris = {"iris": IrisDesired("iris", "_SYSTEM", ("APP",), True, storage)}
-    seen = IrisObserved(owned=frozenset({"APP", "OLD"}), namespaces={"APP": True, "OLD": True},
-                        callin=True, user_exists=True, user_change_required=False,
+    seen = IrisObserved(records={n: NamespaceRecord(DECLARED) for n in ("APP", "OLD")},
+                        namespaces={"APP": True, "OLD": True}, callin=True, user_exists=True, user_change_required=False,
                         user_enabled=True, password_ok=True, system_change_required=False)
     o = Observed(project="demo", containers=(have(d),), image_ids={IMG: IMG_ID},
                  ready_ids=frozenset({CID}), iris={CID: seen})
@@ -569,12 +570,14 @@ def test_namespace_on_ephemeral_storage_is_dropped_and_counted_as_a_destroy():
 def test_replacing_a_volume_instance_foresees_the_drop_and_keeps_it_without_the_flag():
     """A replace carries the volume's IRIS state over: the kept namespace is noted before
     the replace, and with the flag the drop is shown and counted."""
-    from irisenv.core.iris_state import IrisDesired, IrisObserved
+    from irisenv.core.iris_plan import IrisDesired, IrisObserved
+    from irisenv.core.iris_record import DECLARED, NamespaceRecord
     from irisenv.core.plan import Converge
 
     old, new = want(storage="volume"), want(storage="volume", memory=4 * 1024**3)
     iris = {"iris": IrisDesired("iris", "_SYSTEM", ("APP",), True, "volume")}
-    seen = IrisObserved(owned=frozenset({"APP", "OLD"}), namespaces={"APP": True, "OLD": True})
+    seen = IrisObserved(records={n: NamespaceRecord(DECLARED) for n in ("APP", "OLD")},
+                        namespaces={"APP": True, "OLD": True})
     o = Observed(project="demo", containers=(have(old),), image_ids={IMG: IMG_ID},
                  volumes=frozenset({L.volume_name("demo", "iris")}), ready_ids=frozenset({CID}),
                  iris={CID: seen})

@@ -1,6 +1,7 @@
 # session.awk -- "session grammar v2" (v1 plus globals, Security.Users objects,
-# Security.Users.Create, kill, $Data): the tiny ObjectScript subset that the
-# stand-in's "iris session" understands (busybox awk). TEST DOUBLE ONLY.
+# Security.Users.Create, kill, $Data, $Order, argumentless for with quit): the
+# tiny ObjectScript subset that the stand-in's "iris session" understands
+# (busybox awk). TEST DOUBLE ONLY.
 # The grammar is specified in tests/standin/README.md; docs/learnings/objectscript.md.
 #
 # Variables passed in: SD (state root), NS (namespace, upper case), PROMPTS
@@ -17,7 +18,9 @@
 # catch block) but not executed.
 #
 # Globals: L (line), P (position), SYN (syntax error text), ERR (pending
-# runtime error text), V (locals: V[name] or V[name SUBSEP sub]).
+# runtime error text), V (locals: V[name] or V[name SUBSEP sub]), LOOPS (for
+# loops entered), QUITTING (a quit ends the innermost for: nothing more runs
+# until that loop's block has been parsed to its end).
 # Values are strings; an exception object is OBJ "<text>"; an object handle
 # (oref) is OREF "<id>", its class in OC[id], its record name in ON[id], its
 # properties in OP[id, prop] and the properties assigned since it was opened
@@ -70,12 +73,12 @@ function run_line(line) {
     L = line; sub(/^[ \t]+/, "", L); sub(/[ \t]+$/, "", L)
     if (L == "") return
     # pass 1: syntax check
-    P = 1; SYN = ""; ERR = ""; BD = 0
+    P = 1; SYN = ""; ERR = ""; BD = 0; LOOPS = 0; QUITTING = 0
     stmts(0, 0)
     if (SYN == "" && P <= length(L)) SYN = "<SYNTAX>"
     if (SYN != "") { errline("<SYNTAX>"); return }
     # pass 2: execute
-    P = 1; SYN = ""; ERR = ""; DEPTH = 0; BD = 0
+    P = 1; SYN = ""; ERR = ""; DEPTH = 0; BD = 0; LOOPS = 0; QUITTING = 0
     stmts(1, 0)
     if (ERR != "") { errline(ERR); ERR = "" }
 }
@@ -92,7 +95,7 @@ function ident(   s) {   # local variable name: [%A-Za-z][A-Za-z0-9]*
     if (ch() ~ /[%A-Za-z]/) { s = ch(); P++; while (ch() ~ /[A-Za-z0-9]/) { s = s ch(); P++ } }
     return s
 }
-function runs(x) { return x && ERR == "" && SYN == "" }
+function runs(x) { return x && ERR == "" && SYN == "" && !QUITTING }
 function raise(x, e) { if (runs(x)) ERR = e }
 function truthy(v) { if (index(v, OBJ) == 1 || index(v, OREF) == 1) return 1; return (v + 0) != 0 }
 
@@ -144,6 +147,7 @@ function stmt(x,    w, c, v) {
     if (w == "") return syn()
     if (w == "try") return try_stmt(x)
     if (w == "if" || w == "i") return if_stmt(x)
+    if (w == "for" || w == "f") return for_stmt(x)
     if (ch() == ":") {                      # postconditional: cmd:cond args
         P++; c = expr(x)
         if (SYN != "") return
@@ -184,7 +188,38 @@ function stmt(x,    w, c, v) {
         if (runs(x)) finish()
         return
     }
+    if (w == "quit" || w == "q") {
+        # argumentless only: one blank and then anything but "}" would be an argument
+        # (not modelled); before another command an argumentless command takes two
+        # blanks (GCOS_syntax_whitespace)
+        if ((ch() == " " || ch() == "\t") && substr(L, P + 1, 1) !~ /[ \t}]/) return syn()
+        if (runs(x)) {
+            if (LOOPS > 0) QUITTING = 1
+            else ERR = "<STANDIN UNSUPPORTED> QUIT outside a FOR loop"
+        }
+        return
+    }
     return syn()
+}
+
+# for { stmts }   (argumentless FOR, block form: RCOS_cfor). The block runs again
+# and again until a quit in it (RCOS_cquit) or an error; the FOR forms with
+# arguments are not modelled.
+function for_stmt(x,    start, n) {
+    if (ch() != " ") return syn()
+    skipsp()
+    if (ch() != "{") return syn()
+    start = P
+    if (!runs(x)) { block(0, 0); return }
+    for (n = 1; ; n++) {
+        P = start
+        LOOPS++
+        block(x, 0)
+        LOOPS--
+        if (SYN != "" || ERR != "") return
+        if (QUITTING) { QUITTING = 0; return }
+        if (n >= 100000) { ERR = "<STANDIN UNSUPPORTED> FOR: more than 100000 iterations"; return }
+    }
 }
 
 function write_args(x,    v) {
@@ -366,6 +401,7 @@ function primary(x,    c, s, q, w, lw, cls, meth, name, sub_, v) {
         if (lw == "job" || lw == "j") return JOB
         if (lw == "get" || lw == "g") return get_fn(x)
         if (lw == "data" || lw == "d") return data_fn(x)
+        if (lw == "order" || lw == "o") return order_fn(x)
         return syn()
     }
     if (c == "^") {                                     # ^global(subs)
@@ -573,6 +609,43 @@ function rec_get(kind, name, key,    f, l, v) {
     return v
 }
 
+# $ORDER(^name(s1,...,sN)) (RCOS_forder): the next subscript after sN among the
+# children of ^name(s1,...,sN-1), in collation order; sN = "" starts before the
+# first; "" when there is none. Only globals, only the one-argument form.
+function order_fn(x,    gk, n, k, i, parent, last, kk, rest, m, sub_, best, have) {
+    if (!expect("(")) return
+    if (ch() != "^") return syn()
+    gk = gref(x, 1)
+    if (SYN != "") return
+    if (GSUBS < 1) return syn()       # the subscript is required (RCOS_forder)
+    if (!expect(")")) return
+    if (!runs(x)) return ""
+    n = split(gk, k, SUBSEP)
+    parent = k[1]
+    for (i = 2; i < n; i++) parent = parent SUBSEP k[i]
+    last = k[n]
+    if (!gload()) return ""
+    best = ""; have = 0
+    for (kk in GD) {
+        if (index(kk, parent SUBSEP) != 1) continue
+        rest = substr(kk, length(parent) + 2)
+        m = index(rest, SUBSEP)
+        sub_ = m ? substr(rest, 1, m - 1) : rest
+        if (last != "" && !collates_after(sub_, last)) continue
+        if (!have || collates_after(best, sub_)) { best = sub_; have = 1 }
+    }
+    return best
+}
+# default collation: canonical numbers first, in numeric order, then strings in
+# byte order (RCOS_forder describes the subscript order $ORDER follows)
+function isnum(s) { return s ~ /^(0|-?[1-9][0-9]*(\.[0-9]*[1-9])?|-?\.[0-9]*[1-9])$/ }
+function collates_after(a, b,    na, nb) {
+    na = isnum(a); nb = isnum(b)
+    if (na && nb) return (a + 0) > (b + 0)
+    if (na != nb) return nb
+    return (a "") > (b "")
+}
+
 # ------------------------------------------------------------------ global storage
 # ^NAME(s1,s2,...) lives in <Directory>/IRIS.DAT of the Globals database of the
 # session's namespace (so ^IRISENV in %SYS lands in mgr/IRIS.DAT = IRISSYS,
@@ -581,24 +654,28 @@ function rec_get(kind, name, key,    f, l, v) {
 # A node key is name SUBSEP s1 SUBSEP ... (the bare name for ^NAME itself).
 #
 # gref: parse ^name[(expr{,expr})]; returns the node key ("" when not running).
-function gref(x,    name, key, s, bad) {
+# GSUBS is the number of subscripts. With lastempty, the last subscript may be ""
+# ($ORDER's start).
+function gref(x, lastempty,    name, key, s, bad, cnt) {
     P++                                     # "^"
     name = ""
     if (ch() ~ /[%A-Za-z]/) { name = ch(); P++; while (ch() ~ /[A-Za-z0-9.]/) { name = name ch(); P++ } }
     if (name == "") return syn()
-    key = name; bad = 0
+    key = name; bad = 0; cnt = 0
     if (ch() == "(") {
         P++
         while (1) {
-            s = expr(x)
+            s = expr(x)                     # may parse a nested gref: GSUBS is set last
             if (SYN != "") return ""
-            if (s "" == "") bad = 1
+            cnt++
+            if (s "" == "" && !(lastempty && ch() == ")")) bad = 1
             key = key SUBSEP s
             if (ch() == ",") { P++; continue }
             if (!expect(")")) return ""
             break
         }
     }
+    GSUBS = cnt
     if (!runs(x)) return ""
     if (bad) { ERR = "<SUBSCRIPT> " gname_text(key); return "" }
     return key

@@ -1,12 +1,21 @@
 """The pure IRIS-level diff: what sync changes inside IRIS, and what it must never touch."""
 import pytest
 
-from irisenv.core.iris_state import (TEMP_TTL, ClearSystemChange, CreateNamespace, DropNamespace,
-                                     EnsureUser, IrisDesired, IrisObserved, SetCallIn, diff,
-                                     format_temp, kept_namespaces, owned_after, parse_temp,
-                                     temp_after)
+from irisenv.core.iris_plan import (TEMP_TTL, ClearSystemChange, CreateNamespace, DropNamespace,
+                                    EnsureUser, IrisDesired, IrisObserved, MigrateRecord,
+                                    SetCallIn, diff, kept_namespaces, migration, record_changes)
+from irisenv.core.iris_record import (DECLARED, POOL, TEST_RUN, Legacy, NamespaceRecord,
+                                      RecordChanges, decode, parse_line, read)
 
 NOW = 1_800_000_000.0
+
+
+def declared(*names) -> dict:
+    return {n: NamespaceRecord(DECLARED, 1_700_000_000, "sync") for n in names}
+
+
+def run_records(**created) -> dict:
+    return {n: NamespaceRecord(TEST_RUN, t, "run1") for n, t in created.items()}
 
 
 def want(namespaces=("APP", "TEST"), user="_SYSTEM", callin=True, storage="ephemeral"):
@@ -16,7 +25,7 @@ def want(namespaces=("APP", "TEST"), user="_SYSTEM", callin=True, storage="ephem
 def seen(**kw):
     base = dict(namespaces={"APP": True, "TEST": True}, callin=True, user_exists=True,
                 user_change_required=False, user_enabled=True, password_ok=True,
-                system_change_required=False, owned=frozenset({"APP", "TEST"}), observed_at=NOW)
+                system_change_required=False, records=declared("APP", "TEST"), observed_at=NOW)
     base.update(kw)
     return IrisObserved(**base)
 
@@ -30,26 +39,27 @@ def test_missing_declared_namespace_is_created():
 
 
 def test_owned_undeclared_namespace_is_dropped_but_a_hand_made_one_never():
-    o = seen(namespaces={"APP": True, "OLD": True, "HAND": True}, owned=frozenset({"APP", "OLD"}))
+    o = seen(namespaces={"APP": True, "OLD": True, "HAND": True}, records=declared("APP", "OLD"))
     acts = diff(want(namespaces=("APP",)), o)
     assert acts == (DropNamespace("OLD"),)
-    assert owned_after(o, acts) == ("APP",)
+    assert record_changes(o, acts) == RecordChanges(kills=("OLD",))  # only OLD's node goes
 
 
 def test_owned_namespace_already_gone_is_not_dropped_again():
-    o = seen(namespaces={"APP": True, "OLD": False}, owned=frozenset({"APP", "OLD"}))
+    o = seen(namespaces={"APP": True, "OLD": False}, records=declared("APP", "OLD"))
     assert diff(want(namespaces=("APP",)), o) == ()
 
 
 def test_test_run_namespaces_survive_a_sync_until_abandoned():
-    fresh = seen(temp={"TGW0ABC": int(NOW) - 60}, namespaces={"APP": True, "TEST": True,
-                                                              "TGW0ABC": True})
+    recs = declared("APP", "TEST")
+    fresh = seen(records={**recs, **run_records(TGW0ABC=int(NOW) - 60)},
+                 namespaces={"APP": True, "TEST": True, "TGW0ABC": True})
     assert diff(want(), fresh) == ()  # a run may be using it right now
-    stale = seen(temp={"TGW0ABC": int(NOW - TEMP_TTL - 1)},
+    stale = seen(records={**recs, **run_records(TGW0ABC=int(NOW - TEMP_TTL - 1))},
                  namespaces={"APP": True, "TEST": True, "TGW0ABC": True})
     acts = diff(want(), stale)
     assert acts == (DropNamespace("TGW0ABC", leftover=True),)
-    assert temp_after(stale, acts) == {}
+    assert record_changes(stale, acts) == RecordChanges(kills=("TGW0ABC",))
 
 
 def test_callin_and_user_states():
@@ -68,27 +78,36 @@ def test_unknown_password_state_is_not_taken_as_verified():
         EnsureUser("_SYSTEM", ("password does not match the config",)),)
 
 
-def test_temp_record_round_trip():
-    rec = {"TGW0ABC": 1700000000, "TGW1DEF": 1700000005}
-    assert parse_temp(format_temp(rec)) == rec
-    assert parse_temp("junk,,X@,@5,Y@12") == {"Y": 12}
+def test_a_test_run_record_without_a_creation_time_is_never_taken_as_abandoned():
+    o = seen(records={**declared("APP", "TEST"), **run_records(TGW0ABC=0)},
+             namespaces={"APP": True, "TEST": True, "TGW0ABC": True})
+    assert diff(want(), o) == ()
+
+
+@pytest.mark.parametrize("kind", [POOL, "from-a-newer-irisenv"])
+def test_other_record_kinds_are_left_alone(kind):
+    """Pool copies (nothing writes them yet) and kinds a newer irisenv writes: never dropped
+    by a sync, whatever their age."""
+    o = seen(records={**declared("APP", "TEST"), "OTHER": NamespaceRecord(kind, 1, "x")},
+             namespaces={"APP": True, "TEST": True, "OTHER": True})
+    assert diff(want(), o) == ()
 
 
 # ------------------------------------------------------------------ durable storage
 def test_undeclared_namespace_on_a_volume_is_kept_without_the_opt_in():
     """Dropping deletes the databases: on durable storage that needs --drop-namespaces."""
-    o = seen(namespaces={"APP": True, "OLD": True}, owned=frozenset({"APP", "OLD"}))
+    o = seen(namespaces={"APP": True, "OLD": True}, records=declared("APP", "OLD"))
     d = want(namespaces=("APP",), storage="volume")
     assert diff(d, o) == ()
     assert kept_namespaces(d, o) == ("OLD",)
-    assert owned_after(o, diff(d, o)) == ("APP", "OLD")  # still ours, still there
+    assert not record_changes(o, diff(d, o))  # still ours, still there: the record stays
     assert diff(d, o, drop_durable=True) == (DropNamespace("OLD"),)
     assert kept_namespaces(d, o, drop_durable=True) == ()
 
 
 @pytest.mark.parametrize("storage", ["ephemeral", "tmpfs"])
 def test_undeclared_namespace_on_throwaway_storage_is_dropped(storage):
-    o = seen(namespaces={"APP": True, "OLD": True}, owned=frozenset({"APP", "OLD"}))
+    o = seen(namespaces={"APP": True, "OLD": True}, records=declared("APP", "OLD"))
     d = want(namespaces=("APP",), storage=storage)
     assert diff(d, o) == (DropNamespace("OLD"),)
     assert kept_namespaces(d, o) == ()
@@ -96,7 +115,7 @@ def test_undeclared_namespace_on_throwaway_storage_is_dropped(storage):
 
 def test_abandoned_test_run_namespace_on_a_volume_is_still_dropped():
     """Test-run namespaces are scratch, never declared data: no opt-in needed."""
-    o = seen(temp={"TGW0ABC": int(NOW - TEMP_TTL - 1)},
+    o = seen(records={**declared("APP", "TEST"), **run_records(TGW0ABC=int(NOW - TEMP_TTL - 1))},
              namespaces={"APP": True, "TEST": True, "TGW0ABC": True})
     d = want(storage="volume")
     assert diff(d, o) == (DropNamespace("TGW0ABC", leftover=True),)
@@ -118,7 +137,7 @@ def test_the_plan_notes_a_sticky_system_password_change():
     d = desired_container(Config(project="demo", instances={}), Instance(name="iris", image="x"))
     c = ObservedContainer(id="c" * 64, name=d.name, state="running", labels=d.labels,
                           image_id="sha256:1")
-    o = seen(namespaces={}, owned=frozenset(), system_change_required=True,
+    o = seen(namespaces={}, records={}, system_change_required=True,
              system_change_sticky=True)
     plan = reconcile([d], Observed("demo", (c,), {"x": "sha256:1"}, ready_ids=frozenset({c.id}),
                                    iris={c.id: o}),
