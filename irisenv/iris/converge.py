@@ -193,7 +193,9 @@ def converge(engine, container_id: str, d: IrisDesired, password: str, actions: 
     files = {MERGE_PATH: b""}
     if text:
         files[CONVERGE_PATH] = text.encode()
-    engine.put_files(container_id, files)
+    from ..core.runspec import iris_files  # not on the plan path: it only observes
+
+    engine.put_files(container_id, iris_files(files))
     if text:
         res = engine.exec(container_id, ["iris", "merge", "IRIS", CONVERGE_PATH], timeout=timeout)
         if res.exit_code != 0:

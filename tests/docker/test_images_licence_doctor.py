@@ -5,12 +5,12 @@ import json
 import socket
 import time
 
-from helpers import describe, instance_toml
+from helpers import STANDIN_IMAGE, describe, instance_toml
 
 
 def test_a_missing_image_that_cannot_be_pulled_fails_fast_and_says_how_to_fix(project):
     # localhost:1 is a registry nobody serves: the pull fails at once, as offline.
-    project.write(instance_toml("iris").replace('image = "irisenv-standin:latest"',
+    project.write(instance_toml("iris").replace(f'image = "{STANDIN_IMAGE}"',
                                                 'image = "localhost:1/irisenv/missing:v1"'))
     plan = project.run("plan", "--detailed-exitcode")
     assert plan.returncode == 2 and "+ image localhost:1/irisenv/missing:v1" in plan.stdout
@@ -68,7 +68,7 @@ def test_doctor_reports_ok_then_a_taken_port_as_a_failure(project):
 def test_doctor_reports_an_image_reference_docker_refuses_as_a_failing_check(project):
     """Docker refuses "Upper-Case:tag" itself: doctor shows it as a FAIL row with the fix,
     and still runs its other checks (not one error that replaces the whole report)."""
-    project.write(instance_toml("iris").replace('image = "irisenv-standin:latest"',
+    project.write(instance_toml("iris").replace(f'image = "{STANDIN_IMAGE}"',
                                                 'image = "Irisenv-Standin:latest"'))
     proc = project.run("doctor", "--json")
     assert proc.returncode == 1, describe(proc)
