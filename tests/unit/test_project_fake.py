@@ -209,3 +209,19 @@ def test_down_removes_the_projects_containers_and_nothing_else(fake):
     assert sorted(fake.containers) == sorted([foreign, other])
     assert stopped not in fake.containers
     assert not [e for e in fake.log if e[0] in ("stop", "remove") and e[1] in (foreign, other)]
+
+
+def test_a_no_wait_sync_of_a_running_instance_whose_iris_still_boots_does_not_wait(fake):
+    """`sync --no-wait` never waits for IRIS: not for a new container, and not for a
+    running one whose IRIS has not answered yet (its IRIS-level state is left for a sync
+    that waits). Before, the second of two `--no-wait` syncs waited out --timeout."""
+    cfg = config("iris")
+    converged_container(fake, cfg, iris=None)  # running, IRIS never answers
+    project = Project(cfg, engine=fake)
+    sessions_to_plan = len(fake.calls("exec"))
+    project.plan(NO_WAIT)
+    sessions_to_plan = len(fake.calls("exec")) - sessions_to_plan  # the plan's own probe
+    before = len(fake.calls("exec"))
+    outcome = project.sync(NO_WAIT, timeout=3)
+    assert outcome.plan.steps == [] and acts(fake) == []  # no phase two planned, nothing done
+    assert len(fake.calls("exec")) - before == sessions_to_plan  # and no session tried after
