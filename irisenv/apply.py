@@ -1,4 +1,8 @@
-"""Walk a plan and carry it out. No decisions: the plan says what, this says how.
+"""Walk a plan and carry it out. The plan says what, this says how: no step here chooses
+what to do (a conflict, for one, ends the instance's steps and the orchestrator plans
+again; phase two is the orchestrator's observe -> plan -> apply, called when an instance
+is ready). What remains here is mechanics: order, threads, clean-up of what a failed step
+made, and retrying a start whose "auto" port was taken.
 
 Steps of different instances run in parallel (threads); steps of one instance in order.
 The engine retries transient faults itself (engine/retry.py, bounded: attempts and time);
@@ -13,8 +17,9 @@ import time
 from dataclasses import dataclass, field
 
 from .core import labels as L
-from .core.plan import Converge, Create, Plan, Pull, Remove, Replace, Start, Wait
-from .errors import ConflictError, IrisenvError, PortInUseError, RefusedError
+from .core.plan import (Converge, ConvergeWhenReady, Create, Plan, Pull, Remove, Replace, Start,
+                        Wait)
+from .errors import IrisenvError, PortInUseError, RefusedError
 
 PORT_ATTEMPTS = 3  # starts of a container whose "auto" port another program took meanwhile
 
@@ -37,7 +42,10 @@ class Executor:
             from .iris.readiness import wait_ready
         self.wait_ready = wait_ready
 
-    def run(self, plan: Plan) -> ApplyResult:
+    def run(self, plan: Plan, when_ready=None) -> ApplyResult:
+        """Carry out ``plan``. ``when_ready(executor, step, container_id)`` is phase two for
+        a ConvergeWhenReady step (irisenv/phases.py): observe IRIS, plan, apply."""
+        self.when_ready = when_ready
         result = ApplyResult()
         for step in plan.steps:
             if isinstance(step, Pull):
@@ -89,7 +97,7 @@ class Executor:
 
     def _run_group(self, key: str, steps: list, result: ApplyResult) -> None:
         t0 = time.monotonic()
-        container_id = None
+        container_id = None  # the container an earlier step of this instance made or started
         for step in steps:
             if isinstance(step, Create):
                 container_id = self.create(step)
@@ -100,12 +108,16 @@ class Executor:
             elif isinstance(step, Remove):
                 self.remove(step)
             elif isinstance(step, Wait):
-                cid = container_id or self._current_id(step.desired)
-                self.wait(step, cid)
-                result.ready[step.desired.instance] = cid
+                container_id = container_id or step.container.id
+                self.wait(step, container_id)
+                result.ready[step.desired.instance] = container_id
             elif isinstance(step, Converge):
-                cid = container_id or self._current_id(step.desired)
-                self.converge(step, cid)
+                self.converge(step.desired, step.iris, container_id or step.container.id,
+                              step.actions, step.records)
+            elif isinstance(step, ConvergeWhenReady):
+                if self.when_ready is None:
+                    raise AssertionError("a ConvergeWhenReady step needs run(when_ready=...)")
+                self.when_ready(self, step, container_id)
         result.seconds[key] = time.monotonic() - t0
 
     # ------------------------------------------------------------------ steps
@@ -170,45 +182,14 @@ class Executor:
             pass
 
     def create(self, step: Create) -> str:
+        """A ConflictError (the name was taken meanwhile) ends this instance's steps: the
+        orchestrator observes and plans again, where the container found is judged like any
+        other (ours and current, ours and stale, or foreign)."""
         d = step.desired
         self.report.event("create", f"creating container {d.name}", instance=d.instance)
-        try:
-            cid = self._make(d, d.name)
-        except ConflictError:
-            cid = self._adopt(d)
-            if cid is not None:
-                return cid
-            cid = self._make(d, d.name)
-        cid = self._start_new(cid, d)
+        cid = self._start_new(self._make(d, d.name), d)
         self.report.event("created", f"created and started {d.name} ({cid[:12]})", instance=d.instance)
         return cid
-
-    def _adopt(self, d) -> str | None:
-        """409 on create: someone made the name meanwhile. Adopt a twin, clear a stale one
-        of ours, refuse a foreign one."""
-        other = self.engine.find_by_name(d.name)
-        if other is None:
-            return None
-        if not L.is_ours(other.labels):
-            raise IrisenvError(
-                f"a container named {d.name} exists and was not created by irisenv",
-                f"container {other.short_id} has no io.irisenv labels; irisenv never touches it",
-                f"remove or rename it yourself (docker rm -f {d.name}), or change [project] name")
-        if not _same_owner(other, d):
-            raise IrisenvError(
-                f"a container named {d.name} belongs to another irisenv project",
-                f"container {other.short_id} is project {other.labels.get(L.PROJECT)!r}, instance "
-                f"{other.instance!r}; project {d.project!r}, instance {d.instance!r} maps to the "
-                "same name, and irisenv never adopts or removes another project's container",
-                "change [project] name or the instance name so that the names differ")
-        if other.hash == d.hash:
-            self.report.event("adopt", f"adopting {d.name} ({other.short_id}) created concurrently",
-                              instance=d.instance)
-            if other.state != "running":
-                self.engine.start(other.id)
-            return other.id
-        self._discard(other.id)
-        return None
 
     def start(self, step: Start) -> str:
         c = step.container
@@ -230,14 +211,9 @@ class Executor:
 
     def replace(self, step: Replace) -> str:
         d, old = step.desired, step.container
-        why = ", ".join([k for k, _, _ in step.changes]
-                        + [f"{k} (container)" for k, _, _ in step.actual] + list(step.reasons))
-        self.report.event("replace", f"replacing {d.name} ({why})", instance=d.instance)
-        tmp = L.temp_name(d.project, d.instance)
-        stale = self.engine.find_by_name(tmp)
-        if stale is not None and L.is_ours(stale.labels) and _same_owner(stale, d):
-            self._discard(stale.id)
-        new = self._make(d, tmp)
+        self.report.event("replace", f"replacing {d.name} ({step.cause})", instance=d.instance)
+        # a leftover under the temporary name is removed by the plan's own Remove step first
+        new = self._make(d, L.temp_name(d.project, d.instance))
         try:
             self.report.event("stop", f"stopping {old.name} (up to {d.stop_timeout:.0f}s)",
                               instance=d.instance)
@@ -278,29 +254,12 @@ class Executor:
             self.report.event("warning", f"IRIS system monitor state is {r.monitor!r}: check "
                               "`irisenv logs` (e.g. a previous abnormal shutdown)", instance=d.instance)
 
-    def converge(self, step: Converge, cid: str) -> None:
-        from .core.iris_plan import (STICKY_SYSTEM_NOTE, ClearSystemChange, diff,
-                                     kept_namespaces, record_changes)
+    def converge(self, d, want, cid: str, actions: tuple, records) -> None:
+        """Apply IRIS-level ``actions`` and the record nodes they change, then verify."""
+        from .core.iris_plan import STICKY_SYSTEM_NOTE, ClearSystemChange
         from .iris import converge
 
-        d, want = step.desired, step.iris
         password = self.passwords.get(d.instance, "")
-        actions, records = step.actions, step.records
-        if actions is None:  # new or restarted: observe now that IRIS is ready
-            seen = self._first_observe(cid, want, password)
-            actions = diff(want, seen, drop_durable=step.drop_durable)
-            for name in kept_namespaces(want, seen, step.drop_durable):
-                self.report.event("note", f"namespace {name} is no longer declared but kept: "
-                                  "its databases are on durable storage (`irisenv sync "
-                                  "--drop-namespaces` drops it)", instance=d.instance)
-            # irisenv's boot merge made the declared namespaces of a fresh container: ours
-            claim = (tuple(n for n in want.namespaces if seen.namespaces.get(n))
-                     if step.fresh else ())
-            records = record_changes(seen, actions, claim=claim)
-            if not actions and not records:
-                self.report.event("converged", "IRIS state already as declared",
-                                  instance=d.instance)
-                return
         self.report.event("converge", "updating IRIS in place: "
                           + ("; ".join(a.describe() for a in actions) or "recording ownership"),
                           instance=d.instance)
@@ -312,32 +271,6 @@ class Executor:
                               instance=d.instance)
         self.report.event("converged", f"IRIS state verified ({len(actions)} change(s))",
                           instance=d.instance)
-
-    def _first_observe(self, cid: str, want, password: str):
-        """The IRIS state probe right after qlist said running: it is also the ladder's last
-        rung (a working session), so it is retried until the readiness deadline."""
-        from .errors import NotReadyError
-        from .iris import probe
-        from .iris.runner import ScriptError
-
-        deadline = time.monotonic() + self.timeout
-        while True:
-            try:
-                return probe.observe(self.engine, cid, want, password,
-                                     timeout=max(deadline - time.monotonic(), 5))
-            except ScriptError as exc:
-                if time.monotonic() >= deadline:
-                    raise NotReadyError(f"instance {want.instance} accepts no session",
-                                        exc.why, "raise --timeout, or read `irisenv logs`") from None
-                time.sleep(0.1)
-
-    def _current_id(self, d) -> str:
-        c = self.engine.find_by_name(d.name)
-        if c is None:
-            raise IrisenvError(f"container {d.name} disappeared during sync",
-                               "it was removed by something else while irisenv worked",
-                               "run `irisenv sync` again")
-        return c.id
 
 
 def _auto_keys(d) -> list[str]:
@@ -363,9 +296,3 @@ def auto_port_taken(d, exc, attempts: int) -> IrisenvError:
         f"{exc.why.removeprefix('Docker could not publish it: ')})",
         "run `irisenv sync` again; if it keeps failing, find what takes ports on this host "
         f"(`ss -ltnp`), or set {keys} to a fixed free port in iris-devtester.toml")
-
-
-def _same_owner(c, d) -> bool:
-    """``c`` was made by irisenv for this very project and instance (container names alone
-    are ambiguous: project "a" + instance "b-c" and project "a-b" + instance "c")."""
-    return c.labels.get(L.PROJECT) == d.project and c.instance == d.instance

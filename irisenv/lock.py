@@ -138,3 +138,13 @@ def _read_owner(owner: Path) -> str:
         return f"pid {info.get('pid')} ({info.get('verb')}, for {age:.0f}s)"
     except (ValueError, TypeError, AttributeError):
         return ""
+
+
+def engine_lock(engine, project: str, verb: str, timeout: float, reporter=None):
+    """The (engine, project) lock of an engine's endpoint; a reporter hears when it waits."""
+    def on_wait(holder):
+        if reporter is not None:
+            reporter.event("lock", "waiting for another irisenv working on this project"
+                           + (f" ({holder})" if holder else ""))
+
+    return project_lock(engine.endpoint, project, verb, timeout, on_wait)

@@ -20,12 +20,12 @@ def run(args) -> int:
         # No config is read, not even a broken one next to us: the labels are the state
         # store and the lock is the (engine, project) one every checkout shares.
         from ..engine import open_engine
-        from ..project import down_project
+        from ..down import remove_project
 
         engine = open_engine()
 
         def down(rep):
-            return down_project(engine, name, volumes=args.volumes, reporter=rep)
+            return remove_project(engine, name, volumes=args.volumes, reporter=rep)
     else:
         from .common import load_project
 

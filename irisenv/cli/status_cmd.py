@@ -10,39 +10,49 @@ def add_arguments(p) -> None:
 
 
 def collect(project) -> list[dict]:
+    """One row per instance (and per orphan), from the same observe path and pure plan as
+    `irisenv plan`: the container list, real settings and IRIS state probes are read once,
+    concurrently. Only a running container whose IRIS did not answer the probe is asked
+    more (qlist and its log), to say whether IRIS is starting, down or stopped on a licence."""
     from ..core.desired import SUPERSERVER_PORT, WEB_PORT
-    from ..errors import IrisenvError
-    from ..iris.qlist import parse_qlist
+    from ..core.drift import container_drift
+    from ..core.plan import Converge, Options, reconcile
+    from ..iris.probe import short_version
+    from ..observe import concurrently
 
-    desired = {d.instance: d for d in project.desired()}
-    containers = project.engine.list_project(project.name)
-    rows = []
-    for name, d in desired.items():
-        c = next((c for c in containers if c.name == d.name), None)
-        row = {"instance": name, "container": d.name, "exists": c is not None,
+    desired = project.desired()
+    observed = project.observe(desired)
+    plan = reconcile(desired, observed, Options(), project.iris_desired())
+    wanted = project.iris_desired()
+    rows, not_up = [], []
+    for d in desired:
+        c = next((c for c in observed.containers if c.name == d.name
+                  and c.state not in ("removing", "dead")), None)
+        row = {"instance": d.instance, "container": d.name, "exists": c is not None,
                "state": c.state if c else "absent", "id": c.short_id if c else None,
                "image": d.image, "port": None, "web_port": None, "drift": None,
                "iris": None, "monitor": None, "version": None}
-        if c is not None:
-            row.update(port=c.ports.get(SUPERSERVER_PORT), web_port=c.ports.get(WEB_PORT),
-                       drift=c.hash != d.hash or bool(_real_drift(project, d, c)),
-                       status=c.status)
-            if c.state == "running":
-                try:
-                    q = parse_qlist(project.engine.exec(c.id, ["iris", "qlist", "IRIS"],
-                                                        timeout=15).stdout)
-                except IrisenvError:
-                    q = None
-                if q is not None and q.running:
-                    row.update(iris=q.status, monitor=q.monitor, version=q.version)
-                    row.update(_iris_state(project, name, c.id))
-                else:  # IRIS is not up: still booting, or down after booting
-                    iris = _not_up(project, c.id, q)
-                    row.update(iris=iris, version=q.version if q else None, iris_state=None,
-                               iris_state_error=_not_up_text(iris))
         rows.append(row)
-    for c in containers:
-        if c.instance not in desired:
+        if c is None:
+            continue
+        row.update(port=c.ports.get(SUPERSERVER_PORT), web_port=c.ports.get(WEB_PORT),
+                   drift=c.hash != d.hash or bool(c.actual and container_drift(d, c.actual)),
+                   status=c.status)
+        seen = observed.iris.get(c.id)
+        if seen is not None:  # the probe answered: IRIS runs and takes sessions
+            pending = next((s.actions for s in plan.for_instance(d.instance)
+                            if isinstance(s, Converge)), ())
+            row.update(iris="running", monitor=seen.monitor or None,
+                       version=short_version(seen.version) or None,
+                       iris_state=_iris_state(wanted[d.instance], seen, pending))
+        elif c.state == "running":
+            not_up.append((row, c))
+    for row, (iris, version) in zip([r for r, _ in not_up], concurrently(
+            [lambda c=c: _not_up(project, c.id) for _, c in not_up])):
+        row.update(iris=iris, version=version, iris_state=None,
+                   iris_state_error=_not_up_text(iris))
+    for c in observed.containers:
+        if c.instance not in wanted:
             rows.append({"instance": c.instance, "container": c.name, "exists": True,
                          "state": c.state, "id": c.short_id, "orphan": True})
     return rows
@@ -53,51 +63,42 @@ def _not_up_text(iris: str) -> str | None:
         return None
     if iris == "licence-error":
         return "IRIS stopped on a licence error: `irisenv sync` names the fix, `irisenv logs` shows the log"
+    if iris == "running":
+        return "IRIS runs but did not answer irisenv's state probe (a session): read `irisenv logs`"
     return f"IRIS is {iris} while its container runs: read `irisenv logs`"
 
 
-def _not_up(project, container_id: str, q) -> str:
-    """A running container whose IRIS does not say running: "starting" until this run's log
-    has the ready line (then qlist's own word, e.g. "down"), "licence-error" on one."""
+def _not_up(project, container_id: str) -> tuple:
+    """(IRIS's state word, its version) for a running container whose IRIS did not answer
+    the probe: "starting" until this run's log has the ready line (then qlist's own word,
+    e.g. "down"), "licence-error" on one."""
     from ..errors import IrisenvError
+    from ..iris.qlist import parse_qlist
     from ..iris.readiness import boot_log
 
+    try:
+        q = parse_qlist(project.engine.exec(container_id, ["iris", "qlist", "IRIS"],
+                                            timeout=15).stdout)
+    except IrisenvError:
+        q = None
+    version = q.version if q else None
     try:
         said = boot_log(project.engine, container_id)
     except IrisenvError:
         said = None
     if said == "":
-        return "starting"
+        return "starting", version
     if said == "licence":
-        return "licence-error"
-    return q.status if q is not None else "unknown"
+        return "licence-error", version
+    return (q.status if q is not None else "unknown"), version
 
 
-def _real_drift(project, d, c) -> list:
-    """Fields where the container's real settings differ from the config (docker inspect)."""
-    from ..core.drift import container_drift
-    from ..errors import IrisenvError
-
-    try:
-        return container_drift(d, project.engine.actual(c.id))
-    except IrisenvError:
-        return []
-
-
-def _iris_state(project, instance: str, container_id: str) -> dict:
-    """Namespaces, CallIn and the user's state, read from IRIS itself (never the password)."""
-    from ..core.iris_plan import diff, kept_namespaces
+def _iris_state(want, seen, pending: tuple) -> dict:
+    """Namespaces, CallIn and the user's state as IRIS showed them (never the password)."""
+    from ..core.iris_plan import kept_namespaces
     from ..core.iris_record import DECLARED
-    from ..errors import IrisenvError
-    from ..iris.probe import observe
 
-    want = project.iris_desired()[instance]
-    try:
-        seen = observe(project.engine, container_id, want, project.passwords()[instance], timeout=30)
-    except IrisenvError as exc:
-        return {"iris_state": None, "iris_state_error": exc.what}
-    pending = diff(want, seen)
-    return {"iris_state": {
+    return {
         "namespaces": {n: ("present" if ok else "missing") for n, ok in seen.namespaces.items()},
         "owned_namespaces": sorted(seen.recorded(DECLARED)),
         "callin": seen.callin,
@@ -108,7 +109,7 @@ def _iris_state(project, instance: str, container_id: str) -> dict:
         "system_password_change_required": seen.system_change_required,
         "pending": [f"{a.symbol} {a.describe()}" for a in pending],
         "kept_namespaces": list(kept_namespaces(want, seen)),
-    }}
+    }
 
 
 def run(args) -> int:

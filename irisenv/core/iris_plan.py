@@ -49,7 +49,8 @@ class IrisDesired:
 
 @dataclass(frozen=True)
 class IrisObserved:
-    version: str = ""
+    version: str = ""  # $ZVERSION
+    monitor: str = ""  # the system monitor: ok | warn | alert | hung ("" unknown)
     records: dict = field(default_factory=dict)  # name -> NamespaceRecord (irisenv made it)
     namespaces: dict = field(default_factory=dict)  # name -> exists (for names asked about)
     callin: bool | None = None
@@ -246,3 +247,45 @@ def record_changes(o: IrisObserved, actions: tuple, *, run: str = SYNC_RUN,
     for a in sorted(actions, key=lambda a: a.kind != MigrateRecord.kind):
         out = out.then(a.record(created, run))
     return out
+
+
+# ------------------------------------------------------------------ phase two, planned
+@dataclass(frozen=True)
+class IrisPlan:
+    """What phase two does inside one instance: the actions, the record nodes they change,
+    the namespaces kept on durable storage, and whether _SYSTEM's flag is known sticky."""
+
+    actions: tuple
+    records: RecordChanges
+    kept: tuple = ()
+    sticky: bool = False
+
+    @property
+    def drops(self) -> tuple:
+        return tuple(a for a in self.actions if isinstance(a, DropNamespace))
+
+    @property
+    def empty(self) -> bool:
+        return not self.actions and not self.records
+
+
+def plan_iris(d: IrisDesired, o: IrisObserved, *, drop_durable: bool = False,
+              fresh: bool = False) -> IrisPlan:
+    """The one pure planner of IRIS-level state, for `plan` (a running instance) and for
+    phase two of a sync (an instance once ready). ``fresh``: the container is new, so the
+    declared namespaces its boot merge made are irisenv's and get a record."""
+    actions = diff(d, o, drop_durable=drop_durable)
+    claim = tuple(n for n in d.namespaces if o.namespaces.get(n)) if fresh else ()
+    return IrisPlan(actions, record_changes(o, actions, claim=claim),
+                    kept_namespaces(d, o, drop_durable),
+                    o.system_change_sticky and system_change_left(d, o))
+
+
+def kept_note(name: str) -> str:
+    return (f"namespace {name} is no longer declared but kept: the instance's "
+            "storage is a durable volume and dropping the namespace deletes its databases "
+            "(`irisenv sync --drop-namespaces` drops it; declare it again to keep it for good)")
+
+
+def sticky_note(username: str) -> str:
+    return STICKY_SYSTEM_NOTE.format(user=username)

@@ -1,4 +1,5 @@
-"""What Docker holds for a project, as plain data (built by engine/observe.py)."""
+"""What the engine and IRIS hold for a project, as plain data: built by irisenv/observe.py
+(through the engine, engine/base.py), read by the pure planner (core/plan.py)."""
 from __future__ import annotations
 
 import json
@@ -61,5 +62,6 @@ class Observed:
     image_ids: dict = field(default_factory=dict)  # image ref -> local image ID, None if absent
     foreign_by_name: dict = field(default_factory=dict)  # name -> ObservedContainer not ours
     volumes: frozenset = frozenset()  # names of our labelled volumes for this project
-    ready_ids: frozenset = frozenset()  # container IDs whose IRIS answered a session probe
-    iris: dict = field(default_factory=dict)  # container id -> IrisObserved (probed, running)
+    # container id -> IrisObserved, for running containers whose IRIS answered the probe:
+    # those are the ready ones (the probe is a working session)
+    iris: dict = field(default_factory=dict)

@@ -1,13 +1,23 @@
-"""Typed plan steps and the pure reconcile(desired, observed) -> Plan."""
+"""The plan: typed steps, and the pure reconcile(desired, observed) -> Plan.
+
+A sync runs in two phases, each observe -> pure plan -> apply. Phase one is the containers:
+this module's steps (pull, create, start, replace, remove, wait). Phase two is IRIS itself,
+per instance, once it is ready: the in-place actions of core/iris_plan.py. For an instance
+whose IRIS already answered when the plan was made, the plan carries its IRIS actions now
+(Converge); for one that is new, changed or not ready, it carries ConvergeWhenReady: the
+orchestrator (irisenv/phases.py) observes IRIS once it is ready and plans those actions with
+the same pure function (iris_plan.plan_iris). Every step is one operation with a cause;
+the executor (irisenv/apply.py) carries them out and decides nothing.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from . import labels as L
 from .desired import HASH_FORMAT, DesiredContainer, diff_specs
+from .display import show, show_actual
 from .drift import container_drift
-from .iris_plan import (STICKY_SYSTEM_NOTE, DropNamespace, IrisDesired, diff as iris_diff,
-                        kept_namespaces, record_changes, system_change_left)
+from .iris_plan import (DropNamespace, IrisDesired, kept_note, plan_iris, sticky_note)
 from .iris_record import RecordChanges
 from .observed import Observed, ObservedContainer
 
@@ -18,12 +28,20 @@ class Pull:
     symbol = "+"
     kind = "pull"
 
+    @property
+    def cause(self) -> str:
+        return "the image is not present on the engine"
+
 
 @dataclass(frozen=True)
 class Create:
     desired: DesiredContainer
     symbol = "+"
     kind = "create"
+
+    @property
+    def cause(self) -> str:
+        return "no container for this instance"
 
 
 @dataclass(frozen=True)
@@ -32,6 +50,10 @@ class Start:
     container: ObservedContainer
     symbol = "~"
     kind = "start"
+
+    @property
+    def cause(self) -> str:
+        return f"the container is {self.container.state}"
 
 
 @dataclass(frozen=True)
@@ -44,6 +66,11 @@ class Replace:
     symbol = "-/+"
     kind = "replace"
 
+    @property
+    def cause(self) -> str:
+        return ", ".join([k for k, _, _ in self.changes]
+                         + [f"{k} (container)" for k, _, _ in self.actual] + list(self.reasons))
+
 
 @dataclass(frozen=True)
 class Remove:
@@ -52,41 +79,74 @@ class Remove:
     symbol = "-"
     kind = "remove"
 
+    @property
+    def cause(self) -> str:
+        return self.reason
+
 
 @dataclass(frozen=True)
 class Wait:
     """Not a change: make sure the instance is ready (after a change, or not yet seen ready).
-    Without ``session_probe`` the ladder stops at qlist: an IRIS state probe (a session)
-    follows at once and is the last rung itself."""
+    ``container`` is the existing container waited on (None: the one an earlier step of the
+    same instance makes). Without ``session_probe`` the ladder stops at qlist: the IRIS
+    state probe of phase two follows at once and is the last rung itself."""
 
     desired: DesiredContainer
+    container: ObservedContainer | None = None
     session_probe: bool = True
     kind = "wait"
+
+    @property
+    def cause(self) -> str:
+        return "IRIS has not answered yet" if self.container is not None else \
+            "the container is new or restarted"
 
 
 @dataclass(frozen=True)
 class Converge:
-    """In-place IRIS-level changes (`~`): namespaces, CallIn, the user. ``actions`` None
-    means the container is new or was not running: IRIS is observed once it is ready and
-    the same pure diff() decides what to apply."""
+    """In-place IRIS-level changes (`~`) of a running instance whose IRIS answered the
+    plan's probe: the actions and the record nodes they change are known now."""
 
     desired: DesiredContainer
     iris: IrisDesired
-    actions: tuple | None
+    actions: tuple
     records: RecordChanges | None = None  # irisenv's record nodes the actions change
+    container: ObservedContainer | None = None  # the running container they apply to
+    symbol = "~"
+    kind = "converge"
+    alongside = False  # a change of its own, never part of a create/start/replace
+
+    @property
+    def drops(self) -> tuple:
+        """The namespace drops this step carries out: their data is lost."""
+        return tuple(a for a in self.actions if isinstance(a, DropNamespace))
+
+    @property
+    def cause(self) -> str:
+        return "; ".join(a.describe() for a in self.actions)
+
+
+@dataclass(frozen=True)
+class ConvergeWhenReady:
+    """Phase two for an instance that is new, changed or not ready yet: once it is ready,
+    IRIS is observed and iris_plan.plan_iris() decides the actions (see irisenv/phases.py)."""
+
+    desired: DesiredContainer
+    iris: IrisDesired
     alongside: bool = False  # follows a create/start/replace of the same instance
     fresh: bool = False  # the container is new: its boot merge created the namespaces
     drop_durable: bool = False  # --drop-namespaces: drop undeclared namespaces on a volume too
-    destroys: tuple = ()  # with actions None: the drops already foreseeable (a volume's state)
+    destroys: tuple = ()  # the drops already foreseeable (a volume carries IRIS's state over)
     symbol = "~"
     kind = "converge"
 
     @property
     def drops(self) -> tuple:
-        """The namespace drops this step carries out: their data is lost."""
-        if self.actions is None:
-            return self.destroys
-        return tuple(a for a in self.actions if isinstance(a, DropNamespace))
+        return self.destroys
+
+    @property
+    def cause(self) -> str:
+        return "IRIS-level state converged once IRIS is ready"
 
 
 @dataclass(frozen=True)
@@ -107,7 +167,7 @@ class Plan:
     @property
     def changes(self) -> list:
         return [s for s in self.steps if not isinstance(s, Wait)
-                and not (isinstance(s, Converge) and s.alongside)]
+                and not getattr(s, "alongside", False)]
 
     @property
     def has_changes(self) -> bool:
@@ -121,9 +181,10 @@ class Plan:
         for s in self.steps:
             if isinstance(s, Wait):
                 continue
-            if isinstance(s, Converge):
+            if isinstance(s, (Converge, ConvergeWhenReady)):
                 out["destroy"] += len(s.drops)  # foreseen drops count beside a replace too
-                if not s.alongside and (s.actions is None or len(s.actions) > len(s.drops)):
+                changes_more = isinstance(s, ConvergeWhenReady) or len(s.actions) > len(s.drops)
+                if not s.alongside and changes_more:
                     out["update"] += 1
                 continue
             out[{"pull": "pull", "create": "add", "start": "start", "replace": "replace",
@@ -154,11 +215,12 @@ _GONE = ("removing", "dead")
 def reconcile(desired: list[DesiredContainer], observed: Observed, options: Options = Options(),
               iris: dict | None = None) -> Plan:
     """``iris`` maps instance -> IrisDesired; with it, IRIS-level state is planned too
-    (observed.iris maps container id -> IrisObserved for running, probed containers)."""
+    (observed.iris maps container id -> IrisObserved for running containers whose IRIS
+    answered the probe: those are the ready ones)."""
     plan = Plan(project=observed.project)
 
-    def wait(d) -> Wait:
-        return Wait(d, session_probe=iris is None or d.instance not in iris)
+    def wait(d, current=None) -> Wait:
+        return Wait(d, current, session_probe=iris is None or d.instance not in iris)
 
     def converge(d, current, changed: bool, fresh: bool = False):
         if iris is None or d.instance not in iris:
@@ -166,28 +228,22 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
         want = iris[d.instance]
         drop = options.drop_namespaces
         now = None if current is None else observed.iris.get(current.id)
-        if now is not None:
-            for name in kept_namespaces(want, now, drop):
-                plan.notes.append(
-                    f"{d.instance}: namespace {name} is no longer declared but kept: the "
-                    "instance's storage is a durable volume and dropping the namespace deletes "
-                    "its databases (`irisenv sync --drop-namespaces` drops it; declare it again "
-                    "to keep it for good)")
-        seen = None if (changed or current is None) else now
-        if seen is None:
-            # A volume carries IRIS's state across a replace or restart: the drops the
-            # converge will make are foreseeable from what the running container shows.
-            destroys = () if now is None or fresh or want.storage != "volume" else tuple(
-                a for a in iris_diff(want, now, drop_durable=drop) if isinstance(a, DropNamespace))
-            plan.steps.append(Converge(d, want, None, alongside=changed, fresh=fresh,
-                                       drop_durable=drop, destroys=destroys))
+        ip = None if now is None else plan_iris(want, now, drop_durable=drop)
+        if ip is not None:
+            plan.notes.extend(f"{d.instance}: {kept_note(name)}" for name in ip.kept)
+        if ip is None and not changed and not options.wait:
+            return  # IRIS has not answered and --no-wait does not wait for it (no phase two)
+        if changed or ip is None:
+            # A volume carries IRIS's state across a replace or restart: the drops phase two
+            # will make are foreseeable from what the running container shows.
+            destroys = () if ip is None or fresh or want.storage != "volume" else ip.drops
+            plan.steps.append(ConvergeWhenReady(d, want, alongside=changed, fresh=fresh,
+                                                drop_durable=drop, destroys=destroys))
             return
-        actions = iris_diff(want, seen, drop_durable=drop)
-        if seen.system_change_sticky and system_change_left(want, seen):
-            plan.notes.append(f"{d.instance}: {STICKY_SYSTEM_NOTE.format(user=want.username)}")
-        if actions:
-            plan.steps.append(Converge(d, want, actions, record_changes(seen, actions),
-                                       drop_durable=drop))
+        if ip.sticky:
+            plan.notes.append(f"{d.instance}: {sticky_note(want.username)}")
+        if ip.actions:
+            plan.steps.append(Converge(d, want, ip.actions, ip.records, container=current))
 
     pulls: list[str] = []
     wanted = {d.instance for d in desired}
@@ -255,7 +311,7 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
                   if x[0] not in named]
         drift = bool(changes or actual) or any("hash format" in r for r in reasons)
         if drift and d.reuse == "always" and not options.recreate:
-            fields = [f"{k} {_short(o, k)} -> {_short(n, k)}" for k, o, n in changes] + [
+            fields = [f"{k} {show(o, k)} -> {show(n, k)}" for k, o, n in changes] + [
                 f"{k} (container) {show_actual(o, k)} -> {show_actual(n, k)}" for k, o, n in actual]
             plan.notes.append(f"{d.instance}: drift kept (reuse = \"always\")"
                               + (": " + ", ".join(fields) if fields else ""))
@@ -268,10 +324,10 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
         elif current.state != "running":
             plan.steps.append(Start(d, current))
             if options.wait:
-                plan.steps.append(wait(d))
+                plan.steps.append(wait(d, current))
                 converge(d, current, True)
-        elif options.wait and current.id not in observed.ready_ids:
-            plan.steps.append(wait(d))
+        elif options.wait and current.id not in observed.iris:  # IRIS did not answer (yet)
+            plan.steps.append(wait(d, current))
             converge(d, current, False)
         else:
             converge(d, current, False)
@@ -286,16 +342,5 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
     return plan
 
 
-def _short(v, key: str = "") -> str:
-    from .render import show
-
-    return show(v, key)  # with the key, sizes read "2g", as in the plan's field lines
-
-
-def show_actual(v, key: str = "") -> str:
-    """A value of a container-drift line: its texts ("127.0.0.1", "(not published)") bare."""
-    return v if isinstance(v, str) else _short(v, key)
-
-
-__all__ = ["Converge", "Create", "Options", "Plan", "Problem", "Pull", "Remove", "Replace", "Start", "Wait",
-           "reconcile", "L"]
+__all__ = ["Converge", "ConvergeWhenReady", "Create", "Options", "Plan", "Problem", "Pull",
+           "Remove", "Replace", "Start", "Wait", "reconcile"]

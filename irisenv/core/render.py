@@ -4,23 +4,8 @@ from __future__ import annotations
 
 from ..config.units import format_size
 from .desired import SPEC_DEFAULTS
-from .plan import Converge, Create, Plan, Pull, Remove, Replace, Start, Wait, show_actual
-
-_SIZES = {"memory", "globals", "routines"}
-
-
-def show(value, key: str = "") -> str:
-    if key in _SIZES and isinstance(value, int):
-        return format_size(value)
-    if value is None:
-        return "(unset)"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return f'"{value}"'
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}={v}" for k, v in value.items()) + "}"
-    return str(value)
+from .display import show, show_actual
+from .plan import Converge, ConvergeWhenReady, Create, Plan, Pull, Remove, Replace, Start, Wait
 
 
 def _ports(spec: dict) -> str:
@@ -66,22 +51,22 @@ def plan_text(plan: Plan) -> str:
         elif isinstance(step, Remove):
             c = step.container
             lines += [f"  # {step.reason}", f"  - container {c.name} ({c.short_id})", ""]
-        elif isinstance(step, Converge):
+        elif isinstance(step, ConvergeWhenReady):
             d, want = step.desired, step.iris
-            if step.actions is None:
-                ns = ", ".join(want.namespaces) or "none besides USER"
-                lines += [f"  # instance {d.instance}: IRIS-level state converged once IRIS is ready",
-                          f"  ~ iris {d.name}",
-                          f"      namespaces: {ns}; %Service_CallIn: "
-                          f"{'enabled' if want.callin else 'disabled'}; user {want.username} "
-                          "verified"]
-                lines += [f"      {a.symbol} {a.describe()}" for a in step.destroys]
-                lines.append("")
-            else:
-                lines += [f"  # instance {d.instance} will be updated in place",
-                          f"  ~ iris {d.name}"]
-                lines += [f"      {a.symbol} {a.describe()}" for a in step.actions]
-                lines.append("")
+            ns = ", ".join(want.namespaces) or "none besides USER"
+            lines += [f"  # instance {d.instance}: IRIS-level state converged once IRIS is ready",
+                      f"  ~ iris {d.name}",
+                      f"      namespaces: {ns}; %Service_CallIn: "
+                      f"{'enabled' if want.callin else 'disabled'}; user {want.username} "
+                      "verified"]
+            lines += [f"      {a.symbol} {a.describe()}" for a in step.destroys]
+            lines.append("")
+        elif isinstance(step, Converge):
+            d = step.desired
+            lines += [f"  # instance {d.instance} will be updated in place",
+                      f"  ~ iris {d.name}"]
+            lines += [f"      {a.symbol} {a.describe()}" for a in step.actions]
+            lines.append("")
     out = []
     for p in plan.problems:
         out += [f"  ! instance {p.instance}: {p.what}", f"      why: {p.why}", f"      fix: {p.fix}", ""]
@@ -109,12 +94,12 @@ def plan_text(plan: Plan) -> str:
 def plan_json(plan: Plan) -> dict:
     steps = []
     for s in plan.steps:
-        item = {"action": s.kind}
+        item = {"action": s.kind, "cause": s.cause}
         if isinstance(s, Pull):
             item["image"] = s.image
         if hasattr(s, "desired"):
             item.update(instance=s.desired.instance, name=s.desired.name, hash=s.desired.hash)
-        if hasattr(s, "container"):
+        if getattr(s, "container", None) is not None:
             item.update(container_id=s.container.id, name=s.container.name,
                         instance=s.container.instance, state=s.container.state)
         if isinstance(s, Replace):
@@ -125,10 +110,10 @@ def plan_json(plan: Plan) -> dict:
             item["reasons"] = list(s.reasons)
         if isinstance(s, Remove):
             item["reason"] = s.reason
-        if isinstance(s, Converge):
-            item["after_ready"] = s.actions is None
+        if isinstance(s, (Converge, ConvergeWhenReady)):
+            item["after_ready"] = isinstance(s, ConvergeWhenReady)
             item["iris_changes"] = [{"op": a.symbol, "change": a.describe()}
-                                    for a in (s.actions if s.actions is not None else s.destroys)]
+                                    for a in (s.destroys if item["after_ready"] else s.actions)]
             item["destroys"] = [a.name for a in s.drops]
         steps.append(item)
     return {
@@ -143,4 +128,4 @@ def plan_json(plan: Plan) -> dict:
     }
 
 
-__all__ = ["plan_json", "plan_text", "show", "Wait"]
+__all__ = ["plan_json", "plan_text"]

@@ -53,6 +53,9 @@ class ContainerState:
     exit_code: int | None = None  # of the last run; None: never ran
     started_at: float | None = None  # epoch seconds the current (or last) run started; None: never
     health: str | None = None  # starting | healthy | unhealthy; None: the image has no healthcheck
+    # epoch seconds the previous run ended (a running container's last stop); None: no run
+    # ended yet. The current run's log is what came after it.
+    finished_at: float | None = None
 
 
 @dataclass(frozen=True)

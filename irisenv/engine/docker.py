@@ -321,7 +321,8 @@ def _state(info: dict) -> ContainerState:
     return ContainerState(status=s.get("Status", ""), running=bool(s.get("Running")),
                           exit_code=None if started is None else s.get("ExitCode"),
                           started_at=started,
-                          health=(s.get("Health") or {}).get("Status") or None)
+                          health=(s.get("Health") or {}).get("Status") or None,
+                          finished_at=_epoch(s.get("FinishedAt", "")))
 
 
 def _epoch(raw: str) -> float | None:

@@ -50,12 +50,27 @@ def record_statements() -> list[str]:
     return stmts
 
 
+# $SYSTEM.Monitor.State() -> the word `iris qlist` uses (docs/learnings/readiness.md)
+MONITOR_STATES = {"0": "ok", "1": "warn", "2": "alert", "-1": "hung"}
+
+
+def short_version(zversion: str) -> str:
+    """"2025.1 (Build 223U)" out of a $ZVERSION such as "IRIS for UNIX (Ubuntu Server LTS
+    for x86-64 Containers) 2025.1 (Build 223U) Mon Mar 24 2025 ..."; else the text as is."""
+    import re
+
+    m = re.search(r"\) (\d{4}\.\d+(?:\.\d+)*) \(Build ([^)]+)\)", zversion or "")
+    return f"{m.group(1)} (Build {m.group(2)})" if m else (zversion or "")
+
+
 def probe_script(d: IrisDesired, password: str) -> tuple[list, dict]:
     u = env_ref("IRISENV_USER")
     env = {"IRISENV_USER": check_username(d.username), "IRISENV_SYSUSER": SYSTEM_USER,
            "IRISENV_PASSWORD": password}
     stmts = [
         _val("version", "$ZVERSION"),
+        # the system monitor's state, as `iris qlist` shows it (docs/learnings/objectscript.md)
+        runner.Tolerant(_val("monitor", "$SYSTEM.Monitor.State()"), "monitor"),
         *record_statements(),
         'set sc=##class(Security.Services).Get("%Service_CallIn",.p) ' + THROW + " "
         + _val("callin", 'p("Enabled")'),
@@ -91,7 +106,8 @@ def observe(engine, container_id: str, d: IrisDesired, password: str, *,
                        what="the IRIS state probe").values
         namespaces.update({name: x.get(f"xns.{i}") == "1" for i, name in enumerate(extra)})
     return IrisObserved(
-        version=values.get("version", ""), records=records, namespaces=namespaces,
+        version=values.get("version", ""), monitor=MONITOR_STATES.get(values.get("monitor"), ""),
+        records=records, namespaces=namespaces,
         observed_at=time.time(), legacy=legacy,
         callin=_flag(values.get("callin")), user_exists=values.get("user.exists") == "1",
         user_change_required=_flag(values.get("user.change")),
@@ -99,6 +115,24 @@ def observe(engine, container_id: str, d: IrisDesired, password: str, *,
         password_ok=_flag(values.get("user.password")),
         system_change_required=_flag(values.get("system.change")),
         system_change_sticky=sticky)
+
+
+def observe_when_ready(engine, container_id: str, d: IrisDesired, password: str, *,
+                       timeout: float) -> IrisObserved:
+    """observe() right after qlist said running. The probe is also the readiness ladder's
+    last rung (a working session), so a failing session is retried until ``timeout``."""
+    from ..errors import NotReadyError
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return observe(engine, container_id, d, password,
+                           timeout=max(deadline - time.monotonic(), 5))
+        except runner.ScriptError as exc:
+            if time.monotonic() >= deadline:
+                raise NotReadyError(f"instance {d.instance} accepts no session", exc.why,
+                                    "raise --timeout, or read `irisenv logs`") from None
+            time.sleep(0.1)
 
 
 def read_record(values: dict) -> tuple:

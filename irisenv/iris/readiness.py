@@ -37,11 +37,20 @@ class Readiness:
     version: str = ""
 
 
+def run_start(state) -> float | None:
+    """Where the current run's log begins, for the engine's `since`: the end of the
+    previous run (None: the container never ran before, so its whole log is this run's).
+    Not the run's StartedAt: the engine stamps that once the process runs, and a process
+    that logs at once (a stand-in with no boot delay) writes lines stamped a moment
+    earlier, which `since=StartedAt` would drop."""
+    return state.finished_at
+
+
 def boot_log(engine, container_id: str) -> str:
     """What the current run's log says so far (no following): "ready" once it has the ready
     line, "licence" on a licence error, else "" (still booting)."""
     stream = engine.logs_stream(container_id, follow=False,
-                                since=engine.state(container_id).started_at)
+                                since=run_start(engine.state(container_id)))
     text = b"".join(stream).decode("utf-8", "replace")
     if LICENCE_ERROR.search(text):
         return "licence"
@@ -50,8 +59,7 @@ def boot_log(engine, container_id: str) -> str:
 
 def _watch_log(engine, container_id: str, out: queue.Queue, stop: threading.Event, holder: list):
     try:
-        # the current run's start: older runs' log lines must not count
-        since = engine.state(container_id).started_at
+        since = run_start(engine.state(container_id))  # older runs' lines must not count
         stream = engine.logs_stream(container_id, follow=True, since=since)
         holder.append(stream)
         buf = b""

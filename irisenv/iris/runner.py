@@ -22,8 +22,9 @@ SENTINEL_PREFIX = "IRISENV-OK-"
 _CATCH = ('catch ex { write "' + ERR_TAG + '",ex.DisplayString(),! '
           "do ##class(%SYSTEM.Process).Terminate(,2) }")
 _ENV_NAME = re.compile(r"^IRISENV_[A-Z0-9_]+$")
-# Statements are produced by irisenv's own code from fixed templates; this guard keeps any
-# future template honest: no quotes but the ones of string literals irisenv wrote itself.
+# Statements are produced by irisenv's own code from fixed templates, and values never enter
+# them (they come from the environment, env_ref). This guard only keeps each statement on
+# its one line, inside its own try/catch: a CR or LF would start a line outside it.
 _FORBIDDEN = re.compile(r"[\r\n]")
 # An error IRIS printed outside any try/catch, alone on its line or after a prompt:
 # "<SYNTAX>", "%SYS><UNDEFINED> *x". A line with a syntax error is never compiled, so its

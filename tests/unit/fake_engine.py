@@ -4,19 +4,57 @@ with a container table, a call log, queued faults and hooks per method.
 tests/unit/test_engine_boundary.py checks it against the protocol (every method, with the
 same signature, and nothing public beyond the protocol and TEST_HELPERS), so it cannot
 drift from the real engine. Wrap it with irisenv.engine.retry.with_retries to get the
-retry layer every real engine has."""
+retry layer every real engine has.
+
+IRIS inside a container is simulated as far as irisenv reads it: a container the fake
+starts logs IRIS's boot lines, and, when ``iris_on_start`` says IRIS comes up, logs the
+ready line ("Enabling logons"), `iris qlist` says running and an `iris session` answers
+with the values irisenv's probe reads (the runner's IRISENV-VAL lines) and the script's
+success sentinel. Nothing else of ObjectScript is interpreted."""
 from __future__ import annotations
 
 import itertools
+import re
 import threading
 
 from irisenv.core import labels as L
 from irisenv.core.observed import Actual, ObservedContainer
 from irisenv.engine.base import ContainerState, EngineInfo, ExecResult
 from irisenv.errors import ConflictError, IrisenvError
+from irisenv.iris.runner import VAL_TAG
 
 IMG = "intersystemsdc/iris-community:2025.1"
 IMG_ID = "sha256:" + "a" * 64
+
+# What a session in an IRIS as irisenv's default config wants it reports (see
+# irisenv/iris/probe.py): CallIn on, the user exists with the configured password, no
+# password change pending. Namespace checks ("ns.0", ...) are added by a test that needs them.
+HEALTHY_IRIS = {"version": "IRIS for UNIX (Ubuntu Server LTS for x86-64 Containers) 2025.1",
+                "callin": "1", "user.exists": "1", "user.change": "0", "user.enabled": "1",
+                "user.password": "1", "system.change": "0"}
+BOOT_LOG = ("Starting IRIS",)
+READY_LOG = ("Enabling logons",)  # what IRIS logs once it accepts logins
+AFTER_HOOK_LOG = ("executed command",)  # intersystemsdc images, after their own init
+_SENTINEL = re.compile(rb"(IRISENV-OK-[0-9a-f]+)")
+_FIRST_HOST_PORT = 49153  # where Docker starts picking ephemeral host ports
+
+
+def actual_of(spec) -> Actual:
+    """The real settings a container created from ``spec`` (a RunSpec) has, as the Docker
+    backend reads them back (requested port bindings; None: Docker picks at start)."""
+    mounts = {v.target: f"volume {v.volume}" for v in spec.volumes}
+    mounts.update({dest: "tmpfs" for dest in spec.tmpfs})
+    return Actual(memory=spec.memory or 0, nano_cpus=spec.nano_cpus,
+                  ports=tuple((f"{p.container_port}/tcp", p.host_ip, p.host_port)
+                              for p in spec.ports),
+                  mounts=mounts)
+
+
+def qlist_line(running: bool, version: str = "2025.1.0.223.0") -> str:
+    """`iris qlist IRIS` output (irisenv/iris/qlist.py)."""
+    status = ("running, since" if running else "down, last used") + " Mon Jan  1 00:00:00 2026"
+    return (f"IRIS^/usr/irissys^{version}^{status}^iris.cpf^1972^52773^62773^"
+            f"{'ok' if running else ''}^IRIS^^\n")
 
 
 class FakeEngine:
@@ -34,11 +72,25 @@ class FakeEngine:
         self._ids = itertools.count(1)
         self.images: dict = {IMG: IMG_ID}
         self.volume_names: set = set()
+        self._host_ports = itertools.count(_FIRST_HOST_PORT)
+        # The IRIS a container comes up with when this fake starts it: None, it never does
+        # (its log stops at BOOT_LOG, qlist says down, sessions fail); else the values its
+        # sessions report (e.g. HEALTHY_IRIS).
+        self.iris_on_start: dict | None = None
 
     # -- test helpers
-    def add(self, name, labels, state="running", cid=None) -> str:
+    def add(self, name, labels, state="running", cid=None, *, actual=None, iris=None,
+            image=IMG) -> str:
+        """A container as if made elsewhere (by an earlier sync, by hand). ``actual``: its
+        real settings (actual_of(run_spec(...)) for one irisenv made); ``iris``: the values
+        its IRIS answers sessions with (None: IRIS does not answer), with its log to match."""
         cid = cid or f"{next(self._ids):064x}"
-        self.containers[cid] = dict(name=name, labels=dict(labels), state=state)
+        log = BOOT_LOG + (self._ready_log(image) if iris is not None else ())
+        self.containers[cid] = dict(name=name, labels=dict(labels), state=state, image=image,
+                                    actual=actual or Actual(), files=None, ports={},
+                                    log=list(log), iris=dict(iris) if iris is not None else None)
+        if state == "running":
+            self._publish(self.containers[cid])
         return cid
 
     def fail(self, method, *excs):
@@ -47,7 +99,8 @@ class FakeEngine:
     def observed(self, cid) -> ObservedContainer:
         c = self.containers[cid]
         return ObservedContainer(id=cid, name=c["name"], state=c["state"], labels=c["labels"],
-                                 image_id=IMG_ID)
+                                 image_id=IMG_ID,
+                                 ports=dict(c["ports"]) if c["state"] == "running" else {})
 
     def by_name(self, name):
         return [cid for cid, c in self.containers.items() if c["name"] == name]
@@ -65,6 +118,15 @@ class FakeEngine:
             hook(*args)
         if exc is not None:
             raise exc
+
+    @staticmethod
+    def _ready_log(image) -> tuple:
+        return READY_LOG + (AFTER_HOOK_LOG if "intersystemsdc/" in image else ())
+
+    def _publish(self, c) -> None:
+        """Host ports for the container's bindings, as Docker assigns them at start."""
+        c["ports"] = {int(port.split("/")[0]): host_port or next(self._host_ports)
+                      for port, _, host_port in c["actual"].ports}
 
     def _get(self, cid) -> dict:
         c = self.containers.get(cid)
@@ -104,8 +166,7 @@ class FakeEngine:
 
     def actual(self, container_id):
         self._enter("actual", container_id)
-        self._get(container_id)
-        return Actual()
+        return self._get(container_id)["actual"]
 
     def state(self, container_id):
         self._enter("state", container_id)
@@ -128,10 +189,15 @@ class FakeEngine:
         with self.lock:
             if self.by_name(spec.name):
                 raise ConflictError(f"name {spec.name} is in use", "409 Conflict")
-            return self.add(spec.name, spec.labels, state="created")
+            cid = self.add(spec.name, spec.labels, state="created", actual=actual_of(spec),
+                           image=spec.image)
+            self.containers[cid]["log"] = []
+            return cid
 
     def put_files(self, container_id, files):
         self._enter("put_files", container_id)
+        with self.lock:
+            self._get(container_id)["files"] = files
 
     def start(self, container_id):
         self._enter("start", container_id)
@@ -139,7 +205,13 @@ class FakeEngine:
             c = self.containers.get(container_id)
             if c is None or c["state"] in ("dead", "removing"):
                 raise IrisenvError(f"cannot start {container_id[:12]}", "no such container or dead")
+            if c["state"] == "running":
+                return
             c["state"] = "running"
+            self._publish(c)
+            iris = self.iris_on_start
+            c["iris"] = dict(iris) if iris is not None else None
+            c["log"] = list(BOOT_LOG + (self._ready_log(c["image"]) if iris is not None else ()))
 
     def unpause(self, container_id):
         self._enter("unpause", container_id)
@@ -149,7 +221,7 @@ class FakeEngine:
         self._enter("stop", container_id, timeout)
         with self.lock:
             if container_id in self.containers:
-                self.containers[container_id]["state"] = "exited"
+                self.containers[container_id].update(state="exited", iris=None)
 
     def remove(self, container_id):
         self._enter("remove", container_id)
@@ -168,21 +240,42 @@ class FakeEngine:
         self.volume_names.discard(name)
 
     # read
+    # read: the current run's log (a followed stream ends with what is there so far)
+    def _log(self, container_id) -> list:
+        with self.lock:
+            return list(self._get(container_id)["log"])
+
     def log_lines(self, container_id, follow=True, tail="all"):
         self._enter("log_lines", container_id)
-        return iter(())
+        return iter(self._log(container_id))
 
     def logs_stream(self, container_id, follow=True, tail="all", since=None):
         self._enter("logs_stream", container_id)
-        return _Stream()
+        return _Stream(f"{line}\n".encode() for line in self._log(container_id))
 
     def logs_tail(self, container_id, lines=20):
         self._enter("logs_tail", container_id)
-        return ""
+        with self.lock:
+            c = self.containers.get(container_id)
+            return "\n".join(c["log"][-lines:]) if c is not None else ""
 
-    # exec
+    # exec: `iris qlist` and `iris session` as IRIS answers them; anything else succeeds
     def exec(self, container_id, cmd, *, stdin=None, env=None, user=None, timeout=60):
         self._enter("exec", container_id, tuple(cmd))
+        with self.lock:
+            c = self._get(container_id)
+            if c["state"] != "running":
+                raise ConflictError("Docker reported a conflict",
+                                    f"container {container_id} is not running")
+            iris = c["iris"]
+        if list(cmd[:2]) == ["iris", "qlist"]:
+            return ExecResult(0, qlist_line(iris is not None), "")
+        if list(cmd[:2]) == ["iris", "session"]:
+            sentinel = _SENTINEL.search(stdin or b"")
+            if iris is None or sentinel is None:
+                return ExecResult(1, "", "<Startup Error>: IRIS is not running\n")
+            values = "".join(f"{VAL_TAG}{k}={v}\n" for k, v in iris.items())
+            return ExecResult(0, values + sentinel.group(1).decode() + "\n", "")
         return ExecResult(0, "", "")
 
 

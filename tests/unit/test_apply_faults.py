@@ -16,10 +16,11 @@ from irisenv.apply import Executor
 from irisenv.config.model import Config, Instance, Ports
 from irisenv.core import desired as D
 from irisenv.core import labels as L
+from irisenv.core.iris_plan import IrisObserved
 from irisenv.core.observed import Observed
 from irisenv.core.plan import Options, Plan, Replace, reconcile
 from irisenv.engine import retry
-from irisenv.errors import IrisenvError, PortInUseError, TransientError
+from irisenv.errors import ConflictError, IrisenvError, PortInUseError, TransientError
 from irisenv.iris.readiness import Readiness
 from irisenv.report import QuietReporter
 
@@ -58,7 +59,7 @@ def observe(engine, project="demo", ready=()) -> Observed:
     ours = tuple(engine.observed(cid) for cid, c in engine.containers.items()
                  if L.is_ours(c["labels"]) and c["labels"].get(L.PROJECT) == project)
     return Observed(project=project, containers=ours, image_ids={IMG: IMG_ID},
-                    ready_ids=frozenset(ready))
+                    iris={cid: IrisObserved() for cid in ready})
 
 
 def only_container(engine, name="demo-iris") -> dict:
@@ -196,78 +197,19 @@ def test_failed_file_copy_removes_the_new_container():
 
 
 # ---------------------------------------------------------------- 409 on create
-def test_conflict_with_a_twin_of_ours_is_adopted():
+def test_a_conflict_on_create_ends_the_instance_and_touches_nothing():
+    """The executor decides nothing about a name taken meanwhile: the instance's steps end
+    with the ConflictError (the orchestrator plans again: tests/unit/test_sync_replan.py)
+    and the container holding the name is not touched."""
     eng = FakeEngine()
     d = want()
-    plan = reconcile([d], observe(eng))  # planned before the other sync created it
-    twin = eng.add(d.name, d.labels, state="created")
+    plan = reconcile([d], observe(eng))  # planned before someone else made the name
+    other = eng.add(d.name, d.labels, state="created")
     ex, waiter = executor(eng)
     result = ex.run(plan)
-    assert result.errors == {}
-    c = only_container(eng)
-    assert c["id"] == twin and c["state"] == "running"
-    assert result.ready == {"iris": twin} and waiter.seen == [("iris", twin)]
-    assert eng.calls("remove") == []
-
-
-def test_conflict_with_ours_of_another_hash_is_discarded_and_recreated():
-    eng = FakeEngine()
-    d = want()
-    plan = reconcile([d], observe(eng))
-    stale = eng.add(d.name, want(memory=1024**3).labels)
-    ex, _ = executor(eng)
-    result = ex.run(plan)
-    assert result.errors == {}
-    c = only_container(eng)
-    assert c["id"] != stale and c["labels"][L.CONFIG_HASH] == d.hash
-    assert ("remove", stale) in eng.log
-
-
-def test_conflict_with_a_foreign_container_is_refused_and_it_is_untouched():
-    eng = FakeEngine()
-    d = want()
-    plan = reconcile([d], observe(eng))
-    foreign = eng.add(d.name, {"com.example": "theirs"})
-    ex, _ = executor(eng)
-    result = ex.run(plan)
-    err = result.errors["iris"]
-    assert "not created by irisenv" in err.what
-    assert eng.containers == {foreign: dict(name=d.name, labels={"com.example": "theirs"},
-                                            state="running")}
-    assert not [e for e in eng.log if e[0] in ("start", "stop", "remove", "rename")
-                and e[1] == foreign]
-
-
-def test_conflict_with_another_projects_container_is_refused():
-    """Project "demo" instance "a-b" and project "demo-a" instance "b" both map to the
-    container name demo-a-b. The other project's container is ours by label, but it is not
-    this project's: never adopt it, never remove it."""
-    eng = FakeEngine()
-    d = want("a-b", project="demo")
-    plan = reconcile([d], observe(eng))
-    other_d = want("b", project="demo-a", memory=1024**3)
-    assert other_d.name == d.name == "demo-a-b"
-    other = eng.add(other_d.name, other_d.labels)
-    ex, _ = executor(eng)
-    result = ex.run(plan)
-    assert "a-b" in result.errors
-    assert eng.containers[other]["labels"] == other_d.labels
-    assert eng.containers[other]["state"] == "running"
-    assert ("remove", other) not in eng.log and ("stop", other, None) not in eng.log
-
-
-def test_conflict_with_another_projects_twin_is_not_adopted():
-    eng = FakeEngine()
-    d = want("a-b", project="demo")
-    plan = reconcile([d], observe(eng))
-    # same spec, hence the same hash, but another project's container
-    other_d = want("b", project="demo-a")
-    assert other_d.hash == d.hash
-    other = eng.add(other_d.name, other_d.labels, state="exited")
-    ex, waiter = executor(eng)
-    result = ex.run(plan)
-    assert "a-b" in result.errors and result.ready == {}
-    assert eng.containers[other]["state"] == "exited" and waiter.seen == []
+    assert isinstance(result.errors["iris"], ConflictError)
+    assert eng.containers[other]["state"] == "created" and waiter.seen == []
+    assert [e for e in eng.log if e[0] != "create"] == []
 
 
 # ---------------------------------------------------------------- replace
@@ -285,7 +227,6 @@ def test_replace_order():
     new = c["id"]
     tmp = L.temp_name("demo", "iris")
     assert eng.log == [
-        ("find_by_name", tmp),
         ("create", tmp),
         ("put_files", new),
         ("stop", old, 7.0),
@@ -297,16 +238,19 @@ def test_replace_order():
     assert result.ready == {"iris": new} and waiter.seen == [("iris", new)]
 
 
-def test_replace_clears_a_stale_temp_container_of_ours_first():
+def test_replace_after_an_interrupted_replace_removes_the_leftover_first():
+    """A replace killed after making its temporary container leaves it behind: the next
+    plan removes it (a step of its own, in the instance's order) before the replace."""
     eng = FakeEngine()
     old_d = want()
     old = eng.add(old_d.name, old_d.labels)
     d = want(memory=4 * 1024**3)
-    plan = Plan("demo", steps=[Replace(d, eng.observed(old), (("memory", 1, 2),))])
     stale = eng.add(L.temp_name("demo", "iris"), d.labels, state="created")
+    plan = reconcile([d], observe(eng, ready={old}))
+    assert [s.kind for s in plan.steps][:2] == ["remove", "replace"]
     ex, _ = executor(eng)
     assert ex.run(plan).errors == {}
-    assert eng.log[:2] == [("find_by_name", "demo-iris-irisenv-new"), ("remove", stale)]
+    assert eng.log[0] == ("remove", stale)
     only_container(eng)
 
 

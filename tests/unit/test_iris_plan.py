@@ -139,8 +139,7 @@ def test_the_plan_notes_a_sticky_system_password_change():
                           image_id="sha256:1")
     o = seen(namespaces={}, records={}, system_change_required=True,
              system_change_sticky=True)
-    plan = reconcile([d], Observed("demo", (c,), {"x": "sha256:1"}, ready_ids=frozenset({c.id}),
-                                   iris={c.id: o}),
+    plan = reconcile([d], Observed("demo", (c,), {"x": "sha256:1"}, iris={c.id: o}),
                      iris={"iris": IrisDesired("iris", "tester", (), True)})
     assert plan.steps == []
     [note] = plan.notes

@@ -10,6 +10,7 @@ import pytest
 from irisenv.config.model import Config, Instance, Ports
 from irisenv.core import desired as D
 from irisenv.core import labels as L
+from irisenv.core.iris_plan import IrisObserved
 from irisenv.core.observed import Actual, Observed, ObservedContainer
 from irisenv.core.plan import (Create, Options, Problem, Pull, Remove, Replace, Start, Wait,
                                reconcile)
@@ -52,7 +53,7 @@ def real(memory=2 * 1024**3, nano_cpus=0, ip="127.0.0.1", superserver=None, web=
 def obs(*containers, images=None, ready=(), foreign=None) -> Observed:
     return Observed(project="demo", containers=tuple(containers),
                     image_ids={IMG: IMG_ID} if images is None else images,
-                    foreign_by_name=foreign or {}, ready_ids=frozenset(ready))
+                    foreign_by_name=foreign or {}, iris={cid: IrisObserved() for cid in ready})
 
 
 def kinds(plan) -> list[str]:
@@ -484,13 +485,15 @@ def test_plan_json_shape():
         "project": "demo",
         "changes": True,
         "steps": [
-            {"action": "pull", "image": IMG},
-            {"action": "replace", "instance": "iris", "name": "demo-iris", "hash": d_new.hash,
+            {"action": "pull", "cause": "the image is not present on the engine", "image": IMG},
+            {"action": "replace", "cause": "memory", "instance": "iris", "name": "demo-iris",
+             "hash": d_new.hash,
              "container_id": CID, "state": "running",
              "changes": [{"field": "memory", "old": 2 * 1024**3, "new": 4 * 1024**3,
                           "source": "label"}],
              "reasons": []},
-            {"action": "remove", "container_id": "b" * 64, "name": "demo-old", "instance": "old",
+            {"action": "remove", "cause": "instance 'old' is no longer in the config",
+             "container_id": "b" * 64, "name": "demo-old", "instance": "old",
              "state": "exited", "reason": "instance 'old' is no longer in the config"},
         ],
         "waits": ["iris"],
@@ -511,8 +514,9 @@ def test_plan_json_no_changes_and_problems():
 
 def test_wait_steps_are_never_changes():
     d = want()
-    plan = reconcile([d], obs(have(d)))
-    assert plan.steps == [Wait(d)] and plan.changes == []
+    c = have(d)
+    plan = reconcile([d], obs(c))
+    assert plan.steps == [Wait(d, c)] and plan.changes == []
 
 
 # ---------------------------------------------------------------- namespace drops destroy data
@@ -528,7 +532,7 @@ def _iris_case(storage: str, options: Options = Options()):
                         namespaces={"APP": True, "OLD": True}, callin=True, user_exists=True, user_change_required=False,
                         user_enabled=True, password_ok=True, system_change_required=False)
     o = Observed(project="demo", containers=(have(d),), image_ids={IMG: IMG_ID},
-                 ready_ids=frozenset({CID}), iris={CID: seen})
+                 iris={CID: seen})
     return reconcile([d], o, options, iris)
 
 
@@ -572,14 +576,14 @@ def test_replacing_a_volume_instance_foresees_the_drop_and_keeps_it_without_the_
     the replace, and with the flag the drop is shown and counted."""
     from irisenv.core.iris_plan import IrisDesired, IrisObserved
     from irisenv.core.iris_record import DECLARED, NamespaceRecord
-    from irisenv.core.plan import Converge
+    from irisenv.core.plan import ConvergeWhenReady as Converge
 
     old, new = want(storage="volume"), want(storage="volume", memory=4 * 1024**3)
     iris = {"iris": IrisDesired("iris", "_SYSTEM", ("APP",), True, "volume")}
     seen = IrisObserved(records={n: NamespaceRecord(DECLARED) for n in ("APP", "OLD")},
                         namespaces={"APP": True, "OLD": True})
     o = Observed(project="demo", containers=(have(old),), image_ids={IMG: IMG_ID},
-                 volumes=frozenset({L.volume_name("demo", "iris")}), ready_ids=frozenset({CID}),
+                 volumes=frozenset({L.volume_name("demo", "iris")}),
                  iris={CID: seen})
     kept = reconcile([new], o, Options(), iris)
     assert any("namespace OLD is no longer declared but kept" in n for n in kept.notes)

@@ -1,0 +1,34 @@
+"""`irisenv down`: remove a project's containers (and volumes) by label. Needs no config:
+`down --project NAME` calls remove_project() with the name alone."""
+from __future__ import annotations
+
+from .errors import IrisenvError
+
+LOCK_TIMEOUT = 300.0
+
+
+def remove_project(engine, project: str, *, volumes: bool, reporter=None,
+                   lock_timeout: float = LOCK_TIMEOUT) -> dict:
+    """Remove every container (and with volumes=True every volume) labelled for project,
+    under the (engine, project) lock."""
+    from .lock import engine_lock
+    from .report import QuietReporter
+
+    reporter = reporter or QuietReporter()
+    removed = {"containers": [], "volumes": []}
+    with engine_lock(engine, project, "down", lock_timeout, reporter):
+        for c in engine.list_project(project):
+            reporter.event("remove", f"stopping and removing {c.name}", instance=c.instance)
+            if c.state in ("running", "restarting", "paused"):
+                try:  # graceful, with the container's own stop_timeout
+                    engine.stop(c.id, None)
+                except IrisenvError:
+                    pass
+            engine.remove(c.id)
+            removed["containers"].append(c.name)
+        if volumes:
+            for v in engine.volumes(project):
+                reporter.event("remove", f"removing volume {v}")
+                engine.remove_volume(v)
+                removed["volumes"].append(v)
+    return removed

@@ -1,0 +1,92 @@
+"""`irisenv sync`, as two phases, each observe -> pure plan -> apply, under the project lock.
+
+Phase one, the containers: observe (irisenv/observe.py), reconcile() (core/plan.py), and
+the executor (irisenv/apply.py) carries the steps out. Phase two, IRIS, per instance as
+soon as it is ready: observe IRIS (iris/probe.py), plan_iris() (core/iris_plan.py), apply
+(the executor's converge). The executor decides nothing: when the engine changed under it
+(Docker reported a conflict, e.g. a name taken meanwhile), the instance's steps end and
+this module observes and plans again, at most PLANS times."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from .core.plan import Options, Plan
+from .errors import ConfigError, ConflictError, IrisenvError, RefusedError
+
+PLANS = 3  # plans a sync may make when the engine keeps changing under it
+
+
+@dataclass
+class SyncOutcome:
+    plan: Plan  # the first plan: what the sync set out to do
+    seconds: float
+    plans: int = 1  # how many plans it took (more than one after a conflict)
+
+
+def sync(project, options: Options, *, timeout: float, reporter, lock_timeout: float) -> SyncOutcome:
+    from .apply import Executor
+
+    t0 = time.monotonic()
+    with project.lock("sync", lock_timeout, reporter):
+        first = None
+        for attempt in range(1, PLANS + 1):
+            plan = project.plan(options)
+            first = first or plan
+            if plan.problems:
+                p = plan.problems[0]
+                raise IrisenvError(f"instance {p.instance}: {p.what}", p.why, p.fix)
+            for note in plan.notes:
+                reporter.event("note", note)
+            executor = Executor(project.engine, reporter, timeout=timeout,
+                                passwords=project.passwords())
+            try:
+                result = executor.run(plan, when_ready=_phase_two(reporter, timeout))
+            except RefusedError as exc:  # a pull Docker refused
+                raise project.refused(exc) from None
+            conflicts = sorted(k for k, e in result.errors.items() if isinstance(e, ConflictError))
+            if not conflicts or attempt == PLANS:
+                break
+            reporter.event("replan", f"{', '.join(conflicts)}: the engine changed while irisenv "
+                           "worked (Docker reported a conflict); observing and planning again")
+    _raise_errors(project, result.errors)
+    return SyncOutcome(plan=first, seconds=time.monotonic() - t0, plans=attempt)
+
+
+def _phase_two(reporter, timeout: float):
+    """Phase two of one instance, once its container is ready: observe IRIS, plan, apply."""
+    from .core.iris_plan import kept_note, plan_iris, sticky_note
+    from .iris.probe import observe_when_ready
+
+    def run(executor, step, container_id: str) -> None:
+        d, want = step.desired, step.iris
+        seen = observe_when_ready(executor.engine, container_id, want,
+                                  executor.passwords.get(d.instance, ""), timeout=timeout)
+        ip = plan_iris(want, seen, drop_durable=step.drop_durable, fresh=step.fresh)
+        for name in ip.kept:
+            reporter.event("note", kept_note(name), instance=d.instance)
+        if ip.sticky:
+            reporter.event("note", sticky_note(want.username), instance=d.instance)
+        if ip.empty:
+            reporter.event("converged", "IRIS state already as declared", instance=d.instance)
+            return
+        executor.converge(d, want, container_id, ip.actions, ip.records)
+
+    return run
+
+
+def _raise_errors(project, errors: dict) -> None:
+    if not errors:
+        return
+    errors = {k: project.refused(e) if isinstance(e, RefusedError) else e
+              for k, e in errors.items()}
+    errs = list(errors.values())
+    if len(errs) == 1:
+        raise errs[0]
+    if all(isinstance(e, ConfigError) for e in errs):
+        raise ConfigError([i for e in errs for i in e.issues])
+    first = errs[0]
+    raise (IrisenvError if isinstance(first, ConfigError) else type(first))(
+        f"{len(errs)} instances failed; first: {first.what}",
+        "; ".join(f"{k}: {e.what}" for k, e in errors.items()),
+        first.fix, exit_code=max(e.exit_code for e in errs))
