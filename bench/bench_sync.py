@@ -102,13 +102,15 @@ t = T(); gc.collect(); span("gc.collect() at this point", t)
 print(json.dumps(ms))
 """
 
-# The real `irisenv VERB` in-process, stamping when the interpreter reached our code and
-# when main() returned (epoch, on stderr): start-up, main and interpreter exit apart.
+# The real `irisenv VERB` as the console script runs it (main() reads sys.argv), stamping
+# when the interpreter reached our code and when main() returned (epoch, on stderr):
+# start-up, main and interpreter exit apart.
 STAMPED = r"""
 import json, sys, time
 t0 = time.time()
 from irisenv.cli.main import main
-rc = main(sys.argv[1:])
+sys.argv[0] = "irisenv"
+rc = main()
 sys.stderr.write(json.dumps({"bench-stamps": [t0, time.time()]}) + "\n")
 sys.stderr.flush()
 sys.exit(rc)
