@@ -4,6 +4,15 @@ engine call (or a short fixed sequence), a RunSpec is translated as it is (no de
 no IRIS knowledge), and errors are classified into transient (retry) and terminal (what /
 why / how-to-fix). One object is shared by threads: no call changes the client's state.
 
+Two clients, one set of methods. On a local unix socket (the default, and any
+``unix://`` DOCKER_HOST or context) the calls of the hot path (observe and exec:
+docker_unix.SERVES) go to engine/docker_unix.py, plain HTTP over the socket, so that a
+no-op plan, sync or status never imports docker-py (docker, requests, urllib3: more time
+than such a command spends otherwise). docker-py is imported, and its client made, when a
+call needs it: create, copy, start, stop, pull, logs... and every call on any other
+endpoint (TCP+TLS, ssh, npipe), or on a client handed in. Both clients take the same
+method names and arguments, so each method below is written once.
+
 The API version is pinned (API_VERSION), not asked of the engine at every start (docker-py's
 ``version="auto"`` is a ``GET /version`` round trip before the first call). An engine that
 refuses it ("client version 1.44 is too new", from an engine older than Docker 25, or "too
@@ -30,6 +39,7 @@ from typing import TYPE_CHECKING
 from ..core import labels as L
 from ..core.observed import Actual, ObservedContainer
 from ..errors import ConflictError, IrisenvError, PortInUseError, RefusedError, TransientError
+from . import docker_unix
 from .base import ContainerState, EngineInfo, ExecResult
 
 if TYPE_CHECKING:  # core/runspec.py is imported when a container is made, not on every plan
@@ -88,6 +98,16 @@ def _context_host() -> str | None:
     return endpoint.get("Host") or None
 
 
+def _unix_path(base_url: str | None) -> str | None:
+    """The socket path of a unix endpoint (docker-py's reading: ``unix://var/run/x`` is
+    ``/var/run/x``); None for any other kind."""
+    url = base_url or DEFAULT_SOCKET
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.lower() not in ("unix", "http+unix"):
+        return None
+    return "/" + rest.lstrip("/")
+
+
 class DockerEngine:
     """The Engine protocol (engine/base.py) on a Docker engine: ``endpoint`` (None: where
     the Docker CLI would look), or a ready docker-py ``client`` (then every call is its)."""
@@ -104,8 +124,13 @@ class DockerEngine:
         self._lock = threading.RLock()
         self._api = client  # docker-py's client: handed in, or made when first needed
         self._own_api = client is None
+        self._unix = None
         if client is None:
-            self._api = self._make_docker_py()
+            path = _unix_path(base_url)
+            if path is not None:
+                self._unix = docker_unix.UnixClient(path, self._version, timeout)
+            else:
+                self._api = self._make_docker_py()
 
     def _make_docker_py(self):
         """docker-py's APIClient for this endpoint, at the API version in use."""
@@ -333,6 +358,9 @@ class DockerEngine:
 
     # ------------------------------------------------------------ calls and errors
     def _client(self, name: str):
+        """The client for docker-py's method ``name``: the socket client when it serves it."""
+        if self._unix is not None and name in docker_unix.SERVES:
+            return self._unix
         return self._docker_py
 
     def _call(self, method: str, /, *args, **kwargs):
@@ -361,13 +389,15 @@ class DockerEngine:
             if self._version != refused:  # another call has asked meanwhile
                 return True
             try:
-                client = self._docker_py
+                client = self._unix or self._docker_py
                 version = client.version(api_version=False)["ApiVersion"]
             except Exception:  # the call's own error says more
                 return False
             if version == refused:
                 return False
             self._version = version
+            if self._unix is not None:
+                self._unix.api_version = version
             if self._api is not None:  # the old one is left to calls still under way
                 self._api = self._make_docker_py()
             return True
@@ -434,6 +464,8 @@ def _reader(sock, raw):
     where docker-py keeps it: what the engine sent along with the response headers (e.g.
     "unable to find user", written at once) is already in its buffer, and reading the raw
     socket would lose it. Else the raw socket."""
+    if hasattr(sock, "read1"):  # docker_unix's upgraded connection: buffered already
+        return sock.read1
     response = getattr(sock, "_response", None)
     reader = getattr(getattr(getattr(response, "raw", None), "_fp", None), "fp", None)
     return reader.read1 if hasattr(reader, "read1") else raw.recv
@@ -560,8 +592,12 @@ class _Missing(IrisenvError):
 
 
 def classify(exc, endpoint: str = "the Docker engine") -> IrisenvError | None:
-    """Map an exception of docker-py (and requests) to a
+    """Map an exception of either client (docker_unix, or docker-py and requests) to a
     transient or terminal irisenv error; None when it is none of theirs (a bug)."""
+    if isinstance(exc, docker_unix.APIError):
+        return _answer(exc.status_code, exc.explanation)
+    if isinstance(exc, docker_unix.Unreachable):
+        return engine_unavailable(endpoint, exc)
     if "docker" not in sys.modules:  # docker-py never ran: not its exception
         return None
     import docker.errors

@@ -1,16 +1,34 @@
-"""The Docker backend against a real engine: an engine that refuses the pinned API
-version is asked its own; an engine that does not answer is named."""
+"""The Docker backend's two clients against a real engine: on the local socket the observe
+calls and exec go to engine/docker_unix.py (plain HTTP), everything else to docker-py.
+Both must read the same objects into the same records and fail with the same errors; an
+engine that refuses the pinned API version is asked its own; a no-op plan, sync and status
+never import docker-py. Containers are labelled io.irisenv.test=clients and removed."""
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
 
 import pytest
 from helpers import STANDIN_BASE_IMAGE
 
 import irisenv.engine.docker as D
-from irisenv.errors import IrisenvError
+from irisenv.errors import IrisenvError, RefusedError
 
 LABELS = {"io.irisenv.test": "clients", "io.irisenv.managed-by": "irisenv"}
+
+
+@pytest.fixture(scope="module")
+def pair():
+    """(socket engine, docker-py engine) on the same local engine."""
+    import docker
+
+    sock = D.DockerEngine()
+    assert sock._unix is not None, "the tests' engine is a local unix socket"
+    dpy = D.DockerEngine(client=docker.APIClient(**docker.utils.kwargs_from_env()))
+    yield sock, dpy
+    sock.close()
+    dpy.close()
 
 
 @pytest.fixture(scope="module")
@@ -25,6 +43,50 @@ def box(client):
     c.remove(force=True)
 
 
+def test_both_clients_read_the_same_records(pair, box):
+    sock, dpy = pair
+    for eng in pair:
+        assert [c.name for c in eng.list_project(box.project)] == [box.name]
+    assert sock.list_project(box.project) == dpy.list_project(box.project)
+    assert sock.find_by_name(box.name) == dpy.find_by_name(box.name)
+    assert sock.find_by_name(f"absent-{uuid.uuid4().hex}") is None
+    assert dpy.find_by_name(f"absent-{uuid.uuid4().hex}") is None
+    assert sock.actual(box.id) == dpy.actual(box.id)
+    assert sock.actual(box.id).memory == 256 * 1024 * 1024
+    assert sock.state(box.id) == dpy.state(box.id)
+    assert sock.image_id(STANDIN_BASE_IMAGE) == dpy.image_id(STANDIN_BASE_IMAGE) is not None
+    assert sock.image_id("irisenv-absent-image:nope") is None
+    assert dpy.image_id("irisenv-absent-image:nope") is None
+    assert sock.volumes(box.project) == dpy.volumes(box.project) == []
+    assert sock.info() == dpy.info()
+
+
+@pytest.mark.parametrize("stdin", [None, b"in\n"])
+def test_both_clients_exec_alike(pair, box, stdin):
+    cmd = ["sh", "-c", 'cat; echo "$IRISENV_X"; id -un; echo err >&2; exit 4']
+    results = [eng.exec(box.id, cmd, stdin=stdin, env={"IRISENV_X": "a b=c"}, user="nobody")
+               for eng in pair]
+    assert results[0] == results[1]
+    assert (results[0].exit_code, results[0].stdout, results[0].stderr) == (
+        4, (stdin or b"").decode() + "a b=c\nnobody\n", "err\n")
+
+
+def _error(fn):
+    with pytest.raises(IrisenvError) as info:
+        fn()
+    return type(info.value), info.value.what, info.value.why
+
+
+def test_both_clients_fail_alike(pair, box):
+    gone = "0" * 64
+    for call in (lambda e: e.actual(gone), lambda e: e.state(gone),
+                 lambda e: e.exec(gone, ["true"]), lambda e: e.image_id("Bad-Ref:x")):
+        first, second = (_error(lambda e=e: call(e)) for e in pair)
+        assert first == second
+    kind, what, why = _error(lambda: pair[0].image_id("Bad-Ref:x"))
+    assert issubclass(kind, RefusedError) and "invalid reference format" in why
+
+
 def test_an_engine_that_does_not_answer_is_named(tmp_path):
     eng = D.DockerEngine(f"unix://{tmp_path}/no.sock")
     with pytest.raises(IrisenvError) as info:
@@ -32,11 +94,11 @@ def test_an_engine_that_does_not_answer_is_named(tmp_path):
     assert info.value.what == f"no Docker engine answers at unix://{tmp_path}/no.sock"
 
 
-@pytest.mark.parametrize("pinned", ["1.99"])
+@pytest.mark.parametrize("pinned", ["1.99", "1.05"])
 def test_an_engine_that_refuses_the_pinned_api_version_is_asked_its_own(monkeypatch, box,
                                                                         pinned):
     """"client version 1.99 is too new" / "1.05 is too old": the engine's own version is
-    read once and the call repeated."""
+    read once and the call repeated, on the socket client and on docker-py's."""
     monkeypatch.setattr(D, "API_VERSION", pinned)
     eng = D.DockerEngine()
     try:
@@ -51,3 +113,15 @@ def test_an_engine_that_refuses_the_pinned_api_version_is_asked_its_own(monkeypa
             eng2.close()
     finally:
         eng.close()
+
+
+@pytest.mark.parametrize("verb", ["plan", "sync", "status"])
+def test_a_no_op_on_the_local_socket_does_not_import_docker_py(project, verb):
+    project.ok("sync", "--progress", "quiet")
+    code = ("import sys\nfrom irisenv.cli.main import main\nrc = main(sys.argv[1:])\n"
+            "sys.stderr.write('\\nimported: ' + ' '.join(sorted(m for m in ('docker', "
+            "'requests', 'urllib3') if m in sys.modules)) + '\\n')\nsys.exit(rc)")
+    proc = subprocess.run([sys.executable, "-c", code, verb], cwd=project.path,
+                          capture_output=True, text=True, env=project.env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines()[-1] == "imported: ", proc.stderr

@@ -1,0 +1,213 @@
+"""Docker's HTTP API over a local unix socket, without docker-py: the calls of the hot
+path (the observe calls and exec), for the Docker backend (engine/docker.py).
+
+Why: importing docker-py (docker, requests, urllib3) costs more than a no-op `irisenv
+plan` may spend in all (docs/performance.md). A local engine is the common case, and
+these calls are plain HTTP/1.1 with JSON, plus exec's upgraded connection.
+
+:class:`UnixClient` mirrors the part of docker-py's ``APIClient`` the backend calls for
+them (:data:`SERVES`: the same method names, arguments and return values), so each
+backend method is written once, and ``DockerEngine`` routes each call to this client or to
+docker-py. Everything else (create, copy, start, stop, pull, logs...) and every other
+endpoint kind (TCP+TLS, ssh, npipe) stay with docker-py.
+
+Errors: an answer with an error status raises :class:`APIError` (status and Docker's
+message, as docker-py's ``APIError`` carries them); no answer (no socket, refused, timed
+out, closed) raises :class:`Unreachable`. The backend classifies both like docker-py's.
+Each request opens its own connection (a unix socket connects in microseconds), so the
+client is safe to share between threads.
+"""
+from __future__ import annotations
+
+import json
+import socket
+from urllib.parse import quote, urlencode
+
+# The methods of docker-py's APIClient this client implements (engine/docker.py routes by name)
+SERVES = frozenset({"containers", "inspect_container", "inspect_image", "volumes", "version",
+                    "exec_create", "exec_start", "exec_inspect"})
+
+
+class APIError(Exception):
+    """Docker answered with an error status (as docker-py's APIError: status_code,
+    explanation)."""
+
+    def __init__(self, status_code: int, explanation: str):
+        super().__init__(f"{status_code}: {explanation}")
+        self.status_code = status_code
+        self.explanation = explanation
+
+
+class Unreachable(Exception):
+    """No answer from the engine (the socket is missing or refused, the engine closed the
+    connection, or it did not answer in time)."""
+
+
+class Hijacked:
+    """An exec's upgraded connection: ``_sock`` is the socket (for timeouts, writing stdin
+    and half-closing, as docker-py's exec socket has it), ``read1`` reads the output,
+    first what arrived with the response's head."""
+
+    def __init__(self, sock: socket.socket, reader):
+        self._sock = sock
+        self._reader = reader
+        self.read1 = reader.read1
+
+    def close(self) -> None:
+        try:
+            self._reader.close()
+        finally:
+            self._sock.close()
+
+
+class UnixClient:
+    def __init__(self, path: str, version: str, timeout: float = 60):
+        self.path = path
+        self.timeout = timeout
+        self.api_version = version  # /v<version>/ in every path; engine/docker.py may change it
+
+    def close(self) -> None:
+        pass  # no connection outlives its request
+
+    # ------------------------------------------------------------ docker-py's names
+    def containers(self, all: bool = False, filters: dict | None = None) -> list:  # noqa: A002
+        params = {"limit": -1, "all": 1 if all else 0, "size": 0, "trunc_cmd": 0}
+        if filters:
+            params["filters"] = _filters(filters)
+        return self._json("GET", "/containers/json", params=params)
+
+    def inspect_container(self, container: str) -> dict:
+        return self._json("GET", f"/containers/{_q(container)}/json")
+
+    def inspect_image(self, image: str) -> dict:
+        return self._json("GET", f"/images/{_q(image)}/json")
+
+    def volumes(self, filters: dict | None = None) -> dict:
+        return self._json("GET", "/volumes", params={"filters": _filters(filters)}
+                          if filters else None)
+
+    def version(self, api_version: bool = True) -> dict:
+        return self._json("GET", "/version", versioned=api_version)
+
+    def exec_create(self, container: str, cmd: list, stdout: bool = True, stderr: bool = True,
+                    stdin: bool = False, tty: bool = False, privileged: bool = False,
+                    user: str = "", environment: dict | None = None) -> dict:
+        env = None if environment is None else [f"{k}={v}" for k, v in environment.items()]
+        return self._json("POST", f"/containers/{_q(container)}/exec", body={
+            "Container": container, "User": user, "Privileged": privileged, "Tty": tty,
+            "AttachStdin": stdin, "AttachStdout": stdout, "AttachStderr": stderr,
+            "Cmd": list(cmd), "Env": env})
+
+    def exec_start(self, exec_id: str, socket: bool = False) -> Hijacked:  # noqa: A002
+        """The exec's upgraded connection (only socket=True, the one form the backend uses)."""
+        if not socket:
+            raise NotImplementedError("exec_start without socket=True")
+        return self._request("POST", f"/exec/{_q(exec_id)}/start",
+                             body={"Tty": False, "Detach": False}, upgrade=True)
+
+    def exec_inspect(self, exec_id: str) -> dict:
+        return self._json("GET", f"/exec/{_q(exec_id)}/json")
+
+    # ------------------------------------------------------------ HTTP/1.1
+    def _json(self, method: str, path: str, **kwargs):
+        data = self._request(method, path, **kwargs)
+        return json.loads(data) if data.strip() else None
+
+    def _request(self, method: str, path: str, *, params=None, body=None, versioned=True,
+                 upgrade=False):
+        target = (f"/v{self.api_version}" if versioned else "") + path
+        if params:
+            target += "?" + urlencode(params)
+        data = b"" if body is None else json.dumps(body).encode()
+        head = [f"{method} {target} HTTP/1.1", "Host: docker", "User-Agent: irisenv",
+                f"Content-Length: {len(data)}"]
+        if body is not None:
+            head.append("Content-Type: application/json")
+        head += ["Connection: Upgrade", "Upgrade: tcp"] if upgrade else ["Connection: close"]
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        reader = None
+        try:
+            sock.settimeout(self.timeout)
+            sock.connect(self.path)
+            sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + data)
+            reader = sock.makefile("rb")
+            status, headers = _head(reader)
+            if upgrade and status in (101, 200):
+                hijacked = Hijacked(sock, reader)
+                sock = reader = None  # the caller's now
+                return hijacked
+            payload = _body(reader, headers)
+        except OSError as exc:  # incl. timeouts
+            raise Unreachable(f"{exc.__class__.__name__}: {exc} ({self.path})") from None
+        finally:
+            if reader is not None:
+                reader.close()
+            if sock is not None:
+                sock.close()
+        if status >= 400:
+            raise APIError(status, _message(payload))
+        return payload
+
+
+def _q(part: str) -> str:
+    if not isinstance(part, str):
+        raise ValueError(f"Expected a string but found {part!r} ({type(part)}) instead")
+    return quote(part, safe="/:")  # as docker-py quotes a path argument
+
+
+def _filters(filters: dict) -> str:
+    """docker-py's convert_filters: every value a list of strings, as JSON."""
+    out = {}
+    for k, v in filters.items():
+        if isinstance(v, bool):
+            v = "true" if v else "false"
+        if not isinstance(v, list):
+            v = [v]
+        out[k] = [item if isinstance(item, str) else str(item) for item in v]
+    return json.dumps(out)
+
+
+def _head(reader) -> tuple[int, dict]:
+    line = reader.readline(65537)
+    parts = line.split(None, 2)
+    if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
+        raise ConnectionError(f"not an HTTP answer: {line[:80]!r}")
+    headers = {}
+    while True:
+        line = reader.readline(65537)
+        if line in (b"\r\n", b"\n", b""):
+            break
+        name, _, value = line.decode("latin-1").partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return int(parts[1]), headers
+
+
+def _body(reader, headers: dict) -> bytes:
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        out = bytearray()
+        while True:
+            size = int(reader.readline(65537).split(b";", 1)[0].strip() or b"0", 16)
+            if size == 0:
+                while reader.readline(65537) not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return bytes(out)
+            out += _exactly(reader, size)
+            reader.readline(65537)  # the CRLF after each chunk
+    if "content-length" in headers:
+        return _exactly(reader, int(headers["content-length"]))
+    return reader.read()  # Connection: close: the body ends with the connection
+
+
+def _exactly(reader, n: int) -> bytes:
+    data = reader.read(n)
+    if len(data) != n:
+        raise ConnectionError(f"the engine closed the connection ({len(data)} of {n} bytes)")
+    return data
+
+
+def _message(payload: bytes) -> str:
+    text = payload.decode("utf-8", "replace")
+    try:
+        return json.loads(text)["message"]
+    except (ValueError, KeyError, TypeError):
+        return text.strip()
