@@ -38,9 +38,14 @@ class Executor:
         self.report = reporter
         self.timeout = timeout
         self.passwords = passwords or {}  # instance -> password (never reported)
-        if wait_ready is None:
+        self._wait_ready = wait_ready  # None: iris/readiness.py's, imported when first waited
+
+    def wait_ready(self, *args, **kwargs):
+        if self._wait_ready is None:
             from .iris.readiness import wait_ready
-        self.wait_ready = wait_ready
+
+            self._wait_ready = wait_ready
+        return self._wait_ready(*args, **kwargs)
 
     def run(self, plan: Plan, when_ready=None) -> ApplyResult:
         """Carry out ``plan``. ``when_ready(executor, step, container_id)`` is phase two for
