@@ -5,12 +5,13 @@ no IRIS knowledge), and errors are classified into transient (retry) and termina
 why / how-to-fix). One object is shared by threads: no call changes the client's state.
 
 Two clients, one set of methods. On a local unix socket (the default, and any
-``unix://`` DOCKER_HOST or context) the calls of the hot path (observe and exec:
-docker_unix.SERVES) go to engine/docker_unix.py, plain HTTP over the socket, so that a
-no-op plan, sync or status never imports docker-py (docker, requests, urllib3: more time
-than such a command spends otherwise). docker-py is imported, and its client made, when a
-call needs it: create, copy, start, stop, pull, logs... and every call on any other
-endpoint (TCP+TLS, ssh, npipe), or on a client handed in. Both clients take the same
+``unix://`` DOCKER_HOST or context) the calls of the hot paths (observe and exec, and
+create, copy and start: docker_unix.SERVES) go to engine/docker_unix.py, plain HTTP over
+the socket, so that a no-op plan, sync or status never imports docker-py (docker, requests,
+urllib3: more time than such a command spends otherwise), and a cold sync only in the log
+watcher, while IRIS boots. docker-py is imported, and its client made, when a call needs
+it: stop, remove, rename, pull, logs... and every call on any other endpoint (TCP+TLS, ssh,
+npipe), or on a client handed in. Both clients take the same
 method names and arguments, so each method below is written once.
 
 The API version is pinned (API_VERSION), not asked of the engine at every start (docker-py's
@@ -78,11 +79,7 @@ def _context_host() -> str | None:
     file, its ``Endpoints.docker.Host``."""
     import hashlib
 
-    candidates = [os.path.join(os.environ["DOCKER_CONFIG"], "config.json")
-                  if os.environ.get("DOCKER_CONFIG") else None,
-                  os.path.join(os.path.expanduser("~"), ".docker", "config.json"),
-                  os.path.join(os.path.expanduser("~"), ".dockercfg")]
-    config = next((p for p in candidates if p and os.path.exists(p)), None)
+    config = docker_unix.config_file()
     if config is None:
         return None
     with open(config) as f:
@@ -218,18 +215,11 @@ class DockerEngine:
             raise classify(exc) from None
 
     def create(self, spec: RunSpec) -> str:
-        import docker.types
-
-        bindings = {p.container_port: (p.host_ip, p.host_port) for p in spec.ports}
-        mounts = [docker.types.Mount(v.target, v.volume, type="volume") for v in spec.volumes]
-        host_config = self._docker_py.create_host_config(
-            port_bindings=bindings, mem_limit=spec.memory, nano_cpus=spec.nano_cpus or None,
-            mounts=mounts or None, tmpfs=dict(spec.tmpfs) or None, init=False)
         try:
             res = self._call("create_container", spec.image, command=list(spec.command),
                              name=spec.name, labels=dict(spec.labels), environment=dict(spec.env),
                              ports=[p.container_port for p in spec.ports],
-                             host_config=host_config, stop_timeout=spec.stop_timeout,
+                             host_config=_host_config(spec), stop_timeout=spec.stop_timeout,
                              hostname=None, detach=True)
         except RefusedError as exc:  # a value from the config
             if exc.key == "image":
@@ -404,6 +394,26 @@ class DockerEngine:
 
 
 # ---------------------------------------------------------------- helpers
+def _host_config(spec: RunSpec) -> dict:
+    """The HostConfig of a RunSpec, as docker-py's create_host_config makes it from the
+    same values (port bindings, memory, NanoCpus, volume mounts, tmpfs, no init)."""
+    config: dict = {"NetworkMode": "default", "Init": False}
+    if spec.memory:
+        config["Memory"] = int(spec.memory)
+    if spec.nano_cpus:
+        config["NanoCpus"] = int(spec.nano_cpus)
+    if spec.tmpfs:
+        config["Tmpfs"] = dict(spec.tmpfs)
+    if spec.volumes:
+        config["Mounts"] = [{"Target": v.target, "Source": v.volume, "Type": "volume",
+                             "ReadOnly": False} for v in spec.volumes]
+    config["PortBindings"] = {
+        f"{p.container_port}/tcp": [{"HostIp": p.host_ip,
+                                     "HostPort": "" if p.host_port is None else str(p.host_port)}]
+        for p in spec.ports}
+    return config
+
+
 def _observed(row: dict) -> ObservedContainer:
     names = row.get("Names") or ["/"]
     ports = {}

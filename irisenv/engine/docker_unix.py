@@ -1,5 +1,6 @@
 """Docker's HTTP API over a local unix socket, without docker-py: the calls of the hot
-path (the observe calls and exec), for the Docker backend (engine/docker.py).
+paths (observe and exec; and create, copy and start, of a cold sync), for the Docker
+backend (engine/docker.py).
 
 Why: importing docker-py (docker, requests, urllib3) costs more than a no-op `irisenv
 plan` may spend in all (docs/performance.md). A local engine is the common case, and
@@ -8,8 +9,8 @@ these calls are plain HTTP/1.1 with JSON, plus exec's upgraded connection.
 :class:`UnixClient` mirrors the part of docker-py's ``APIClient`` the backend calls for
 them (:data:`SERVES`: the same method names, arguments and return values), so each
 backend method is written once, and ``DockerEngine`` routes each call to this client or to
-docker-py. Everything else (create, copy, start, stop, pull, logs...) and every other
-endpoint kind (TCP+TLS, ssh, npipe) stay with docker-py.
+docker-py. Everything else (stop, remove, rename, pull, logs...) and every other endpoint
+kind (TCP+TLS, ssh, npipe) stay with docker-py.
 
 Errors: an answer with an error status raises :class:`APIError` (status and Docker's
 message, as docker-py's ``APIError`` carries them); no answer (no socket, refused, timed
@@ -20,12 +21,14 @@ client is safe to share between threads.
 from __future__ import annotations
 
 import json
+import os
 import socket
 from urllib.parse import quote, urlencode
 
 # The methods of docker-py's APIClient this client implements (engine/docker.py routes by name)
 SERVES = frozenset({"containers", "inspect_container", "inspect_image", "volumes", "version",
-                    "exec_create", "exec_start", "exec_inspect"})
+                    "exec_create", "exec_start", "exec_inspect",
+                    "create_container", "put_archive", "start", "create_volume"})
 
 
 class APIError(Exception):
@@ -108,6 +111,44 @@ class UnixClient:
     def exec_inspect(self, exec_id: str) -> dict:
         return self._json("GET", f"/exec/{_q(exec_id)}/json")
 
+    def create_container(self, image: str, command=None, hostname=None, detach=False,
+                         ports=None, environment=None, name=None, host_config=None,
+                         labels=None, stop_timeout=None) -> dict:
+        """docker-py's create_container for these arguments: its ContainerConfig, with the
+        proxy variables of the Docker client's config put first in the environment."""
+        env = environment
+        if isinstance(env, dict):
+            env = [f"{k}={v}" for k, v in env.items()]
+        env = (proxy_environment() + list(env or [])) or None
+        exposed = None
+        if isinstance(ports, list):
+            exposed = {}
+            for port in ports:
+                port, proto = port if isinstance(port, tuple) else (port, "tcp")
+                exposed[f"{port}/{proto}"] = {}
+        return self._json("POST", "/containers/create", params={"name": name} if name else None,
+                          body={
+            "Hostname": hostname, "Domainname": None, "ExposedPorts": exposed, "User": None,
+            "Tty": False, "OpenStdin": False, "StdinOnce": False, "AttachStdin": False,
+            "AttachStdout": not detach, "AttachStderr": not detach, "Env": env,
+            "Cmd": command, "Image": image, "Volumes": None, "NetworkDisabled": False,
+            "Entrypoint": None, "WorkingDir": None, "HostConfig": host_config,
+            "NetworkingConfig": None, "MacAddress": None, "Labels": labels,
+            "StopSignal": None, "Healthcheck": None, "StopTimeout": stop_timeout,
+            "Runtime": None})
+
+    def put_archive(self, container: str, path: str, data: bytes) -> bool:
+        self._request("PUT", f"/containers/{_q(container)}/archive", params={"path": path},
+                      body=data)
+        return True  # an error status raises
+
+    def start(self, container: str) -> None:
+        self._request("POST", f"/containers/{_q(container)}/start")
+
+    def create_volume(self, name: str, driver=None, driver_opts=None, labels=None) -> dict:
+        return self._json("POST", "/volumes/create", body={
+            "Name": name, "Driver": driver, "DriverOpts": driver_opts, "Labels": labels})
+
     # ------------------------------------------------------------ HTTP/1.1
     def _json(self, method: str, path: str, **kwargs):
         data = self._request(method, path, **kwargs)
@@ -118,11 +159,12 @@ class UnixClient:
         target = (f"/v{self.api_version}" if versioned else "") + path
         if params:
             target += "?" + urlencode(params)
-        data = b"" if body is None else json.dumps(body).encode()
+        raw = isinstance(body, bytes)
+        data = body if raw else b"" if body is None else json.dumps(body).encode()
         head = [f"{method} {target} HTTP/1.1", "Host: docker", "User-Agent: irisenv",
                 f"Content-Length: {len(data)}"]
         if body is not None:
-            head.append("Content-Type: application/json")
+            head.append(f"Content-Type: application/{'x-tar' if raw else 'json'}")
         head += ["Connection: Upgrade", "Upgrade: tcp"] if upgrade else ["Connection: close"]
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         reader = None
@@ -147,6 +189,44 @@ class UnixClient:
         if status >= 400:
             raise APIError(status, _message(payload))
         return payload
+
+
+def config_file() -> str | None:
+    """The Docker client's config file, where docker-py looks (docker/utils/config.py):
+    $DOCKER_CONFIG/config.json, ~/.docker/config.json, ~/.dockercfg; the first that exists."""
+    home = os.path.expanduser("~")
+    for path in (os.path.join(os.environ["DOCKER_CONFIG"], "config.json")
+                 if os.environ.get("DOCKER_CONFIG") else None,
+                 os.path.join(home, ".docker", "config.json"), os.path.join(home, ".dockercfg")):
+        if path and os.path.exists(path):
+            return path
+    return None
+
+
+def general_config() -> dict:
+    """The config file's contents ({} when there is none or it is not JSON), as docker-py's
+    load_general_config reads it."""
+    path = config_file()
+    if path is None:
+        return {}
+    try:
+        with open(path) as f:
+            data = json.load(f)
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def proxy_environment() -> list[str]:
+    """The "default" proxies of the Docker client's config as the variables docker-py puts
+    into a container it creates (docker/utils/proxy.py): HTTP_PROXY and http_proxy, ...."""
+    proxies = (general_config().get("proxies") or {}).get("default") or {}
+    env = []
+    for key, name in (("httpProxy", "http_proxy"), ("httpsProxy", "https_proxy"),
+                      ("ftpProxy", "ftp_proxy"), ("noProxy", "no_proxy")):
+        if proxies.get(key):
+            env += [f"{name}={proxies[key]}", f"{name.upper()}={proxies[key]}"]
+    return env
 
 
 def _q(part: str) -> str:

@@ -87,6 +87,39 @@ def test_both_clients_fail_alike(pair, box):
     assert issubclass(kind, RefusedError) and "invalid reference format" in why
 
 
+def test_both_clients_make_the_same_container(pair, client):
+    """create, put_files and start from one RunSpec: the same container either way."""
+    from irisenv.core.runspec import Files, PortBinding, RunSpec
+
+    made = []
+    try:
+        for eng in pair:
+            spec = RunSpec(name=f"irisenv-clients-{uuid.uuid4().hex[:8]}",
+                           image=STANDIN_BASE_IMAGE, command=("sleep", "300"),
+                           env={"A": "1", "B": "x=y"}, labels=LABELS,
+                           ports=(PortBinding(1972, "127.0.0.1", None),), memory=128 * 1024**2,
+                           stop_timeout=3, files=Files({"/tmp/dir/a.txt": b"A"}, owner=1234,
+                                                       dirs=("/tmp/sub",)))
+            cid = eng.create(spec)
+            made.append(cid)
+            eng.put_files(cid, spec.files)
+            eng.start(cid)
+        infos = [client.api.inspect_container(cid) for cid in made]
+        for key in ("Config", "HostConfig"):
+            for info in infos:
+                info[key].pop("Hostname", None)
+            assert infos[0][key] == infos[1][key], key
+        assert pair[0].actual(made[0]) == pair[1].actual(made[1])
+        for cid in made:
+            res = pair[0].exec(cid, ["sh", "-c", "stat -c '%u %a %n' /tmp/dir /tmp/dir/a.txt"
+                                     " /tmp/sub; cat /tmp/dir/a.txt"])
+            assert res.stdout == ("1234 700 /tmp/dir\n1234 600 /tmp/dir/a.txt\n"
+                                  "1234 700 /tmp/sub\nA"), res
+    finally:
+        for cid in made:
+            client.api.remove_container(cid, force=True)
+
+
 def test_an_engine_that_does_not_answer_is_named(tmp_path):
     eng = D.DockerEngine(f"unix://{tmp_path}/no.sock")
     with pytest.raises(IrisenvError) as info:
@@ -128,3 +161,16 @@ def test_a_no_op_on_the_local_socket_does_not_import_docker_py(project, verb):
                           capture_output=True, text=True, env=project.env, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.splitlines()[-1] == "imported: ", proc.stderr
+
+
+def test_creating_copying_and_starting_on_the_local_socket_does_not_import_docker_py(project):
+    """A cold `sync --no-wait` (no log to follow): create, put the files, start, all on the
+    socket client."""
+    code = ("import sys\nfrom irisenv.cli.main import main\nrc = main(sys.argv[1:])\n"
+            "sys.stderr.write('\\nimported: ' + ' '.join(sorted(m for m in ('docker', "
+            "'requests', 'urllib3') if m in sys.modules)) + '\\n')\nsys.exit(rc)")
+    proc = subprocess.run([sys.executable, "-c", code, "sync", "--no-wait"], cwd=project.path,
+                          capture_output=True, text=True, env=project.env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines()[-1] == "imported: ", proc.stderr
+    assert project.container("iris").status == "running"

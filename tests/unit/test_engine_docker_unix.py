@@ -183,3 +183,84 @@ def test_the_unix_socket_path_is_read_as_docker_py_reads_it():
     for other in ("tcp://1.2.3.4:2376", "ssh://me@box", "npipe:////./pipe/docker_engine",
                   "https://h:2376"):
         assert _unix_path(other) is None
+
+
+# ------------------------------------------------------------------ create, as docker-py
+SPECS = {
+    "everything": dict(ports=((1972, "127.0.0.1", None), (52773, "0.0.0.0", 52000)),
+                       memory=1024**3, nano_cpus=1_500_000_000, volumes=(("v", "/data"),),
+                       tmpfs={"/scratch": "size=64m"}),
+    "plain": dict(ports=((1972, "127.0.0.1", None),), memory=None, nano_cpus=0, volumes=(),
+                  tmpfs={}),
+    "no ports": dict(ports=(), memory=None, nano_cpus=0, volumes=(), tmpfs={}),
+}
+
+
+def _spec(kind: str):
+    from irisenv.core.runspec import PortBinding, RunSpec, VolumeMount
+
+    k = SPECS[kind]
+    return RunSpec(name="demo-iris", image="img:1", command=("--flag", "x"),
+                   env={"A": "1", "B": "x=y"}, labels={"l": "v"},
+                   ports=tuple(PortBinding(*p) for p in k["ports"]), memory=k["memory"],
+                   nano_cpus=k["nano_cpus"], volumes=tuple(VolumeMount(*v) for v in k["volumes"]),
+                   tmpfs=k["tmpfs"], stop_timeout=7)
+
+
+@pytest.mark.parametrize("kind", sorted(SPECS))
+def test_the_host_config_is_docker_pys(kind):
+    import docker
+
+    from irisenv.engine.docker import _host_config
+
+    spec = _spec(kind)
+    theirs = docker.APIClient(version="1.44").create_host_config(
+        port_bindings={p.container_port: (p.host_ip, p.host_port) for p in spec.ports},
+        mem_limit=spec.memory, nano_cpus=spec.nano_cpus or None,
+        mounts=[docker.types.Mount(v.target, v.volume, type="volume") for v in spec.volumes]
+        or None, tmpfs=dict(spec.tmpfs) or None, init=False)
+    assert _host_config(spec) == theirs
+
+
+@pytest.mark.parametrize("proxies", [None, {"httpProxy": "http://p:3128", "noProxy": "localhost"}])
+def test_create_sends_what_docker_py_sends(serve, tmp_path, monkeypatch, proxies):
+    """The body is docker-py's ContainerConfig for the same arguments, with the proxy
+    variables of the Docker client's config first in the environment, as docker-py puts them."""
+    import docker
+
+    from irisenv.engine.docker import _host_config
+
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "cfg"))
+    (tmp_path / "cfg").mkdir()
+    if proxies:
+        (tmp_path / "cfg" / "config.json").write_text(json.dumps({"proxies": {"default": proxies}}))
+    body = b'{"Id":"c1","Warnings":[]}'
+    client, server = serve(http("201 Created", body, f"Content-Length: {len(body)}"))
+    spec = _spec("everything")
+    kwargs = dict(command=list(spec.command), name=spec.name, labels=dict(spec.labels),
+                  environment=dict(spec.env), ports=[p.container_port for p in spec.ports],
+                  host_config=_host_config(spec), stop_timeout=spec.stop_timeout,
+                  hostname=None, detach=True)
+    assert client.create_container(spec.image, **kwargs) == {"Id": "c1", "Warnings": []}
+    head, _, sent = server.requests[0].partition(b"\r\n\r\n")
+    assert head.startswith(b"POST /v1.41/containers/create?name=demo-iris HTTP/1.1")
+
+    dpy = docker.APIClient(version="1.44")
+    captured = {}
+    monkeypatch.setattr(dpy, "create_container_from_config",
+                        lambda config, name, platform: captured.update(config=config, name=name))
+    dpy.create_container(spec.image, **kwargs)
+    assert json.loads(sent) == json.loads(json.dumps(captured["config"]))
+    env = json.loads(sent)["Env"]
+    assert env[-2:] == ["A=1", "B=x=y"] and (len(env) == 2) == (proxies is None)
+
+
+def test_a_copy_and_a_start_are_sent_as_docker_py_sends_them(serve):
+    client, server = serve(http("200 OK", b"", "Content-Length: 0"),
+                           http("204 No Content", b""))
+    assert client.put_archive("c1", "/home/u", b"TARDATA") is True
+    assert client.start("c1") is None
+    put, start = server.requests
+    assert put.startswith(b"PUT /v1.41/containers/c1/archive?path=%2Fhome%2Fu HTTP/1.1")
+    assert put.endswith(b"\r\n\r\nTARDATA") and b"Content-Length: 7" in put
+    assert start.startswith(b"POST /v1.41/containers/c1/start HTTP/1.1")
