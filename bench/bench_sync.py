@@ -15,7 +15,8 @@ side with floors and irisenv's performance goals (docs/performance.md).
 
 With --baseline DIR (another irisenv source tree, e.g. `git archive main irisenv | tar -x
 -C /tmp/base`), every irisenv figure is measured for that tree ("before") and for this
-checkout ("after") in the same run, runs of both interleaved, and printed side by side.
+checkout ("after", or --tree DIR) in the same run, runs of both interleaved, and printed
+side by side.
 
 Every figure is measured from outside, with subprocesses and time.perf_counter, except the
 in-process breakdown; the median and the minimum over --runs runs are printed. Nothing is
@@ -74,8 +75,13 @@ T = time.perf_counter
 ms = {}
 def span(name, t0):
     ms[name] = (T() - t0) * 1000
-t = T(); import docker, requests, urllib3; span("import docker + requests + urllib3", t)
-t = T(); from irisenv.cli import main as M; M.build_parser().parse_args(["plan"])
+t = T()
+from irisenv.cli import main as M
+try:
+    parser = M.build_parser(["plan"])  # what main() builds for `plan`, where it can
+except TypeError:
+    parser = M.build_parser()
+parser.parse_args(["plan"])
 span("irisenv CLI: import, parser for `plan`", t)
 t = T(); from irisenv.config import load_config; cfg = load_config(None); span("config load", t)
 t = T()
@@ -84,8 +90,11 @@ from irisenv.core.plan import Options, reconcile
 project = irisenv.project.Project(cfg)
 span("irisenv imports on the plan path", t)
 t = T(); desired = project.desired(); span("desired state (specs, hashes)", t)
-t = T(); engine = project.engine; span("engine (docker-py: + GET /version)", t)
-t = T(); cs = engine.list_project(project.name); span("container list", t)
+t = T(); engine = project.engine
+span("engine made (+ docker-py import, GET /version where done)", t)
+t = T(); cs = engine.list_project(project.name)
+span("first container list (+ API version refused, asked)", t)
+t = T(); engine.list_project(project.name); span("container list", t)
 t = T(); engine.image_id(desired[0].image); span("image inspect", t)
 t = T(); engine.actual(cs[0].id); span("container inspect", t)
 from irisenv.iris.probe import observe as probe
@@ -99,8 +108,13 @@ t = T(); irisenv.core.render.plan_text(reconcile(desired, observed, Options(),
 span("reconcile + render", t)
 import gc
 t = T(); gc.collect(); span("gc.collect() at this point", t)
+t = T(); import docker, requests, urllib3
+span("import docker + requests + urllib3 (if not yet)", t)
 print(json.dumps(ms))
 """
+
+IMPORT_DOCKER = ("import time; t = time.perf_counter(); import docker, requests, urllib3; "
+                 "print((time.perf_counter() - t) * 1000)")
 
 # The real `irisenv VERB` as the console script runs it (main() reads sys.argv), stamping
 # when the interpreter reached our code and when main() returned (epoch, on stderr):
@@ -205,7 +219,7 @@ class Bench:
         cmd = shlex.split(args.irisenv) if args.irisenv else console_script()
         if args.baseline:
             self.variants = [self._variant("before", cmd, Path(args.baseline)),
-                             self._variant("after", cmd, ROOT)]
+                             self._variant("after", cmd, Path(args.tree or ROOT))]
         else:
             self.variants = [Variant("irisenv", cmd, base_env, self._where(base_env))]
         self.tag = f"b{os.getpid() % 100000}{secrets.token_hex(2)}"
@@ -377,11 +391,15 @@ class Bench:
         return {}
 
     def breakdown(self, v: Variant, d: Path) -> dict:
-        proc = subprocess.run([sys.executable, "-c", BREAKDOWN], cwd=d, env=v.env,
-                              capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise SystemExit(f"bench: breakdown ({v.name}) failed:\n{proc.stderr}")
-        return json.loads(proc.stdout.strip().splitlines()[-1])
+        out = {}
+        for key, code in (("parts", BREAKDOWN), ("docker", IMPORT_DOCKER)):
+            proc = subprocess.run([sys.executable, "-c", code], cwd=d, env=v.env,
+                                  capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise SystemExit(f"bench: breakdown ({v.name}) failed:\n{proc.stderr}")
+            out[key] = json.loads(proc.stdout.strip().splitlines()[-1])
+        return {"import docker + requests + urllib3 (a process of its own)": out["docker"],
+                **out["parts"]}
 
 
 def parse_rfc3339(stamp: str) -> float | None:
@@ -573,6 +591,8 @@ def main() -> int:
                     help=f"comma-separated sections to run (default: all of {','.join(SECTIONS)})")
     ap.add_argument("--baseline", metavar="DIR",
                     help="another irisenv source tree to measure side by side (\"before\")")
+    ap.add_argument("--tree", metavar="DIR",
+                    help="with --baseline: the \"after\" tree (default: this checkout)")
     ap.add_argument("--image", default="irisenv-standin:latest", help="the stand-in image")
     ap.add_argument("--as-is-bytecode", action="store_true",
                     help="keep PYTHONDONTWRITEBYTECODE/PYTHONPYCACHEPREFIX as they are (default: "
