@@ -11,8 +11,8 @@ the socket, so that a no-op plan, sync or status never imports docker-py (docker
 urllib3: more time than such a command spends otherwise), and a cold sync only in the log
 watcher, while IRIS boots. docker-py is imported, and its client made, when a call needs
 it: stop, remove, rename, pull, logs... and every call on any other endpoint (TCP+TLS, ssh,
-npipe), or on a client handed in. Both clients take the same
-method names and arguments, so each method below is written once.
+npipe), or on a client handed in. Both clients take the same method names and arguments,
+so each method below is written once.
 
 The API version is pinned (API_VERSION), not asked of the engine at every start (docker-py's
 ``version="auto"`` is a ``GET /version`` round trip before the first call). An engine that
@@ -30,7 +30,6 @@ import re
 import socket
 import struct
 import sys
-import tarfile
 import threading
 import time
 from collections.abc import Mapping
@@ -518,6 +517,8 @@ def _split_ref(ref: str) -> tuple[str, str | None]:
 def _tar(entries: dict, owner: int) -> bytes:
     """A tar of directories (content None, mode 0700) and files (mode 0600), owned by
     ``owner`` (UID and GID)."""
+    import tarfile  # only when files are copied in
+
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         for name, content in entries.items():
