@@ -16,9 +16,10 @@ so each method below is written once.
 
 The API version is pinned (API_VERSION), not asked of the engine at every start (docker-py's
 ``version="auto"`` is a ``GET /version`` round trip before the first call). An engine that
-refuses it ("client version 1.44 is too new", from an engine older than Docker 25, or "too
-old", from one that no longer speaks it) is asked its own version once, the version docker-py's
-"auto" would have used, and the call is repeated with that.
+refuses it ("client version 1.44 is too new. Maximum supported API version is 1.41", from
+an engine older than Docker 25) is spoken to at the version it names, the one docker-py's
+"auto" would have used; one that finds it "too old" (none does yet) is asked its version.
+The call is then repeated.
 """
 from __future__ import annotations
 
@@ -52,6 +53,7 @@ DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 # needs 1.30 (Mounts; NanoCpus, Init, StopTimeout and exec's Env are 1.25).
 API_VERSION = "1.44"
 _VERSION_REFUSED = re.compile(r"client version [\d.]+ is too (new|old)", re.I)
+_NEWEST = re.compile(r"too new\. Maximum supported API version is (\d+\.\d+)", re.I)
 
 
 def _endpoint_from_env() -> tuple[str | None, str]:
@@ -207,7 +209,8 @@ class DockerEngine:
                 if on_progress is not None:
                     on_progress(event)
         except docker.errors.APIError as exc:
-            if _VERSION_REFUSED.search(_explanation(exc)) and self._negotiate(used):
+            if _VERSION_REFUSED.search(_explanation(exc)) and self._negotiate(
+                    used, _explanation(exc)):
                 return self.pull(ref, on_progress)
             raise pull_failed(ref, _explanation(exc)) from None
         except requests.exceptions.RequestException as exc:
@@ -364,22 +367,27 @@ class DockerEngine:
                 err = classify(exc, self.endpoint)
                 if err is None:  # not the engine's answer: a bug, as it is
                     raise
-                if attempt == 1 and _VERSION_REFUSED.search(err.why) and self._negotiate(used):
+                if (attempt == 1 and _VERSION_REFUSED.search(err.why)
+                        and self._negotiate(used, err.why)):
                     continue
                 raise err from None
 
-    def _negotiate(self, refused: str) -> bool:
-        """Use the engine's own API version from now on (GET /version, unversioned), as
-        the engine refused ``refused``; False when that changes nothing (a client handed
-        in, or the engine's own version is the one refused)."""
+    def _negotiate(self, refused: str, message: str) -> bool:
+        """Use the engine's own API version from now on, as the engine refused ``refused``
+        saying ``message``: the newest it speaks, which "too new" names ("Maximum
+        supported API version is 1.41"), else what ``GET /version`` says (unversioned; the
+        engine gathers its components' versions for it, ~8 ms). False when that changes
+        nothing (a client handed in, or the engine's version is the one refused)."""
         if not self._own_api:
             return False
         with self._lock:
             if self._version != refused:  # another call has asked meanwhile
                 return True
+            newest = _NEWEST.search(message)
             try:
                 client = self._unix or self._docker_py
-                version = client.version(api_version=False)["ApiVersion"]
+                version = (newest.group(1) if newest
+                           else client.version(api_version=False)["ApiVersion"])
             except Exception:  # the call's own error says more
                 return False
             if version == refused:

@@ -264,3 +264,28 @@ def test_a_copy_and_a_start_are_sent_as_docker_py_sends_them(serve):
     assert put.startswith(b"PUT /v1.41/containers/c1/archive?path=%2Fhome%2Fu HTTP/1.1")
     assert put.endswith(b"\r\n\r\nTARDATA") and b"Content-Length: 7" in put
     assert start.startswith(b"POST /v1.41/containers/c1/start HTTP/1.1")
+
+
+# ------------------------------------------------------------------ the API version
+def test_an_engine_older_than_the_pinned_api_is_spoken_to_at_the_version_it_names(tmp_path):
+    """"too new" names the newest version the engine speaks: no GET /version (which the
+    engine answers slowly, gathering its components' versions), the call repeated at that
+    version, and every later call made at it."""
+    from irisenv.engine.docker import API_VERSION, DockerEngine
+
+    refusal = (b'{"message":"client version %s is too new. Maximum supported API version is '
+               b'1.40"}' % API_VERSION.encode())
+    server = Server(str(tmp_path / "d.sock"), [
+        http("400 Bad Request", refusal, f"Content-Length: {len(refusal)}"),
+        http("200 OK", b"[]", "Content-Length: 2"),
+        http("200 OK", b"[]", "Content-Length: 2")])
+    try:
+        engine = DockerEngine(f"unix://{tmp_path}/d.sock")
+        assert engine.list_project("demo") == []
+        assert engine.find_by_name("demo-iris") is None
+    finally:
+        server.close()
+    lines = [r.split(b"\r\n", 1)[0].decode() for r in server.requests]
+    assert [line.split("?")[0] for line in lines] == [
+        f"GET /v{API_VERSION}/containers/json", "GET /v1.40/containers/json",
+        "GET /v1.40/containers/json"]
