@@ -5,13 +5,12 @@ no IRIS knowledge), and errors are classified into transient (retry) and termina
 why / how-to-fix). One object is shared by threads: no call changes the client's state.
 
 Two clients, one set of methods. On a local unix socket (the default, and any
-``unix://`` DOCKER_HOST or context) the calls of the hot paths (observe and exec, and
-create, copy and start: docker_unix.SERVES) go to engine/docker_unix.py, plain HTTP over
-the socket, so that a no-op plan, sync or status never imports docker-py (docker, requests,
-urllib3: more time than such a command spends otherwise), and a cold sync only in the log
-watcher, while IRIS boots. docker-py is imported, and its client made, when a call needs
-it: stop, remove, rename, pull, logs... and every call on any other endpoint (TCP+TLS, ssh,
-npipe), or on a client handed in. Both clients take the same method names and arguments,
+``unix://`` DOCKER_HOST or context) the calls of the hot paths (observe and exec; create,
+copy, start and the log: docker_unix.SERVES) go to engine/docker_unix.py, plain HTTP over
+the socket, so that neither a no-op plan, sync or status nor a cold sync imports docker-py
+(docker, requests, urllib3: more time than a no-op spends otherwise). docker-py is
+imported, and its client made, when a call needs it: stop, remove, rename, pull... and
+every call on any other endpoint (TCP+TLS, ssh, npipe), or on a client handed in. Both clients take the same method names and arguments,
 so each method below is written once.
 
 The API version is pinned (API_VERSION), not asked of the engine at every start (docker-py's

@@ -1,6 +1,6 @@
 """Docker's HTTP API over a local unix socket, without docker-py: the calls of the hot
-paths (observe and exec; and create, copy and start, of a cold sync), for the Docker
-backend (engine/docker.py).
+paths (observe and exec; create, copy, start and the log, of a cold sync), for the
+Docker backend (engine/docker.py).
 
 Why: importing docker-py (docker, requests, urllib3) costs more than a no-op `irisenv
 plan` may spend in all (docs/performance.md). A local engine is the common case, and
@@ -9,8 +9,8 @@ these calls are plain HTTP/1.1 with JSON, plus exec's upgraded connection.
 :class:`UnixClient` mirrors the part of docker-py's ``APIClient`` the backend calls for
 them (:data:`SERVES`: the same method names, arguments and return values), so each
 backend method is written once, and ``DockerEngine`` routes each call to this client or to
-docker-py. Everything else (stop, remove, rename, pull, logs...) and every other endpoint
-kind (TCP+TLS, ssh, npipe) stay with docker-py.
+docker-py. Everything else (stop, remove, rename, pull...) and every other endpoint kind
+(TCP+TLS, ssh, npipe) stay with docker-py.
 
 Errors: an answer with an error status raises :class:`APIError` (status and Docker's
 message, as docker-py's ``APIError`` carries them); no answer (no socket, refused, timed
@@ -23,12 +23,13 @@ from __future__ import annotations
 import json
 import os
 import socket
+import struct
 from urllib.parse import quote, urlencode
 
 # The methods of docker-py's APIClient this client implements (engine/docker.py routes by name)
 SERVES = frozenset({"containers", "inspect_container", "inspect_image", "volumes", "version",
                     "exec_create", "exec_start", "exec_inspect",
-                    "create_container", "put_archive", "start", "create_volume"})
+                    "create_container", "put_archive", "start", "create_volume", "logs"})
 
 
 class APIError(Exception):
@@ -149,13 +150,42 @@ class UnixClient:
         return self._json("POST", "/volumes/create", body={
             "Name": name, "Driver": driver, "DriverOpts": driver_opts, "Labels": labels})
 
+    def logs(self, container: str, stdout: bool = True, stderr: bool = True,
+             stream: bool = False, timestamps: bool = False, tail="all", since=None,
+             follow=None):
+        """docker-py's logs: the payloads of the log's frames (stdout and stderr, as the
+        engine multiplexes them), all of them as bytes, or with stream=True as they come
+        (an iterator of bytes with close(), without a read timeout, as docker-py's). A TTY
+        container's log is not multiplexed: its bytes as they are."""
+        if follow is None:
+            follow = stream
+        if tail != "all" and (not isinstance(tail, int) or tail < 0):
+            tail = "all"
+        params = {"stderr": 1 if stderr else 0, "stdout": 1 if stdout else 0,
+                  "timestamps": 1 if timestamps else 0, "follow": 1 if follow else 0,
+                  "tail": tail}
+        if since is not None:
+            if not isinstance(since, (int, float)) or since <= 0:
+                raise ValueError(f"since value should be a positive int/float, not {since!r}")
+            params["since"] = since
+        tty = bool((self.inspect_container(container).get("Config") or {}).get("Tty"))
+        response = self._request("GET", f"/containers/{_q(container)}/logs", params=params,
+                                 stream=True)
+        if stream:
+            return response.frames(tty)
+        try:
+            data = b"".join(iter(lambda: response.read(65536), b""))
+        finally:
+            response.close()
+        return data if tty else b"".join(_payloads(data))
+
     # ------------------------------------------------------------ HTTP/1.1
     def _json(self, method: str, path: str, **kwargs):
         data = self._request(method, path, **kwargs)
         return json.loads(data) if data.strip() else None
 
     def _request(self, method: str, path: str, *, params=None, body=None, versioned=True,
-                 upgrade=False):
+                 upgrade=False, stream=False):
         target = (f"/v{self.api_version}" if versioned else "") + path
         if params:
             target += "?" + urlencode(params)
@@ -178,6 +208,11 @@ class UnixClient:
                 hijacked = Hijacked(sock, reader)
                 sock = reader = None  # the caller's now
                 return hijacked
+            if stream and status < 400:
+                sock.settimeout(None)  # a followed log may be quiet for long (as docker-py)
+                body = Streamed(sock, reader, headers)
+                sock = reader = None  # the caller's now
+                return body
             payload = _body(reader, headers)
         except OSError as exc:  # incl. timeouts
             raise Unreachable(f"{exc.__class__.__name__}: {exc} ({self.path})") from None
@@ -189,6 +224,110 @@ class UnixClient:
         if status >= 400:
             raise APIError(status, _message(payload))
         return payload
+
+
+class Streamed:
+    """A response body read as it comes (chunked or not), until the engine ends it or
+    close() is called (from any thread: it shuts the socket, so a blocked read returns)."""
+
+    def __init__(self, sock: socket.socket, reader, headers: dict):
+        self._sock, self._reader = sock, reader
+        self._chunked = "chunked" in headers.get("transfer-encoding", "").lower()
+        self._left = None if self._chunked else (
+            int(headers["content-length"]) if "content-length" in headers else -1)
+        self._done = False
+
+    def read(self, n: int) -> bytes:
+        """Up to ``n`` bytes of the body; b"" at its end."""
+        if self._done:
+            return b""
+        if self._chunked:
+            if not self._left:
+                size = int(self._reader.readline(65537).split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    self._done = True
+                    return b""
+                self._left = size
+            data = self._reader.read1(min(n, self._left))
+            self._left -= len(data)
+            if self._left == 0:
+                self._reader.readline(65537)  # the CRLF after the chunk
+        elif self._left == -1:  # up to the close
+            data = self._reader.read1(n)
+        else:
+            data = self._reader.read1(min(n, self._left)) if self._left else b""
+            self._left -= len(data)
+        if not data:
+            self._done = True
+        return data
+
+    def exactly(self, n: int) -> bytes:
+        """``n`` bytes, or fewer at the body's end."""
+        out = b""
+        while len(out) < n:
+            data = self.read(n - len(out))
+            if not data:
+                break
+            out += data
+        return out
+
+    def frames(self, tty: bool = False) -> LogStream:
+        return LogStream(self, tty)
+
+    def close(self) -> None:
+        self._done = True
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        try:
+            self._reader.close()
+        except (OSError, ValueError):
+            pass
+        self._sock.close()
+
+
+class LogStream:
+    """The payloads of a multiplexed stream's frames as they come (8-byte headers: stream
+    id, size), or a TTY's bytes as they are; close() ends it."""
+
+    def __init__(self, body: Streamed, tty: bool):
+        self._body, self._tty = body, tty
+
+    def __iter__(self):
+        try:
+            while True:
+                if self._tty:
+                    data = self._body.read(4096)
+                    if not data:
+                        return
+                    yield data
+                    continue
+                header = self._body.exactly(8)
+                if len(header) < 8:
+                    return
+                size = struct.unpack(">BxxxL", header)[1]
+                if not size:
+                    continue
+                data = self._body.exactly(size)
+                if not data:
+                    return
+                yield data
+        except (OSError, ValueError):  # closed meanwhile (close() from another thread)
+            if not self._body._done:
+                raise Unreachable("the engine closed the log stream") from None
+
+    def close(self) -> None:
+        self._body.close()
+
+
+def _payloads(data: bytes):
+    """The payloads of a multiplexed stream's frames, from all of it."""
+    at = 0
+    while len(data) - at >= 8:
+        size = struct.unpack_from(">BxxxL", data, at)[1]
+        yield data[at + 8:at + 8 + size]
+        at += 8 + size
 
 
 def config_file() -> str | None:

@@ -120,6 +120,39 @@ def test_both_clients_make_the_same_container(pair, client):
             client.api.remove_container(cid, force=True)
 
 
+def test_both_clients_read_the_same_log(pair, client):
+    """The whole log, its tail, and a followed stream that close() ends."""
+    import threading
+
+    c = client.containers.run(STANDIN_BASE_IMAGE, ["sh", "-c", "for i in 1 2 3; do echo out $i; "
+                                                  "echo err $i >&2; done; sleep 1; "
+                                                  "echo late; sleep 300"],
+                              detach=True, labels=LABELS,
+                              name=f"irisenv-clients-{uuid.uuid4().hex[:8]}")
+    try:
+        for eng in pair:
+            seen = []
+            stream = eng.logs_stream(c.id, follow=True)
+            timer = threading.Timer(20, stream.close)  # never reached when all is well
+            timer.start()
+            for chunk in stream:
+                seen.append(chunk)
+                if b"late" in b"".join(seen):
+                    stream.close()
+                    break
+            timer.cancel()
+            text = b"".join(seen).decode()
+            assert sorted(text.split("\n")) == sorted(
+                ["out 1", "err 1", "out 2", "err 2", "out 3", "err 3", "late", ""]), text
+        assert pair[0].logs_tail(c.id, 3) == pair[1].logs_tail(c.id, 3)
+        assert list(pair[0].log_lines(c.id, follow=False)) == list(
+            pair[1].log_lines(c.id, follow=False))
+        assert sorted(pair[0].logs_tail(c.id, 100).splitlines()) == sorted(
+            ["out 1", "err 1", "out 2", "err 2", "out 3", "err 3", "late"])
+    finally:
+        c.remove(force=True)
+
+
 def test_an_engine_that_does_not_answer_is_named(tmp_path):
     eng = D.DockerEngine(f"unix://{tmp_path}/no.sock")
     with pytest.raises(IrisenvError) as info:
@@ -141,7 +174,9 @@ def test_an_engine_that_refuses_the_pinned_api_version_is_asked_its_own(monkeypa
         if pinned == "1.99":  # docker-py refuses versions below 1.24 itself
             monkeypatch.setattr(D, "API_VERSION", pinned)
             eng2 = D.DockerEngine()
-            assert eng2.logs_tail(box.id) == ""  # a docker-py call first
+            with pytest.raises(IrisenvError) as info:  # a docker-py call first
+                eng2.unpause(box.id)
+            assert "is not paused" in info.value.why  # asked at the engine's version
             assert eng2._api is not None and eng2._version == server
             eng2.close()
     finally:
@@ -163,13 +198,15 @@ def test_a_no_op_on_the_local_socket_does_not_import_docker_py(project, verb):
     assert proc.stderr.splitlines()[-1] == "imported: ", proc.stderr
 
 
-def test_creating_copying_and_starting_on_the_local_socket_does_not_import_docker_py(project):
-    """A cold `sync --no-wait` (no log to follow): create, put the files, start, all on the
-    socket client."""
+@pytest.mark.parametrize("wait", [False, True])
+def test_a_cold_sync_on_the_local_socket_does_not_import_docker_py(project, wait):
+    """Create, put the files, start, and (waiting) follow the log, qlist and probe: all on
+    the socket client."""
     code = ("import sys\nfrom irisenv.cli.main import main\nrc = main(sys.argv[1:])\n"
             "sys.stderr.write('\\nimported: ' + ' '.join(sorted(m for m in ('docker', "
             "'requests', 'urllib3') if m in sys.modules)) + '\\n')\nsys.exit(rc)")
-    proc = subprocess.run([sys.executable, "-c", code, "sync", "--no-wait"], cwd=project.path,
+    proc = subprocess.run([sys.executable, "-c", code, "sync", "--wait" if wait else "--no-wait"],
+                          cwd=project.path,
                           capture_output=True, text=True, env=project.env, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.splitlines()[-1] == "imported: ", proc.stderr

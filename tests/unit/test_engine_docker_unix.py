@@ -289,3 +289,62 @@ def test_an_engine_older_than_the_pinned_api_is_spoken_to_at_the_version_it_name
     assert [line.split("?")[0] for line in lines] == [
         f"GET /v{API_VERSION}/containers/json", "GET /v1.40/containers/json",
         "GET /v1.40/containers/json"]
+
+
+# ------------------------------------------------------------------ the log
+def frame(stream: int, data: bytes) -> bytes:
+    return bytes([stream, 0, 0, 0]) + len(data).to_bytes(4, "big") + data
+
+
+INSPECT = b'{"Config":{"Tty":false}}'
+
+
+def inspected(tty=False) -> bytes:
+    body = b'{"Config":{"Tty":%s}}' % (b"true" if tty else b"false")
+    return http("200 OK", body, f"Content-Length: {len(body)}")
+
+
+def test_the_whole_log_is_the_frames_payloads(serve):
+    data = frame(1, b"out 1\n") + frame(2, b"err\n") + frame(1, b"out 2\n")
+    client, server = serve(inspected(), http("200 OK", data))  # up to the close
+    assert client.logs("c1", tail=20) == b"out 1\nerr\nout 2\n"
+    line = server.requests[1].split(b"\r\n", 1)[0].decode()
+    assert line.startswith("GET /v1.41/containers/c1/logs?")
+    assert "stderr=1" in line and "stdout=1" in line and "follow=0" in line and "tail=20" in line
+
+
+def test_a_followed_log_yields_frames_across_chunks_until_closed(serve):
+    """Frames split over chunks (a header in one, its payload in the next); close() from
+    another thread ends an iteration that waits for more."""
+    more = threading.Event()
+    data = frame(1, b"Starting\n") + frame(1, b"Enabling logons\n")
+    cut = 13  # inside the first frame's payload
+
+    def follow(conn):
+        conn.sendall(http("200 OK", b"", "Transfer-Encoding: chunked"))
+        for part in (data[:cut], data[cut:cut + 12], data[cut + 12:]):
+            conn.sendall(b"%x\r\n%s\r\n" % (len(part), part))
+        more.wait(10)  # a quiet log: the stream stays open
+
+    client, _ = serve(inspected(), follow)
+    stream = client.logs("c1", stream=True, follow=True, since=1795435200.5)
+    got = []
+    for payload in stream:
+        got.append(payload)
+        if len(got) == 2:
+            threading.Timer(0.2, stream.close).start()
+    more.set()
+    assert got == [b"Starting\n", b"Enabling logons\n"]
+
+
+def test_a_tty_containers_log_is_its_bytes(serve):
+    client, _ = serve(inspected(tty=True), http("200 OK", b"raw text\n"))
+    assert client.logs("c1") == b"raw text\n"
+
+
+def test_an_unknown_containers_log_is_an_error_answer(serve):
+    body = b'{"message":"No such container: c1"}'
+    client, _ = serve(http("404 Not Found", body, f"Content-Length: {len(body)}"))
+    with pytest.raises(U.APIError) as info:
+        client.logs("c1", stream=True)
+    assert info.value.status_code == 404
