@@ -15,9 +15,9 @@ one the list then shows for the instance (else it is discarded and the current c
 is probed). Every probe reads IRIS now: nothing is cached."""
 from __future__ import annotations
 
-import threading
 from dataclasses import replace
 
+from .background import Background
 from .core import labels as L
 from .core.observed import Observed
 from .errors import IrisenvError, RefusedError
@@ -43,9 +43,9 @@ class Observing:
         self.project = project
         self.want, self.passwords = project.iris_desired(), project.passwords()
         project.engine  # noqa: B018  (made here, once, not by the threads)
-        self._early = {}  # instance -> _Background: (container holding its name, probe)
+        self._early = {}  # instance -> Background: (container holding its name, probe)
         for name in project.config.instances:
-            self._early[name] = _Background(self._find_and_probe, name)
+            self._early[name] = Background(self._find_and_probe, name, thread="irisenv-observe")
 
     def _find_and_probe(self, instance: str):
         """(the container holding the instance's name or None, its IRIS state or None)."""
@@ -114,31 +114,6 @@ def _actual(engine, container_id: str):
         return engine.actual(container_id)
     except IrisenvError:
         return None  # gone meanwhile: the plan sees no real settings
-
-
-class _Background:
-    """fn(*args) in a daemon thread (an interrupt never waits for it); result() returns
-    its value or raises its exception. The join wakes up every 0.2 s, so a Ctrl-C in the
-    waiting thread is raised at once."""
-
-    def __init__(self, fn, *args):
-        self._value = self._error = None
-
-        def run():
-            try:
-                self._value = fn(*args)
-            except BaseException as exc:  # handed to result()
-                self._error = exc
-
-        self._thread = threading.Thread(target=run, daemon=True, name="irisenv-observe")
-        self._thread.start()
-
-    def result(self):
-        while self._thread.is_alive():
-            self._thread.join(0.2)
-        if self._error is not None:
-            raise self._error
-        return self._value
 
 
 def concurrently(jobs: list) -> list:

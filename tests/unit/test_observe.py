@@ -92,3 +92,44 @@ def test_no_probe_runs_in_a_container_that_is_not_this_projects_running_one(fake
                  iris=HEALTHY_IRIS)
     desired, observed, plan = Project(cfg, engine=fake).survey()
     assert session_execs(fake) == [] and observed.iris == {}
+
+
+# ------------------------------------------------------------------ phase two's first look
+def sessions(fake: FakeEngine) -> list:
+    return [e for e in fake.calls("exec") if e[2][:2] == ("iris", "session")]
+
+
+def test_a_new_containers_iris_is_read_alongside_qlist_not_after_it(fake):
+    """Once the log has the ready line, phase two's first probe runs while the ladder's
+    qlist does (one exec's time saved on every cold sync)."""
+    fake.iris_on_start = HEALTHY_IRIS
+    seen_by_qlist = []
+
+    def exec_hook(container_id, cmd):
+        if cmd[:2] == ("iris", "qlist"):
+            seen_by_qlist.append(any(sessions(fake)) or _session_started.wait(WAIT))
+        elif cmd[:2] == ("iris", "session"):
+            _session_started.set()
+
+    _session_started = threading.Event()
+    fake.hooks["exec"] = exec_hook
+    Project(config("iris"), engine=fake).sync()
+    assert seen_by_qlist and seen_by_qlist[0] is True
+    assert len(sessions(fake)) == 1  # the first look was the observation: no second probe
+
+
+def test_a_first_look_that_gets_no_session_is_followed_by_probes_until_one_answers(fake):
+    from irisenv.errors import TransientError
+
+    fake.iris_on_start = HEALTHY_IRIS
+    refused = []
+
+    def exec_hook(container_id, cmd):
+        if cmd[:2] == ("iris", "session") and not refused:
+            refused.append(cmd)
+            raise TransientError("no session yet", "IRIS is starting", "retry")
+
+    fake.hooks["exec"] = exec_hook
+    outcome = Project(config("iris"), engine=fake).sync()
+    assert refused and len(sessions(fake)) == 2
+    assert [s.kind for s in outcome.plan.steps][:2] == ["create", "wait"]
