@@ -38,14 +38,27 @@ class Executor:
         self.report = reporter
         self.timeout = timeout
         self.passwords = passwords or {}  # instance -> password (never reported)
-        if wait_ready is None:
+        self._wait_ready = wait_ready  # None: iris/readiness.py's, imported when first waited
+        # container id -> Background of phase two's first look at IRIS, started by the
+        # ladder right after the log line (run(); see wait())
+        self.first_looks: dict = {}
+
+    def wait_ready(self, *args, **kwargs):
+        if self._wait_ready is None:
             from .iris.readiness import wait_ready
-        self.wait_ready = wait_ready
+
+            self._wait_ready = wait_ready
+        return self._wait_ready(*args, **kwargs)
 
     def run(self, plan: Plan, when_ready=None) -> ApplyResult:
         """Carry out ``plan``. ``when_ready(executor, step, container_id)`` is phase two for
-        a ConvergeWhenReady step (irisenv/phases.py): observe IRIS, plan, apply."""
+        a ConvergeWhenReady step (irisenv/phases.py): observe IRIS, plan, apply. Its
+        ``first_look(executor, step, container_id)``, when it has one, is what phase two
+        reads first (one attempt): for a wait followed by phase two, the ladder starts it
+        right after the log line, alongside qlist, and phase two finds it in
+        ``executor.first_looks``."""
         self.when_ready = when_ready
+        self.first_looks = {}
         result = ApplyResult()
         for step in plan.steps:
             if isinstance(step, Pull):
@@ -98,7 +111,7 @@ class Executor:
     def _run_group(self, key: str, steps: list, result: ApplyResult) -> None:
         t0 = time.monotonic()
         container_id = None  # the container an earlier step of this instance made or started
-        for step in steps:
+        for i, step in enumerate(steps):
             if isinstance(step, Create):
                 container_id = self.create(step)
             elif isinstance(step, Start):
@@ -109,7 +122,8 @@ class Executor:
                 self.remove(step)
             elif isinstance(step, Wait):
                 container_id = container_id or step.container.id
-                self.wait(step, container_id)
+                then = steps[i + 1] if i + 1 < len(steps) else None
+                self.wait(step, container_id, then)
                 result.ready[step.desired.instance] = container_id
             elif isinstance(step, Converge):
                 self.converge(step.desired, step.iris, container_id or step.container.id,
@@ -239,11 +253,19 @@ class Executor:
         self.engine.remove(c.id)
         self.report.event("removed", f"removed {c.name}", instance=c.instance)
 
-    def wait(self, step: Wait, cid: str) -> None:
+    def wait(self, step: Wait, cid: str, then=None) -> None:
+        """The readiness ladder; when phase two comes ``then``, its first look at IRIS
+        starts once the log has the ready line (one exec alongside qlist's, not after it)."""
         d = step.desired
         self.report.event("wait", "waiting for IRIS to be ready", instance=d.instance)
+        extra = {}
+        first_look = getattr(self.when_ready, "first_look", None)
+        if isinstance(then, ConvergeWhenReady) and first_look is not None:
+            extra["after_log"] = lambda: first_look(self, then, cid)
         r = self.wait_ready(self.engine, cid, self.timeout, instance=d.instance, image=d.image,
-                            session_probe=step.session_probe)
+                            session_probe=step.session_probe, **extra)
+        if getattr(r, "after_log", None) is not None:
+            self.first_looks[cid] = r.after_log
         probe = f", probe {r.probe_seconds:.2f}s" if step.session_probe else ""
         self.report.event("ready", f"ready (log {r.log_seconds:.2f}s, qlist {r.qlist_seconds:.2f}s"
                           f"{probe})", instance=d.instance, log_seconds=round(r.log_seconds, 3),

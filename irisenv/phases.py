@@ -15,6 +15,7 @@ from .core.plan import Options, Plan
 from .errors import ConfigError, ConflictError, IrisenvError, RefusedError
 
 PLANS = 3  # plans a sync may make when the engine keeps changing under it
+FIRST_LOOK_TIMEOUT = 30.0  # seconds for phase two's first probe (as the plan's probes)
 
 
 @dataclass
@@ -54,14 +55,30 @@ def sync(project, options: Options, *, timeout: float, reporter, lock_timeout: f
 
 
 def _phase_two(reporter, timeout: float):
-    """Phase two of one instance, once its container is ready: observe IRIS, plan, apply."""
+    """Phase two of one instance, once its container is ready: observe IRIS, plan, apply.
+    Its first look (one probe) is started by the ladder alongside qlist (apply.py, wait):
+    when that answered, it is the observation; else IRIS is probed until it answers."""
     from .core.iris_plan import kept_note, plan_iris, sticky_note
-    from .iris.probe import observe_when_ready
+    from .errors import IrisenvError
+    from .iris.probe import observe, observe_when_ready
+
+    def first_look(executor, step, container_id: str):
+        return observe(executor.engine, container_id, step.iris,
+                       executor.passwords.get(step.desired.instance, ""),
+                       timeout=min(timeout, FIRST_LOOK_TIMEOUT))
 
     def run(executor, step, container_id: str) -> None:
         d, want = step.desired, step.iris
-        seen = observe_when_ready(executor.engine, container_id, want,
-                                  executor.passwords.get(d.instance, ""), timeout=timeout)
+        seen = None
+        early = executor.first_looks.pop(container_id, None)
+        if early is not None:
+            try:
+                seen = early.result()
+            except IrisenvError:  # no session yet: probed until it answers, below
+                seen = None
+        if seen is None:
+            seen = observe_when_ready(executor.engine, container_id, want,
+                                      executor.passwords.get(d.instance, ""), timeout=timeout)
         ip = plan_iris(want, seen, drop_durable=step.drop_durable, fresh=step.fresh)
         for name in ip.kept:
             reporter.event("note", kept_note(name), instance=d.instance)
@@ -72,6 +89,7 @@ def _phase_two(reporter, timeout: float):
             return
         executor.converge(d, want, container_id, ip.actions, ip.records)
 
+    run.first_look = first_look
     return run
 
 

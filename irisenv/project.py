@@ -80,8 +80,17 @@ class Project:
         return observe(self, desired)
 
     def plan(self, options: Options = Options()) -> Plan:
+        return self.survey(options)[2]
+
+    def survey(self, options: Options = Options()) -> tuple[list, Observed, Plan]:
+        """(desired, observed, plan), read once. The IRIS probes start first (they take
+        longest and need only the config), while the desired state is worked out."""
+        from .observe import start
+
+        observing = start(self)
         desired = self.desired()
-        return reconcile(desired, self.observe(desired), options, self.iris_desired())
+        observed = observing.result(desired)
+        return desired, observed, reconcile(desired, observed, options, self.iris_desired())
 
     # ------------------------------------------------------------------ verbs
     def lock(self, verb: str, timeout: float, reporter=None):

@@ -39,7 +39,10 @@ class Parser(argparse.ArgumentParser):
         raise SystemExit(errors.EXIT_USAGE)
 
 
-def build_parser() -> Parser:
+def build_parser(verbs=None) -> Parser:
+    """The command line's parser: every verb with its one-line help (what `irisenv --help`
+    lists), and the arguments of the ``verbs`` named (None: of every verb). Adding a
+    verb's arguments imports its module: a command pays for its own verb, not for all."""
     parser = Parser(prog="irisenv", description="Reproducible, declarative InterSystems IRIS "
                     "test databases: declare instances in iris-devtester.toml, then "
                     "`irisenv sync`.", epilog=EPILOG,
@@ -49,14 +52,30 @@ def build_parser() -> Parser:
                         help="config file (default: $IRISENV_CONFIG, else iris-devtester.toml "
                              "found walking up from the working directory)")
     sub = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=Parser)
-    for verb, (module, help_text) in VERBS.items():
-        p = sub.add_parser(verb, help=help_text, description=help_text)
+    for name, (module, help_text) in VERBS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
         p.set_defaults(_module=module)
         # -c also after the verb (`irisenv plan -c x.toml`); SUPPRESS keeps an earlier -c
         p.add_argument("-c", "--config", metavar="PATH", default=argparse.SUPPRESS,
                        help="config file (as before the verb)")
-        _module(module).add_arguments(p)
+        if verbs is None or name in verbs:
+            _module(module).add_arguments(p)
     return parser
+
+
+def chosen_verb(argv: list[str]) -> str | None:
+    """The verb a command line names: its first positional argument, skipping the
+    top-level options (-c/--config take a value). None when there is none, or it is no
+    verb (argparse then prints the help, or says what is wrong)."""
+    args = iter(argv)
+    for arg in args:
+        if arg in ("-c", "--config"):
+            next(args, None)
+        elif arg == "--":
+            return None
+        elif not arg.startswith("-"):
+            return arg if arg in VERBS else None
+    return None
 
 
 def _module(name: str):
@@ -77,8 +96,33 @@ def _innermost(parser: argparse.ArgumentParser, args) -> argparse.ArgumentParser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    """Run one command line. Without ``argv`` this is the process's entry point (the
+    console script, ``python -m irisenv``): the command line is sys.argv, and the process
+    ends when main returns. Then everything still alive is frozen out of the garbage
+    collector (gc.freeze): the interpreter's final collection at exit would traverse every
+    object of every imported module (about 30 ms, as long as a container list) only to
+    find nothing, since all of it is freed by the process exit anyway. The collector
+    itself stays on while the command runs (sync's threads, `logs -f`). Called with
+    ``argv`` (tests, the Python API), main leaves the collector alone."""
+    if argv is not None:
+        return _main(argv)
+    try:
+        return _main(sys.argv[1:])
+    finally:
+        import gc
+
+        gc.freeze()
+
+
+def _main(argv: list[str]) -> int:
+    verb = chosen_verb(argv)
+    parser = build_parser([verb] if verb else [])
     args, extra = parser.parse_known_args(argv)
+    if getattr(args, "verb", None) != verb:
+        # argparse read the line otherwise (e.g. an abbreviated `--conf plan sync`):
+        # parse it with every verb's arguments, as if nothing had been guessed
+        parser = build_parser()
+        args, extra = parser.parse_known_args(argv)
     if extra:
         _innermost(parser, args).error(f"unrecognized arguments: {' '.join(extra)}")
     if not getattr(args, "verb", None):

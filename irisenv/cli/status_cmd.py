@@ -16,13 +16,11 @@ def collect(project) -> list[dict]:
     more (qlist and its log), to say whether IRIS is starting, down or stopped on a licence."""
     from ..core.desired import SUPERSERVER_PORT, WEB_PORT
     from ..core.drift import container_drift
-    from ..core.plan import Converge, Options, reconcile
+    from ..core.plan import Converge
     from ..iris.probe import short_version
     from ..observe import concurrently
 
-    desired = project.desired()
-    observed = project.observe(desired)
-    plan = reconcile(desired, observed, Options(), project.iris_desired())
+    desired, observed, plan = project.survey()
     wanted = project.iris_desired()
     rows, not_up = [], []
     for d in desired:

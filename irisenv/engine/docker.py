@@ -2,105 +2,184 @@
 imports docker. A thin adapter over docker-py's low-level APIClient: each method is one
 engine call (or a short fixed sequence), a RunSpec is translated as it is (no decisions,
 no IRIS knowledge), and errors are classified into transient (retry) and terminal (what /
-why / how-to-fix). One object is shared by threads: no call changes the client's state."""
+why / how-to-fix). One object is shared by threads: no call changes the client's state.
+
+Two clients, one set of methods. On a local unix socket (the default, and any
+``unix://`` DOCKER_HOST or context) the calls of the hot paths (observe and exec; create,
+copy, start and the log: docker_unix.SERVES) go to engine/docker_unix.py, plain HTTP over
+the socket, so that neither a no-op plan, sync or status nor a cold sync imports docker-py
+(docker, requests, urllib3: more time than a no-op spends otherwise). docker-py is
+imported, and its client made, when a call needs it: stop, remove, rename, pull... and
+every call on any other endpoint (TCP+TLS, ssh, npipe), or on a client handed in. Both clients take the same method names and arguments,
+so each method below is written once.
+
+The API version is pinned (API_VERSION), not asked of the engine at every start (docker-py's
+``version="auto"`` is a ``GET /version`` round trip before the first call). An engine that
+refuses it ("client version 1.44 is too new. Maximum supported API version is 1.41", from
+an engine older than Docker 25) is spoken to at the version it names, the one docker-py's
+"auto" would have used; one that finds it "too old" (none does yet) is asked its version.
+The call is then repeated.
+"""
 from __future__ import annotations
 
 import io
+import json
 import math
 import os
 import re
 import socket
 import struct
-import tarfile
+import sys
+import threading
 import time
 from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-import docker
-import docker.errors
-import requests.exceptions
-
 from ..core import labels as L
 from ..core.observed import Actual, ObservedContainer
 from ..errors import ConflictError, IrisenvError, PortInUseError, RefusedError, TransientError
+from . import docker_unix
 from .base import ContainerState, EngineInfo, ExecResult
 
 if TYPE_CHECKING:  # core/runspec.py is imported when a container is made, not on every plan
     from ..core.runspec import Files, RunSpec
 
 DOCKER_STOP_TIMEOUT = 10  # seconds, Docker's grace period for a container that sets none
+DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+# The API version irisenv speaks without asking: docker-py's own default (7.x), which
+# Docker Engine 25 to 29 accept (29 refuses anything older: its minimum is 1.44). irisenv
+# needs 1.30 (Mounts; NanoCpus, Init, StopTimeout and exec's Env are 1.25).
+API_VERSION = "1.44"
+_VERSION_REFUSED = re.compile(r"client version [\d.]+ is too (new|old)", re.I)
+_NEWEST = re.compile(r"too new\. Maximum supported API version is (\d+\.\d+)", re.I)
 
 
 def _endpoint_from_env() -> tuple[str | None, str]:
+    """(base URL for the client, endpoint as shown): DOCKER_HOST, else the current docker
+    context's host, else the local socket."""
     host = os.environ.get("DOCKER_HOST")
     if host:
         return host, host
-    try:  # a docker context (docker context use ...) when DOCKER_HOST is unset
-        from docker.context import ContextAPI
+    try:
+        host = _context_host()
+    except Exception:  # an unreadable config or context: the local socket, as docker-py
+        host = None
+    if host:
+        return host, host
+    return None, DEFAULT_SOCKET
 
-        ctx = ContextAPI.get_current_context()
-        if ctx is not None and ctx.Host:
-            return ctx.Host, ctx.Host
-    except Exception:
-        pass
-    return None, "unix:///var/run/docker.sock"
+
+def _context_host() -> str | None:
+    """The current docker context's Docker endpoint, read as docker-py's
+    ``ContextAPI.get_current_context().Host`` reads it (docker/context/config.py), without
+    importing docker: ``currentContext`` of the first config file that exists
+    ($DOCKER_CONFIG/config.json, ~/.docker/config.json, ~/.dockercfg; "default" or none
+    means no context), then ``contexts/meta/<sha256 of its name>/meta.json`` next to that
+    file, its ``Endpoints.docker.Host``."""
+    import hashlib
+
+    config = docker_unix.config_file()
+    if config is None:
+        return None
+    with open(config) as f:
+        name = json.load(f).get("currentContext", "default")
+    if not name or name == "default":
+        return None
+    meta = os.path.join(os.path.dirname(config), "contexts", "meta",
+                        hashlib.sha256(name.encode("utf-8")).hexdigest(), "meta.json")
+    if not os.path.isfile(meta):
+        return None
+    with open(meta) as f:
+        endpoint = (json.load(f).get("Endpoints") or {}).get("docker") or {}
+    return endpoint.get("Host") or None
+
+
+def _unix_path(base_url: str | None) -> str | None:
+    """The socket path of a unix endpoint (docker-py's reading: ``unix://var/run/x`` is
+    ``/var/run/x``); None for any other kind."""
+    url = base_url or DEFAULT_SOCKET
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.lower() not in ("unix", "http+unix"):
+        return None
+    return "/" + rest.lstrip("/")
 
 
 class DockerEngine:
     """The Engine protocol (engine/base.py) on a Docker engine: ``endpoint`` (None: where
-    the Docker CLI would look), or a ready docker-py ``client``."""
+    the Docker CLI would look), or a ready docker-py ``client`` (then every call is its)."""
 
-    def __init__(self, endpoint: str | None = None, *, client: docker.APIClient | None = None,
-                 timeout: float = 60):
+    def __init__(self, endpoint: str | None = None, *, client=None, timeout: float = 60):
         if endpoint is None:
             base_url, self.endpoint = _endpoint_from_env()
         else:
             base_url = self.endpoint = endpoint
+        self._base_url = base_url
+        self._given = endpoint is not None
+        self._timeout = timeout
+        self._version = API_VERSION
+        self._lock = threading.RLock()
+        self._api = client  # docker-py's client: handed in, or made when first needed
+        self._own_api = client is None
+        self._unix = None
         if client is None:
-            try:
-                kwargs = docker.utils.kwargs_from_env()
-                if endpoint is not None:
-                    kwargs["base_url"] = endpoint
-                elif base_url and "base_url" not in kwargs:
-                    kwargs["base_url"] = base_url
-                client = docker.APIClient(version="auto", timeout=timeout, **kwargs)
-            except docker.errors.DockerException as exc:
-                raise engine_unavailable(self.endpoint, exc) from None
-            except requests.exceptions.RequestException as exc:
-                raise engine_unavailable(self.endpoint, exc) from None
-        self._api = client
+            path = _unix_path(base_url)
+            if path is not None:
+                self._unix = docker_unix.UnixClient(path, self._version, timeout)
+            else:
+                self._api = self._make_docker_py()
+
+    def _make_docker_py(self):
+        """docker-py's APIClient for this endpoint, at the API version in use."""
+        import docker
+        import requests.exceptions
+
+        try:
+            kwargs = docker.utils.kwargs_from_env()
+            if self._given or (self._base_url and "base_url" not in kwargs):
+                kwargs["base_url"] = self._base_url
+            return docker.APIClient(version=self._version, timeout=self._timeout, **kwargs)
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            raise engine_unavailable(self.endpoint, exc) from None
+
+    @property
+    def _docker_py(self):
+        """docker-py's client, made (and docker imported) at the first call that needs it."""
+        if self._api is None:
+            with self._lock:
+                if self._api is None:
+                    self._api = self._make_docker_py()
+        return self._api
 
     def close(self) -> None:
-        self._api.close()
+        if self._api is not None:
+            self._api.close()
 
     # ------------------------------------------------------------ observe
     def list_project(self, project: str) -> list[ObservedContainer]:
-        rows = self._call(self._api.containers, all=True,
+        rows = self._call("containers", all=True,
                           filters={"label": L.project_filter(project)})
         return [_observed(r) for r in rows]
 
     def find_by_name(self, name: str) -> ObservedContainer | None:
-        rows = self._call(self._api.containers, all=True, filters={"name": f"^/{re.escape(name)}$"})
+        rows = self._call("containers", all=True, filters={"name": f"^/{re.escape(name)}$"})
         return _observed(rows[0]) if rows else None
 
     def image_id(self, ref: str) -> str | None:
         try:
-            return self._call(self._api.inspect_image, ref)["Id"]
-        except docker.errors.ImageNotFound:
-            return None
-        except docker.errors.NotFound:
+            return self._call("inspect_image", ref)["Id"]
+        except _Missing:
             return None
         except RefusedError as exc:  # e.g. "invalid reference format"
             exc.value = ref
             raise
 
     def volumes(self, project: str) -> list[str]:
-        res = self._call(self._api.volumes, filters={"label": L.project_filter(project)})
+        res = self._call("volumes", filters={"label": L.project_filter(project)})
         return [v["Name"] for v in (res.get("Volumes") or [])]
 
     def _inspect(self, container_id: str) -> dict:
-        return self._call(self._api.inspect_container, container_id)
+        return self._call("inspect_container", container_id)
 
     def actual(self, container_id: str) -> Actual:
         """The container's real resources, port bindings and mounts (one inspect)."""
@@ -110,36 +189,38 @@ class DockerEngine:
         return _state(self._inspect(container_id))
 
     def info(self) -> EngineInfo:
-        v = self._call(self._api.version)
+        v = self._call("version")
         return EngineInfo(product="Docker", version=v.get("Version", "?"),
                           api_version=v.get("ApiVersion", "?"), endpoint=self.endpoint,
                           os=v.get("Os", ""), arch=v.get("Arch", ""))
 
     # ------------------------------------------------------------ act
     def pull(self, ref: str, on_progress=None) -> None:
+        import docker.errors
+        import requests.exceptions
+
+        used = self._version
         repo, tag = _split_ref(ref)
         try:
-            for event in self._api.pull(repo, tag=tag, stream=True, decode=True):
+            for event in self._docker_py.pull(repo, tag=tag, stream=True, decode=True):
                 if "error" in event:
                     raise pull_failed(ref, event["error"])
                 if on_progress is not None:
                     on_progress(event)
         except docker.errors.APIError as exc:
+            if _VERSION_REFUSED.search(_explanation(exc)) and self._negotiate(
+                    used, _explanation(exc)):
+                return self.pull(ref, on_progress)
             raise pull_failed(ref, _explanation(exc)) from None
         except requests.exceptions.RequestException as exc:
             raise classify(exc) from None
 
     def create(self, spec: RunSpec) -> str:
-        bindings = {p.container_port: (p.host_ip, p.host_port) for p in spec.ports}
-        mounts = [docker.types.Mount(v.target, v.volume, type="volume") for v in spec.volumes]
-        host_config = self._api.create_host_config(
-            port_bindings=bindings, mem_limit=spec.memory, nano_cpus=spec.nano_cpus or None,
-            mounts=mounts or None, tmpfs=dict(spec.tmpfs) or None, init=False)
         try:
-            res = self._call(self._api.create_container, spec.image, command=list(spec.command),
+            res = self._call("create_container", spec.image, command=list(spec.command),
                              name=spec.name, labels=dict(spec.labels), environment=dict(spec.env),
                              ports=[p.container_port for p in spec.ports],
-                             host_config=host_config, stop_timeout=spec.stop_timeout,
+                             host_config=_host_config(spec), stop_timeout=spec.stop_timeout,
                              hostname=None, detach=True)
         except RefusedError as exc:  # a value from the config
             if exc.key == "image":
@@ -158,15 +239,15 @@ class DockerEngine:
             by_dir.setdefault(directory, {})
         for directory, entries in by_dir.items():
             parent, leaf = directory.rsplit("/", 1)
-            self._call(self._api.put_archive, container_id, parent or "/",
+            self._call("put_archive", container_id, parent or "/",
                        _tar({leaf + "/": None, **{f"{leaf}/{k}": v for k, v in entries.items()}},
                             files.owner))
 
     def start(self, container_id: str) -> None:
-        self._call(self._api.start, container_id)
+        self._call("start", container_id)
 
     def unpause(self, container_id: str) -> None:
-        self._call(self._api.unpause, container_id)
+        self._call("unpause", container_id)
 
     def stop(self, container_id: str, timeout: float | None = None) -> None:
         """Graceful stop: SIGTERM, then SIGKILL after ``timeout`` seconds (None: the
@@ -179,25 +260,25 @@ class DockerEngine:
             timeout = config.get("StopTimeout")
             if timeout is None:
                 timeout = DOCKER_STOP_TIMEOUT
-        self._call(self._api.stop, container_id, timeout=math.ceil(timeout))
+        self._call("stop", container_id, timeout=math.ceil(timeout))
 
     def remove(self, container_id: str) -> None:
         try:
-            self._call(self._api.remove_container, container_id, force=True, v=False)
+            self._call("remove_container", container_id, force=True, v=False)
         except IrisenvError as exc:
             if "No such container" in exc.why or "is already in progress" in exc.why:
                 return
             raise
 
     def rename(self, container_id: str, name: str) -> None:
-        self._call(self._api.rename, container_id, name)
+        self._call("rename", container_id, name)
 
     def create_volume(self, name: str, labels: Mapping[str, str]) -> None:
-        self._call(self._api.create_volume, name, labels=dict(labels))
+        self._call("create_volume", name, labels=dict(labels))
 
     def remove_volume(self, name: str) -> None:
         try:
-            self._call(self._api.remove_volume, name, force=True)
+            self._call("remove_volume", name, force=True)
         except IrisenvError as exc:
             if "no such volume" in exc.why.lower():
                 return
@@ -206,7 +287,7 @@ class DockerEngine:
     # ------------------------------------------------------------ read
     def log_lines(self, container_id: str, follow: bool = True, tail: str | int = "all"):
         """Yield decoded log lines; with follow, until the container stops or close()."""
-        stream = self._call(self._api.logs, container_id, stream=True, follow=follow,
+        stream = self._call("logs", container_id, stream=True, follow=follow,
                             stdout=True, stderr=True, tail=tail)
         buf = b""
         for chunk in stream:
@@ -221,12 +302,12 @@ class DockerEngine:
                     since: float | None = None):
         """The raw stream object (closable), for the readiness watcher."""
         kwargs = {"since": since} if since else {}
-        return self._call(self._api.logs, container_id, stream=True, follow=follow,
+        return self._call("logs", container_id, stream=True, follow=follow,
                           stdout=True, stderr=True, tail=tail, **kwargs)
 
     def logs_tail(self, container_id: str, lines: int = 20) -> str:
         try:
-            out = self._call(self._api.logs, container_id, stdout=True, stderr=True, tail=lines)
+            out = self._call("logs", container_id, stdout=True, stderr=True, tail=lines)
         except IrisenvError:
             return ""
         return out.decode("utf-8", "replace")
@@ -237,10 +318,10 @@ class DockerEngine:
         is read from the exec's own connection, bounded by this call's ``timeout``
         (docker-py's readers poll without one; the shared client timeout is not touched)."""
         deadline = time.monotonic() + timeout
-        ex = self._call(self._api.exec_create, container_id, cmd, stdin=stdin is not None,
+        ex = self._call("exec_create", container_id, cmd, stdin=stdin is not None,
                         stdout=True, stderr=True, environment=env or None, user=user or "")
         exec_id = ex["Id"]
-        sock = self._call(self._api.exec_start, exec_id, socket=True)
+        sock = self._call("exec_start", exec_id, socket=True)
         raw = getattr(sock, "_sock", sock)
         try:
             raw.settimeout(max(deadline - time.monotonic(), 0.001))
@@ -259,27 +340,86 @@ class DockerEngine:
             sock.close()
         code = None
         for _ in range(50):  # the exit code lands a moment after the stream closes
-            code = self._call(self._api.exec_inspect, exec_id).get("ExitCode")
+            code = self._call("exec_inspect", exec_id).get("ExitCode")
             if code is not None:
                 break
             time.sleep(0.02)
         return ExecResult(code if code is not None else -1, out.decode("utf-8", "replace"),
                           err.decode("utf-8", "replace"))
 
-    # ------------------------------------------------------------ errors
-    def _call(self, fn, *args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except (docker.errors.APIError, requests.exceptions.RequestException,
-                docker.errors.DockerException) as exc:
-            if isinstance(exc, (docker.errors.ImageNotFound,)) and fn == self._api.inspect_image:
-                raise
-            if isinstance(exc, docker.errors.NotFound) and fn == self._api.inspect_image:
-                raise
-            raise classify(exc, self.endpoint) from None
+    # ------------------------------------------------------------ calls and errors
+    def _client(self, name: str):
+        """The client for docker-py's method ``name``: the socket client when it serves it."""
+        if self._unix is not None and name in docker_unix.SERVES:
+            return self._unix
+        return self._docker_py
+
+    def _call(self, method: str, /, *args, **kwargs):
+        """docker-py's method ``method`` on the client that serves it; its errors as
+        irisenv's (classify). An engine that refuses the pinned API version is asked its
+        own once, and the call repeated."""
+        for attempt in (1, 2):
+            used = self._version
+            try:
+                return getattr(self._client(method), method)(*args, **kwargs)
+            except Exception as exc:
+                err = classify(exc, self.endpoint)
+                if err is None:  # not the engine's answer: a bug, as it is
+                    raise
+                if (attempt == 1 and _VERSION_REFUSED.search(err.why)
+                        and self._negotiate(used, err.why)):
+                    continue
+                raise err from None
+
+    def _negotiate(self, refused: str, message: str) -> bool:
+        """Use the engine's own API version from now on, as the engine refused ``refused``
+        saying ``message``: the newest it speaks, which "too new" names ("Maximum
+        supported API version is 1.41"), else what ``GET /version`` says (unversioned; the
+        engine gathers its components' versions for it, ~8 ms). False when that changes
+        nothing (a client handed in, or the engine's version is the one refused)."""
+        if not self._own_api:
+            return False
+        with self._lock:
+            if self._version != refused:  # another call has asked meanwhile
+                return True
+            newest = _NEWEST.search(message)
+            try:
+                client = self._unix or self._docker_py
+                version = (newest.group(1) if newest
+                           else client.version(api_version=False)["ApiVersion"])
+            except Exception:  # the call's own error says more
+                return False
+            if version == refused:
+                return False
+            self._version = version
+            if self._unix is not None:
+                self._unix.api_version = version
+            if self._api is not None:  # the old one is left to calls still under way
+                self._api = self._make_docker_py()
+            return True
 
 
 # ---------------------------------------------------------------- helpers
+def _host_config(spec: RunSpec) -> dict:
+    """The HostConfig of a RunSpec, as docker-py's create_host_config makes it from the
+    same values (port bindings, memory, NanoCpus, volume mounts, tmpfs, no init)."""
+    config: dict = {"NetworkMode": "default", "Init": False}
+    if spec.memory:
+        config["Memory"] = int(spec.memory)
+    if spec.nano_cpus:
+        config["NanoCpus"] = int(spec.nano_cpus)
+    if spec.tmpfs:
+        config["Tmpfs"] = dict(spec.tmpfs)
+    if spec.volumes:
+        config["Mounts"] = [{"Target": v.target, "Source": v.volume, "Type": "volume",
+                             "ReadOnly": False} for v in spec.volumes]
+    config["PortBindings"] = {
+        f"{p.container_port}/tcp": [{"HostIp": p.host_ip,
+                                     "HostPort": "" if p.host_port is None else str(p.host_port)}]
+        for p in spec.ports}
+    return config
+
+
 def _observed(row: dict) -> ObservedContainer:
     names = row.get("Names") or ["/"]
     ports = {}
@@ -340,6 +480,8 @@ def _reader(sock, raw):
     where docker-py keeps it: what the engine sent along with the response headers (e.g.
     "unable to find user", written at once) is already in its buffer, and reading the raw
     socket would lose it. Else the raw socket."""
+    if hasattr(sock, "read1"):  # docker_unix's upgraded connection: buffered already
+        return sock.read1
     response = getattr(sock, "_response", None)
     reader = getattr(getattr(getattr(response, "raw", None), "_fp", None), "fp", None)
     return reader.read1 if hasattr(reader, "read1") else raw.recv
@@ -382,6 +524,8 @@ def _split_ref(ref: str) -> tuple[str, str | None]:
 def _tar(entries: dict, owner: int) -> bytes:
     """A tar of directories (content None, mode 0700) and files (mode 0600), owned by
     ``owner`` (UID and GID)."""
+    import tarfile  # only when files are copied in
+
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         for name, content in entries.items():
@@ -461,37 +605,56 @@ def refused(text: str) -> RefusedError | None:
     return RefusedError(key, f"Docker refused the {key} value", detail, fix)
 
 
-def classify(exc, endpoint: str = "the Docker engine") -> IrisenvError:
-    """Map a docker-py / requests exception to a transient or terminal irisenv error."""
+class _Missing(IrisenvError):
+    """Docker answered 404 (no such container, image, exec...)."""
+
+
+def classify(exc, endpoint: str = "the Docker engine") -> IrisenvError | None:
+    """Map an exception of either client (docker_unix, or docker-py and requests) to a
+    transient or terminal irisenv error; None when it is none of theirs (a bug)."""
+    if isinstance(exc, docker_unix.APIError):
+        return _answer(exc.status_code, exc.explanation)
+    if isinstance(exc, docker_unix.Unreachable):
+        return engine_unavailable(endpoint, exc)
+    if "docker" not in sys.modules:  # docker-py never ran: not its exception
+        return None
+    import docker.errors
+    import requests.exceptions
+
     if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
         return engine_unavailable(endpoint, exc)
     if isinstance(exc, docker.errors.APIError):
-        status = exc.status_code or 0
-        text = _explanation(exc)
-        if _PORT_TAKEN.search(text):
-            m = _PORT_NUM.search(text)
-            port = m.group(1) if m else "a host port"
-            return PortInUseError(
-                f"host port {port} is already in use",
-                f"Docker could not publish it: {text.strip()}",
-                f"stop whatever holds port {port} (`ss -ltnp | grep {port}`), or set that port "
-                'to "auto" or another number in iris-devtester.toml',
-                port=int(m.group(1)) if m else None)
-        if status in (400, 500) and refused(text) is not None:
-            return refused(text)
-        if status == 409:
-            return ConflictError("Docker reported a conflict", text, "retry")
-        if status == 404:
-            return IrisenvError("Docker could not find an object irisenv needs", text,
-                                "run `irisenv sync` again; if it persists, check the image name")
-        if status >= 500:
-            if "invalid mount" in text.lower() or "no such file" in text.lower():
-                return IrisenvError("Docker refused the container's mounts", text,
-                                    "check storage settings and that the engine can create volumes")
-            return TransientError("the Docker engine reported an internal error", text,
-                                  "retry; if it persists, check the engine's log")
-        return IrisenvError("Docker refused a request", text,
-                            "check the config values named above; run with IRISENV_DEBUG=1 for details")
+        return _answer(exc.status_code or 0, _explanation(exc))
     if isinstance(exc, docker.errors.DockerException):
         return engine_unavailable(endpoint, exc)
-    return TransientError("the Docker engine did not answer as expected", str(exc), "retry")
+    if isinstance(exc, requests.exceptions.RequestException):
+        return TransientError("the Docker engine did not answer as expected", str(exc), "retry")
+    return None
+
+
+def _answer(status: int, text: str) -> IrisenvError:
+    """Docker's error answer (HTTP status, its message) as an irisenv error."""
+    if _PORT_TAKEN.search(text):
+        m = _PORT_NUM.search(text)
+        port = m.group(1) if m else "a host port"
+        return PortInUseError(
+            f"host port {port} is already in use",
+            f"Docker could not publish it: {text.strip()}",
+            f"stop whatever holds port {port} (`ss -ltnp | grep {port}`), or set that port "
+            'to "auto" or another number in iris-devtester.toml',
+            port=int(m.group(1)) if m else None)
+    if status in (400, 500) and refused(text) is not None:
+        return refused(text)
+    if status == 409:
+        return ConflictError("Docker reported a conflict", text, "retry")
+    if status == 404:
+        return _Missing("Docker could not find an object irisenv needs", text,
+                        "run `irisenv sync` again; if it persists, check the image name")
+    if status >= 500:
+        if "invalid mount" in text.lower() or "no such file" in text.lower():
+            return IrisenvError("Docker refused the container's mounts", text,
+                                "check storage settings and that the engine can create volumes")
+        return TransientError("the Docker engine reported an internal error", text,
+                              "retry; if it persists, check the engine's log")
+    return IrisenvError("Docker refused a request", text,
+                        "check the config values named above; run with IRISENV_DEBUG=1 for details")

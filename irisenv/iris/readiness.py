@@ -35,6 +35,7 @@ class Readiness:
     probe_seconds: float = 0.0
     monitor: str = ""
     version: str = ""
+    after_log: object = None  # the Background of wait_ready's after_log, when given
 
 
 def run_start(state) -> float | None:
@@ -137,13 +138,21 @@ def ready_lines_for(image: str) -> tuple:
 
 
 def wait_ready(engine, container_id: str, timeout: float, *, instance: str = "",
-               image: str = "", session_probe: bool = True) -> Readiness:
+               image: str = "", session_probe: bool = True, after_log=None) -> Readiness:
+    """The ladder. ``after_log``, a callable, is started in a thread of its own once the
+    log has the ready line, to run while the later rungs do (phase two's first look at
+    IRIS: an exec alongside qlist's); its Background is returned in the Readiness, for the
+    caller to use only once the ladder is climbed."""
     start = time.monotonic()
     deadline = start + timeout
     r = Readiness()
     wait_for_log(engine, container_id, deadline, instance=instance,
                  ready_lines=ready_lines_for(image))
     r.log_seconds = time.monotonic() - start
+    if after_log is not None:
+        from ..background import Background
+
+        r.after_log = Background(after_log, thread="irisenv-first-look")
     hung_since = None
     while True:  # qlist: running, not hung
         res = engine.exec(container_id, ["iris", "qlist", "IRIS"], timeout=max(deadline - time.monotonic(), 1))

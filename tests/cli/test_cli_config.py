@@ -647,3 +647,18 @@ def test_fast_paths_import_nothing_heavy(project, argv):
     assert "irisenv.cli.main" in names  # the parse worked
     heavy = sorted(n for n in names if n.split(".")[0] in HEAVY)
     assert not heavy, f"`irisenv {' '.join(argv)}` imports {heavy}"
+
+
+@pytest.mark.parametrize("argv, own", [(["--help"], set()), (["--version"], set()),
+                                       (["config", "validate"], {"irisenv.cli.config_cmd"}),
+                                       (["plan", "--help"], {"irisenv.cli.plan_cmd"})])
+def test_a_command_line_imports_only_its_own_verbs_module(project, argv, own):
+    # sys.modules, not -X importtime: importlib.import_module (how verbs are loaded) is
+    # not in importtime's report
+    code = ("import sys\nfrom irisenv.cli.main import main\ntry:\n    main(sys.argv[1:])\n"
+            "except SystemExit:\n    pass\n"
+            "sys.stderr.write(' '.join(sorted(m for m in sys.modules if m.endswith('_cmd'))))")
+    proc = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True,
+                          cwd=project, env=subprocess_env(), timeout=60)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert set(proc.stderr.split()) == own

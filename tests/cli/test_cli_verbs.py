@@ -46,3 +46,36 @@ def test_an_unknown_argument_shows_the_verbs_own_usage(capsys, argv, prog):
     assert code == 64
     assert err.startswith(f"usage: {prog} "), err
     assert "unrecognized arguments" in err and f"see `{prog} --help`" in err
+
+
+def test_a_verb_after_an_abbreviated_config_option_gets_its_own_arguments(capsys, tmp_path,
+                                                                        monkeypatch):
+    """`--conf plan sync`: the config file is named plan, the verb is sync (argparse
+    accepts the abbreviation), and sync's own arguments are read as sync's."""
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "--conf", "plan", "sync", "--timeout", "soon")
+    assert code == 64
+    assert "usage: irisenv sync" in err and "--timeout" in err and '"2m"' in err, err
+    assert "unrecognized arguments" not in err
+
+
+# ------------------------------------------------------------------ the process entry
+def test_the_process_entry_freezes_what_is_alive_and_an_in_process_call_leaves_gc_alone():
+    """`irisenv` as a process (main() without argv) freezes the objects alive when it
+    returns, so the interpreter's exit collection has nothing to traverse; main(argv), as
+    tests and the Python API call it, leaves the collector's state alone."""
+    import subprocess
+    import sys
+
+    code = ("import gc, sys\n"
+            "from irisenv.cli.main import main\n"
+            "main([])\n"
+            "sys.stderr.write(f'in-process {gc.get_freeze_count()} {gc.isenabled()}\\n')\n"
+            "sys.argv = ['irisenv']\n"
+            "main()\n"
+            "sys.stderr.write(f'entry {gc.get_freeze_count()} {gc.isenabled()}\\n')\n")
+    err = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stderr.splitlines()
+    assert err[0] == "in-process 0 True"
+    entry, frozen, enabled = err[1].split()
+    assert int(frozen) > 1000 and enabled == "True"

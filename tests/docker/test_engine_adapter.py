@@ -15,9 +15,17 @@ from irisenv.errors import TransientError
 LABELS = {"io.irisenv.test": "adapter"}
 
 
-@pytest.fixture(scope="module")
-def engine():
-    eng = DockerEngine()
+@pytest.fixture(scope="module", params=["socket", "docker-py"])
+def engine(request):
+    """Each test with both clients of the backend: on the local socket, exec goes to
+    engine/docker_unix.py; with a docker-py client handed in, every call is docker-py's."""
+    if request.param == "socket":
+        eng = DockerEngine()
+        assert eng._unix is not None, "the tests' engine is a local unix socket"
+    else:
+        import docker
+
+        eng = DockerEngine(client=docker.APIClient(**docker.utils.kwargs_from_env()))
     yield eng
     eng.close()
 

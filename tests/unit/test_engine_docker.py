@@ -2,6 +2,8 @@
 classifying Docker's errors (a taken port, a refused config value)."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from irisenv.core.observed import Actual
@@ -186,3 +188,33 @@ def test_a_run_spec_is_translated_into_docker_calls():
         ("dir", 51773, 51773, "0o700", None),
         ("dir/a.txt", 51773, 51773, "0o600", b"A"), ("dir/b.txt", 51773, 51773, "0o600", b"B")])
     assert put_data == ("put_archive", "/data", [("sub", 51773, 51773, "0o700", None)])
+
+
+# ------------------------------------------------------------------ the current context
+@pytest.mark.parametrize("current, meta_host, expected", [
+    (None, None, None), ("default", None, None),
+    ("remote", "ssh://me@box", "ssh://me@box"), ("sock", "unix:///run/user/1/docker.sock",
+                                                 "unix:///run/user/1/docker.sock"),
+    ("missing", "-", None),  # a context without its meta file
+])
+def test_the_current_context_is_read_as_docker_py_reads_it(tmp_path, monkeypatch, current,
+                                                            meta_host, expected):
+    import hashlib
+
+    from docker.context import ContextAPI
+
+    from irisenv.engine.docker import _context_host
+
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    (tmp_path / "config.json").write_text(json.dumps({"currentContext": current} if current
+                                                     else {"auths": {}}))
+    if meta_host and meta_host != "-":
+        meta = tmp_path / "contexts" / "meta" / hashlib.sha256(current.encode()).hexdigest()
+        meta.mkdir(parents=True)
+        (meta / "meta.json").write_text(json.dumps({
+            "Name": current, "Metadata": {},
+            "Endpoints": {"docker": {"Host": meta_host, "SkipTLSVerify": False}}}))
+    ctx = ContextAPI.get_current_context()
+    docker_py = ctx.Host if ctx is not None and current not in (None, "default") else None
+    assert _context_host() == docker_py == expected

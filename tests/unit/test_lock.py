@@ -298,3 +298,40 @@ def test_the_socket_path_is_resolved(tmp_path):
 ])
 def test_tls_is_read_as_docker_py_reads_it(env, tls):
     assert state.tls_from_env(env) is tls
+
+
+# ---------------------------------------------------------------- flock, or filelock
+def test_the_lock_takes_flock_without_importing_filelock(tmp_path):
+    """On POSIX the lock is flock(2) itself: filelock (~20 ms to import) is not loaded."""
+    code = ("import sys\nfrom irisenv.lock import project_lock\n"
+            f"with project_lock({ENDPOINT!r}, 'demo', 'sync', timeout=5):\n"
+            "    print('filelock' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "False"
+
+
+def test_a_file_system_without_flock_gets_filelocks_lock(monkeypatch):
+    """flock refused as unsupported (ENOLCK, as some network file systems answer): the
+    lock is filelock's, which still excludes a second holder."""
+    import errno
+    import fcntl
+
+    real = fcntl.flock
+    refused = []
+
+    def flock(fd, op):
+        if sys._getframe(1).f_globals.get("__name__") == "irisenv.lock":
+            refused.append(op)
+            raise OSError(errno.ENOLCK, "No locks available")
+        return real(fd, op)
+
+    monkeypatch.setattr(fcntl, "flock", flock)
+    with state.project_lock(ENDPOINT, "demo", "sync", timeout=1):
+        with pytest.raises(IrisenvError) as info:
+            with state.project_lock(ENDPOINT, "demo", "other", timeout=0.2):
+                pass
+        assert "another irisenv is still working on project demo" in info.value.what
+    assert refused
+    with state.project_lock(ENDPOINT, "demo", "sync", timeout=1):
+        pass
