@@ -4,14 +4,11 @@ Containers belong to an (engine, project) pair, so the lock does too: every chec
 worktree or CI build directory of a project, and `down --project NAME` from anywhere,
 take the same lock, kept in the per-user state directory (irisenv/statedir.py) under
 ``locks/``. The engine endpoint is normalised first, so two spellings of one engine share
-a lock. The lock is flock(2) on POSIX (what the filelock package does there; filelock
-itself is imported only where flock is missing: on Windows, or on a file system without
-flock, where it falls back to its own), so the OS releases it when its holder dies and no
-stale lock survives a crash. Next to it, ``<name>.owner`` says who holds it.
+a lock. The lock is a filelock (flock on POSIX): the OS releases it when its holder dies,
+so no stale lock survives a crash. Next to it, ``<name>.owner`` says who holds it.
 """
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import os
@@ -96,16 +93,22 @@ def lock_paths(endpoint: str | None, project: str, scope: str = "") -> tuple[Pat
 def project_lock(endpoint: str | None, project: str, verb: str, timeout: float,
                  on_wait=None, *, scope: str = ""):
     """Hold the lock for (engine endpoint, project); say who holds it while waiting."""
+    from filelock import FileLock, Timeout
+
     path, owner = lock_paths(endpoint, project, scope)
-    statedir.refuse_link(path)  # the lock opens with O_NOFOLLOW too; this says why
+    statedir.refuse_link(path)  # filelock opens with O_NOFOLLOW too; this says why
     statedir.refuse_link(owner)
-    lock = _lock(path)
+    lock = FileLock(str(path), mode=0o600)
     try:
-        if not lock.acquire(0.05):
+        try:
+            lock.acquire(timeout=0.05)
+        except Timeout:
             holder = _read_owner(owner)
             if on_wait is not None:
                 on_wait(holder)
-            if not lock.acquire(timeout):
+            try:
+                lock.acquire(timeout=timeout)
+            except Timeout:
                 raise IrisenvError(
                     f"another irisenv is still working on project {project}",
                     f"the lock {path} is held{(' by ' + holder) if holder else ''} and did not "
@@ -126,90 +129,6 @@ def project_lock(endpoint: str | None, project: str, verb: str, timeout: float,
         yield
     finally:
         lock.release()
-
-
-POLL = 0.05  # seconds between attempts while another holds the lock
-
-
-class _Flock:
-    """An exclusive flock(2) on the lock file, polled until a timeout, as filelock's
-    UnixFileLock takes it: a descriptor of its own (so threads of one process exclude
-    each other too), opened without following a link, mode 0600. Where the file system
-    has no flock, filelock's lock (with its own fallback) instead."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.fd: int | None = None
-        self.other = None  # filelock's lock, where flock is missing
-
-    def acquire(self, timeout: float) -> bool:
-        """True once held; False when another still holds it after ``timeout`` seconds."""
-        if self.other is not None:
-            return self.other.acquire(timeout)
-        import fcntl
-
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
-        deadline = time.monotonic() + timeout
-        try:
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    self.fd, fd = fd, None
-                    return True
-                except OSError as exc:
-                    if exc.errno in _NO_FLOCK:
-                        self.other = _FileLock(self.path)
-                        return self.other.acquire(max(deadline - time.monotonic(), 0))
-                    if exc.errno not in _BUSY:
-                        raise
-                if time.monotonic() >= deadline:
-                    return False
-                time.sleep(POLL)
-        finally:
-            if fd is not None:
-                os.close(fd)
-
-    def release(self) -> None:
-        if self.other is not None:
-            self.other.release()
-            return
-        import fcntl
-
-        if self.fd is not None:
-            fd, self.fd = self.fd, None
-            try:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-            finally:
-                os.close(fd)
-
-
-class _FileLock:
-    """The filelock package's lock (on Windows, or a file system without flock)."""
-
-    def __init__(self, path: Path):
-        from filelock import FileLock
-
-        self.lock = FileLock(str(path), mode=0o600)
-
-    def acquire(self, timeout: float) -> bool:
-        from filelock import Timeout
-
-        try:
-            self.lock.acquire(timeout=timeout)
-            return True
-        except Timeout:
-            return False
-
-    def release(self) -> None:
-        self.lock.release()
-
-
-_BUSY = frozenset({errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES})  # held by another
-_NO_FLOCK = frozenset({errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOLCK})  # not here
-
-
-def _lock(path: Path):
-    return _Flock(path) if os.name == "posix" else _FileLock(path)
 
 
 def _read_owner(owner: Path) -> str:

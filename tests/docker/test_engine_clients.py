@@ -185,12 +185,11 @@ def test_an_engine_that_refuses_the_pinned_api_version_is_asked_its_own(monkeypa
 
 @pytest.mark.parametrize("verb", ["plan", "sync", "status"])
 def test_a_no_op_on_the_local_socket_does_not_import_docker_py(project, verb):
-    """Nor what only a sync with work to do needs: the readiness ladder, and filelock
-    (the lock is flock itself on POSIX)."""
+    """Nor what only a sync with work to do needs: the readiness ladder."""
     project.ok("sync", "--progress", "quiet")
     code = ("import sys\nfrom irisenv.cli.main import main\nrc = main(sys.argv[1:])\n"
             "sys.stderr.write('\\nimported: ' + ' '.join(sorted(m for m in ('docker', "
-            "'requests', 'urllib3', 'filelock', 'irisenv.iris.readiness') "
+            "'requests', 'urllib3', 'irisenv.iris.readiness') "
             "if m in sys.modules)) + '\\n')\nsys.exit(rc)")
     proc = subprocess.run([sys.executable, "-c", code, verb], cwd=project.path,
                           capture_output=True, text=True, env=project.env, timeout=120)
