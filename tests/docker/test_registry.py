@@ -34,6 +34,12 @@ def images(project):
             forget(repository_of(item))
 
 
+def doctor_image(project, **kwargs) -> tuple[str, str]:
+    """(status, detail) of `irisenv doctor`'s image check of instance iris."""
+    doc = json.loads(project.run("doctor", "--json", **kwargs).stdout)
+    return next((c["status"], c["detail"]) for c in doc["checks"] if c["check"] == "iris: image")
+
+
 def events(proc) -> list[dict]:
     return [json.loads(line) for line in proc.stderr.splitlines() if line.startswith("{")]
 
@@ -101,6 +107,8 @@ def test_a_moved_tag_with_pull_always_is_a_visible_replace_onto_the_new_image(
     steps = json.loads(project.ok("plan", "--json").stdout)["steps"]
     assert [s["action"] for s in steps][:2] == ["pull", "replace"]
     assert steps[0]["newer_digest"] == digest
+    status, detail = doctor_image(project)
+    assert status == "warn" and f"newer image behind the tag ({digest[:19]})" in detail
 
     proc = project.ok("sync", "--progress", "plain")
     assert f"pulling image {ref} (newer behind the tag" in proc.stderr
@@ -148,6 +156,8 @@ def test_an_unreachable_registry_fails_a_pull_and_keeps_a_local_image_with_pull_
             "image sha256:") in plan.stdout
     proc = project.ok("sync", "--progress", "plain")
     assert "cannot be reached" in proc.stderr
+    status, detail = doctor_image(project)
+    assert status == "warn" and f"registry {host} cannot be reached" in detail
     assert project.container().image.id == client.images.get(STANDIN_IMAGE).id
 
 
@@ -218,3 +228,5 @@ def test_pull_never_makes_an_absent_image_a_plan_problem_and_never_pulls(
     with pytest.raises(ImageNotFound):
         client.images.get(ref)
     assert project.containers() == []
+    status, detail = doctor_image(project)
+    assert status == "fail" and 'pull = "never"' in detail
