@@ -265,6 +265,11 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
     pulls: list[str] = []
     told: set = set()  # images a registry note was made for
     wanted = {d.instance for d in desired}
+    # images whose tag moved in the registry (asked for an instance whose policy is
+    # "always"): pulled, so every container on one is replaced, whatever its own policy
+    moved = {d.image: observed.registry[d.image] for d in desired
+             if pull_policy(d, options) == "always" and observed.image_ids.get(d.image)
+             and d.image in observed.registry and observed.registry[d.image].moved}
     for d in desired:
         mine = [c for c in observed.containers if c.instance == d.instance]
         current = next((c for c in mine if c.name == d.name and c.state not in _GONE), None)
@@ -302,12 +307,16 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
                 f'pull it yourself (docker pull {d.image}), or set pull = "missing" for '
                 f"instance {d.instance}"))
             continue
-        if options.pull and d.pull == "never" and (d.image, "never") not in told:
+        if (options.pull and d.pull == "never" and d.image not in moved
+                and (d.image, "never") not in told):
             told.add((d.image, "never"))
             plan.notes.append(f'{d.instance}: pull = "never": --pull does not check image '
                               f"{d.image}")
         check = observed.registry.get(d.image) if policy == "always" else None
-        if image_id is not None and check is not None:
+        if d.image in moved:
+            check = moved[d.image]
+            newer = check.digest
+        elif image_id is not None and check is not None:
             if check.reason == "unreachable":
                 if d.image not in told:
                     told.add(d.image)
@@ -319,8 +328,6 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
                     f'{check.fix}; or set pull = "missing" to use the local image without '
                     "asking the registry"))
                 continue
-            elif check.moved:
-                newer = check.digest
         if (image_id is None or newer is not None) and d.image not in pulls:
             pulls.append(d.image)
             plan.steps.insert(len(pulls) - 1, Pull(d.image, newer))

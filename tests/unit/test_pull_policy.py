@@ -94,6 +94,18 @@ def test_a_moved_tag_shared_by_two_instances_is_pulled_once_and_replaces_both():
     assert kinds(plan) == ["pull", "replace", "wait", "replace", "wait"]
 
 
+def test_a_moved_tag_replaces_every_container_on_it_whatever_their_own_policy():
+    """The pull an "always" instance asks for moves the tag for all: an instance with
+    "missing" on the same image is replaced in the same plan, not one sync later."""
+    a, b = want("a", pull="always"), want("b")
+    cb = ObservedContainer(id="d" * 64, name=b.name, state="running", labels=dict(b.labels),
+                           image_id=IMG_ID)
+    for order in ([a, b], [b, a]):
+        plan = reconcile(order, seen(running(a), cb, registry=moved()))
+        assert sorted(s.desired.instance for s in plan.steps if s.kind == "replace") == ["a", "b"]
+        assert [s.kind for s in plan.steps].count("pull") == 1
+
+
 def test_reuse_always_keeps_the_container_but_pulls_the_moved_tag_with_a_note():
     d = want(pull="always", reuse="always")
     plan = reconcile([d], seen(running(d), registry=moved()))
