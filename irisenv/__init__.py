@@ -32,27 +32,30 @@ def _project(config):
 
 
 def plan(config=None, *, recreate: bool = False, remove_orphans: bool = False,
-         drop_namespaces: bool = False):
+         drop_namespaces: bool = False, pull: bool = False):
     """The plan (irisenv.core.plan.Plan) that sync would carry out; changes nothing."""
     from .core.plan import Options
 
     return _project(config).plan(Options(recreate=recreate, remove_orphans=remove_orphans,
-                                         drop_namespaces=drop_namespaces))
+                                         drop_namespaces=drop_namespaces, pull=pull))
 
 
 def sync(config=None, *, recreate: bool = False, remove_orphans: bool = False, wait: bool = True,
-         drop_namespaces: bool = False, timeout: float = 180.0, progress: str = "quiet"):
+         drop_namespaces: bool = False, pull: bool = False, timeout: float = 180.0,
+         progress: str = "quiet"):
     """Converge Docker and IRIS to the config; returns when ready (or raises).
 
     ``drop_namespaces``: also drop namespaces no longer declared on durable storage
-    (their data is deleted); without it they are kept and a note says so."""
+    (their data is deleted); without it they are kept and a note says so. ``pull``: this
+    run, check the registry for a newer image behind each tag (as pull = "always")."""
     from .core.plan import Options
     from .report import make_reporter
 
     reporter = make_reporter(progress)
     try:
         return _project(config).sync(Options(recreate=recreate, remove_orphans=remove_orphans,
-                                             wait=wait, drop_namespaces=drop_namespaces),
+                                             wait=wait, drop_namespaces=drop_namespaces,
+                                             pull=pull),
                                      timeout=timeout, reporter=reporter)
     finally:
         reporter.close()

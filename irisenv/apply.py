@@ -136,7 +136,8 @@ class Executor:
 
     # ------------------------------------------------------------------ steps
     def pull(self, step: Pull) -> None:
-        self.report.event("pull", f"pulling image {step.image}")
+        self.report.event("pull", f"pulling image {step.image}" + (
+            f" (newer behind the tag: {step.newer[:19]})" if step.newer else ""))
         last = [0.0]
 
         def progress(ev):

@@ -199,6 +199,17 @@ class RefusedError(IrisenvError):
         self.instance = instance
 
 
+class RegistryError(IrisenvError):
+    """The registry behind an image reference did not serve it. ``reason`` says how:
+    "unreachable" (no answer: the registry is down, or network, DNS, proxy or TLS stand
+    between it and the engine), "missing" (no such repository or tag) or "denied"
+    (authentication required, or the account may not read it)."""
+
+    def __init__(self, reason: str, what: str, why: str = "", fix: str = ""):
+        super().__init__(what, why, fix)
+        self.reason = reason
+
+
 class NotReadyError(IrisenvError):
     """The instance did not become ready in time."""
 

@@ -4,7 +4,10 @@ The one observe path of `plan`, `sync` and `status`: one container list by label
 inspect per image, a look-up of each instance's container name, the project's volumes when
 storage needs them, one inspect per instance's container (its real settings) and one IRIS
 state probe per running instance (which also proves IRIS answers a session: an instance
-whose probe answered is ready).
+whose probe answered is ready). For the images whose tag is to be checked (pull = "always",
+core/plan.py tags_to_check) and that are on the engine: the local image's digests and one
+registry round trip through the engine (the digest behind the tag), alongside the rest;
+no other image is asked of a registry.
 
 The probes take longest (an exec each), and need nothing but the config: :func:`start`
 begins them at once, each in a thread of its own, before the caller has worked out the
@@ -19,8 +22,8 @@ from dataclasses import replace
 
 from .background import Background
 from .core import labels as L
-from .core.observed import Observed
-from .errors import IrisenvError, RefusedError
+from .core.observed import Observed, TagCheck
+from .errors import IrisenvError, RefusedError, RegistryError
 
 PROBE_TIMEOUT = 30  # seconds for one IRIS state probe
 
@@ -67,7 +70,9 @@ class Observing:
         except IrisenvError:
             return None
 
-    def result(self, desired: list) -> Observed:
+    def result(self, desired: list, tags=()) -> Observed:
+        """The observation for ``desired``; ``tags``: the image references whose tag the
+        registry is asked about (those present on the engine)."""
         project = self.project
         engine = project.engine
         containers = tuple(engine.list_project(project.name))
@@ -84,6 +89,8 @@ class Observing:
         current = [(d, c) for d in desired for c in containers
                    if c.name == d.name and c.state not in ("removing", "dead")]
         jobs = [lambda c=c: ("actual", c.id, _actual(engine, c.id)) for _, c in current]
+        jobs += [lambda ref=ref: ("registry", ref, _tag_check(engine, ref))
+                 for ref in tags if images.get(ref) is not None]
         early = {d.instance: self._early[d.instance].result() for d in desired}
         iris = {}
         for d, c in current:
@@ -92,7 +99,7 @@ class Observing:
                 iris[c.id] = seen  # probed early, and still the instance's container
             elif c.state == "running":  # a container the early look-up did not see: now
                 jobs.append(lambda d=d, c=c: ("iris", c.id, self._probe(d.instance, c.id)))
-        out: dict = {"iris": iris, "actual": {}}
+        out: dict = {"iris": iris, "actual": {}, "registry": {}}
         for kind, cid, value in concurrently(jobs):
             if value is not None:
                 out[kind][cid] = value
@@ -106,7 +113,8 @@ class Observing:
                     foreign[d.name] = other  # not ours, or another irisenv project's
         containers = tuple(replace(c, actual=out["actual"].get(c.id)) for c in containers)
         return Observed(project=project.name, containers=containers, image_ids=images,
-                        foreign_by_name=foreign, volumes=volumes, iris=out["iris"])
+                        foreign_by_name=foreign, volumes=volumes, iris=out["iris"],
+                        registry=out["registry"])
 
 
 def _actual(engine, container_id: str):
@@ -114,6 +122,15 @@ def _actual(engine, container_id: str):
         return engine.actual(container_id)
     except IrisenvError:
         return None  # gone meanwhile: the plan sees no real settings
+
+
+def _tag_check(engine, ref: str) -> TagCheck:
+    """What the registry holds behind ``ref``'s tag, next to the local image's digests."""
+    local = engine.image_digests(ref)
+    try:
+        return TagCheck(local=local, digest=engine.registry_digest(ref))
+    except RegistryError as exc:
+        return TagCheck(local=local, reason=exc.reason, what=exc.what, why=exc.why, fix=exc.fix)
 
 
 def concurrently(jobs: list) -> list:

@@ -13,7 +13,7 @@ from .connection import Connection  # noqa: F401  (public: irisenv.project.Conne
 from .core import labels as L
 from .core.desired import DesiredContainer, desired_container
 from .core.observed import Observed
-from .core.plan import Options, Plan, reconcile
+from .core.plan import Options, Plan, reconcile, tags_to_check
 from .errors import ConfigError, IrisenvError, RefusedError, register_secret
 from .phases import SyncOutcome  # noqa: F401  (public: what Project.sync returns)
 
@@ -82,14 +82,17 @@ class Project:
     def plan(self, options: Options = Options()) -> Plan:
         return self.survey(options)[2]
 
-    def survey(self, options: Options = Options()) -> tuple[list, Observed, Plan]:
+    def survey(self, options: Options = Options(), *,
+               registry: bool = True) -> tuple[list, Observed, Plan]:
         """(desired, observed, plan), read once. The IRIS probes start first (they take
-        longest and need only the config), while the desired state is worked out."""
+        longest and need only the config), while the desired state is worked out.
+        ``registry``: ask the registry about the tags the pull policy checks (plan and
+        sync do; status does not)."""
         from .observe import start
 
         observing = start(self)
         desired = self.desired()
-        observed = observing.result(desired)
+        observed = observing.result(desired, tags_to_check(desired, options) if registry else ())
         return desired, observed, reconcile(desired, observed, options, self.iris_desired())
 
     # ------------------------------------------------------------------ verbs

@@ -51,6 +51,34 @@ def check_driver() -> tuple[str, str]:
     return OK, f"intersystems-irispython {official}{extra}"
 
 
+def check_image(engine, inst) -> tuple[str, str, str]:
+    """The instance's image on the engine, under its pull policy; with pull = "always",
+    also what the registry has behind the tag (one round trip, as sync asks it)."""
+    from ..errors import IrisenvError, RegistryError
+
+    name, ref = f"{inst.name}: image", inst.image
+    try:
+        if engine.image_id(ref) is None:
+            if inst.pull == "never":
+                return name, FAIL, (f'{ref} is not present, and pull = "never": build, load or '
+                                    f'pull it yourself (docker pull {ref}), or set pull = "missing"')
+            return name, WARN, f"{ref} is not present; sync will pull it"
+        if inst.pull != "always" or "@" in ref:
+            return name, OK, f"{ref} is present"
+        local = engine.image_digests(ref)
+        try:
+            digest = engine.registry_digest(ref)
+        except RegistryError as exc:
+            status = WARN if exc.reason == "unreachable" else FAIL
+            return name, status, f"{ref} is present; {exc.what}: {exc.why}; fix: {exc.fix}"
+        if digest in local:
+            return name, OK, f"{ref} is present and the registry has the same image behind the tag"
+        return name, WARN, (f"{ref} is present; the registry has a newer image behind the tag "
+                            f"({digest[:19]}): sync will pull it and replace the container")
+    except IrisenvError as exc:  # e.g. Docker refuses the reference itself
+        return name, FAIL, f"{exc.what}: {exc.why}; fix: {exc.fix}"
+
+
 def check_files(inst) -> list[tuple[str, str, str]]:
     """The instance's licence and merge files: OK, or FAIL with what `config validate`
     reports for them (irisenv.userfiles checks both)."""
@@ -112,14 +140,7 @@ def run(args) -> int:
                                f"{inst.image} pins release {pinned.group(1)}: community images "
                                "carry a licence that expires; prefer latest-em / latest-cd"))
             if engine is not None:
-                try:
-                    present = engine.image_id(inst.image)
-                    checks.append((f"{inst.name}: image", OK if present else WARN,
-                                   f"{inst.image} is present" if present else
-                                   f"{inst.image} is not present; sync will pull it"))
-                except IrisenvError as exc:  # e.g. Docker refuses the reference itself
-                    checks.append((f"{inst.name}: image", FAIL,
-                                   f"{exc.what}: {exc.why}; fix: {exc.fix}"))
+                checks.append(check_image(engine, inst))
             if engine is not None:
                 mine = {c.name: c for c in engine.list_project(project.name)}
                 name = f"{project.name}-{inst.name}"

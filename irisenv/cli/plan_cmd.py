@@ -15,6 +15,8 @@ def add_arguments(p) -> None:
                    help="plan removing containers of instances no longer in the config")
     p.add_argument("--drop-namespaces", action="store_true",
                    help="plan dropping namespaces no longer declared on durable storage too")
+    p.add_argument("--pull", action="store_true",
+                   help="plan as if --pull were given to sync (asks the registry about each tag)")
     p.set_defaults(_run=run)
 
 
@@ -25,7 +27,7 @@ def run(args) -> int:
 
     project = load_project(args)
     plan = project.plan(Options(recreate=args.recreate, remove_orphans=args.remove_orphans,
-                                drop_namespaces=args.drop_namespaces))
+                                drop_namespaces=args.drop_namespaces, pull=args.pull))
     if args.json:
         print_json(plan_json(plan))
     else:

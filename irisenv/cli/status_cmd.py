@@ -20,7 +20,7 @@ def collect(project) -> list[dict]:
     from ..iris.probe import short_version
     from ..observe import concurrently
 
-    desired, observed, plan = project.survey()
+    desired, observed, plan = project.survey(registry=False)  # what runs: no registry
     wanted = project.iris_desired()
     rows, not_up = [], []
     for d in desired:

@@ -21,6 +21,9 @@ def add_arguments(p) -> None:
     p.add_argument("--drop-namespaces", action="store_true",
                    help="also drop namespaces no longer declared on durable storage "
                         "(storage = \"volume\"): their databases and data are deleted")
+    p.add_argument("--pull", action="store_true",
+                   help='this run, check the registry for a newer image behind each tag and '
+                        'pull it (as pull = "always"; instances with pull = "never" excepted)')
     p.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
     p.add_argument("--json", action="store_true", help="a JSON summary on stdout")
     add_progress(p)
@@ -34,7 +37,7 @@ def run(args) -> int:
 
     project = load_project(args)
     options = Options(recreate=args.recreate, remove_orphans=args.remove_orphans, wait=args.wait,
-                      drop_namespaces=args.drop_namespaces)
+                      drop_namespaces=args.drop_namespaces, pull=args.pull)
     if args.dry_run:
         plan = project.plan(options)
         if args.json:

@@ -112,6 +112,11 @@ INSTANCE = Table("", "One IRIS container.", (
     Field("reuse", Enum(("matching", "never", "always")), "matching",
           "matching: keep the container while its spec matches, replace it when it drifts; "
           "never: a fresh container every sync; always: keep it even when drifted (report drift)."),
+    Field("pull", Enum(("missing", "always", "never")), "missing",
+          "When sync pulls the image. missing: only when it is not on the engine; always: "
+          "also when the registry has a newer image behind the tag (one registry round trip "
+          "per sync; a moved tag replaces the container); never: never (an absent image is "
+          "an error)."),
     Field("memory", Size(), "2g", "Container memory limit."),
     Field("cpus", Float(0.01, 1024), None, "Container CPU limit (e.g. 2.0). Unset: no limit.",
           optional=True),

@@ -67,6 +67,7 @@ class DesiredContainer:
     hash: str
     stop_timeout: float
     reuse: str
+    pull: str = "missing"  # the pull policy: missing | always | never (not in the hash)
     files: dict = field(default_factory=dict, repr=False)  # in-container path -> bytes
 
     @property
@@ -121,7 +122,8 @@ def desired_container(config: Config, inst: Instance, *, license_bytes: bytes | 
     return DesiredContainer(
         project=config.project, instance=inst.name,
         name=labels.container_name(config.project, inst.name), image=inst.image, spec=spec,
-        hash=spec_hash(spec), stop_timeout=inst.stop_timeout, reuse=inst.reuse, files=files)
+        hash=spec_hash(spec), stop_timeout=inst.stop_timeout, reuse=inst.reuse, pull=inst.pull,
+        files=files)
 
 
 def diff_specs(old: dict | None, new: dict) -> list[tuple[str, object, object]]:

@@ -56,6 +56,25 @@ class ObservedContainer:
 
 
 @dataclass(frozen=True)
+class TagCheck:
+    """What the registry said about an image's tag, next to the local image (read for an
+    instance whose pull policy is "always", when the image is on the engine)."""
+
+    local: tuple = ()  # the manifest digests the local image was pulled or pushed by
+    digest: str | None = None  # the manifest digest behind the tag now; None: no answer
+    # no answer: why ("unreachable" | "missing" | "denied") and the error's what / why / fix
+    reason: str = ""
+    what: str = ""
+    why: str = ""
+    fix: str = ""
+
+    @property
+    def moved(self) -> bool:
+        """The registry has another image behind the tag than the local one."""
+        return self.digest is not None and self.digest not in self.local
+
+
+@dataclass(frozen=True)
 class Observed:
     project: str
     containers: tuple = ()  # ObservedContainer with our labels for this project
@@ -65,3 +84,5 @@ class Observed:
     # container id -> IrisObserved, for running containers whose IRIS answered the probe:
     # those are the ready ones (the probe is a working session)
     iris: dict = field(default_factory=dict)
+    # image ref -> TagCheck, for the images whose tag the registry was asked about
+    registry: dict = field(default_factory=dict)

@@ -25,11 +25,14 @@ from .observed import Observed, ObservedContainer
 @dataclass(frozen=True)
 class Pull:
     image: str
+    newer: str | None = None  # the registry's digest behind the tag, when the tag moved
     symbol = "+"
     kind = "pull"
 
     @property
     def cause(self) -> str:
+        if self.newer is not None:
+            return f"a newer image is behind the tag in the registry ({self.newer[:19]})"
         return "the image is not present on the engine"
 
 
@@ -207,6 +210,20 @@ class Options:
     remove_orphans: bool = False
     wait: bool = True
     drop_namespaces: bool = False  # drop no longer declared namespaces on durable storage too
+    pull: bool = False  # --pull: this run, pull = "missing" acts as "always"
+
+
+def pull_policy(d: DesiredContainer, options: Options) -> str:
+    """The instance's pull policy for this run: ``--pull`` makes "missing" "always";
+    "never" stays never (the image does not come from a registry)."""
+    return "always" if options.pull and d.pull == "missing" else d.pull
+
+
+def tags_to_check(desired: list[DesiredContainer], options: Options) -> list[str]:
+    """The image references whose tag the registry is asked about: those of instances
+    whose policy is "always", unless pinned by digest (a digest cannot move)."""
+    return sorted({d.image for d in desired
+                   if pull_policy(d, options) == "always" and "@" not in d.image})
 
 
 _GONE = ("removing", "dead")
@@ -246,7 +263,13 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
             plan.steps.append(Converge(d, want, ip.actions, ip.records, container=current))
 
     pulls: list[str] = []
+    told: set = set()  # images a registry note was made for
     wanted = {d.instance for d in desired}
+    # images whose tag moved in the registry (asked for an instance whose policy is
+    # "always"): pulled, so every container on one is replaced, whatever its own policy
+    moved = {d.image: observed.registry[d.image] for d in desired
+             if pull_policy(d, options) == "always" and observed.image_ids.get(d.image)
+             and d.image in observed.registry and observed.registry[d.image].moved}
     for d in desired:
         mine = [c for c in observed.containers if c.instance == d.instance]
         current = next((c for c in mine if c.name == d.name and c.state not in _GONE), None)
@@ -273,9 +296,41 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
                     "to another value"))
             continue
         image_id = observed.image_ids.get(d.image)
-        if image_id is None and d.image not in pulls:
+        policy = pull_policy(d, options)
+        newer = None  # the registry's digest behind the tag, when it moved
+        if image_id is None and policy == "never":
+            plan.problems.append(Problem(
+                d.instance, f'image {d.image} is not present on the engine, and pull = "never"',
+                'pull = "never": this image never comes from a registry, so irisenv does not '
+                "pull it",
+                f"build or load it on the engine (docker build -t {d.image} ..., docker load), "
+                f'pull it yourself (docker pull {d.image}), or set pull = "missing" for '
+                f"instance {d.instance}"))
+            continue
+        if (options.pull and d.pull == "never" and d.image not in moved
+                and (d.image, "never") not in told):
+            told.add((d.image, "never"))
+            plan.notes.append(f'{d.instance}: pull = "never": --pull does not check image '
+                              f"{d.image}")
+        check = observed.registry.get(d.image) if policy == "always" else None
+        if d.image in moved:
+            check = moved[d.image]
+            newer = check.digest
+        elif image_id is not None and check is not None:
+            if check.reason == "unreachable":
+                if d.image not in told:
+                    told.add(d.image)
+                    plan.notes.append(f"{check.what}; the local image {image_id[:19]} is used "
+                                      f'as it is (pull = "always"; {check.why})')
+            elif check.reason:
+                plan.problems.append(Problem(
+                    d.instance, check.what, check.why,
+                    f'{check.fix}; or set pull = "missing" to use the local image without '
+                    "asking the registry"))
+                continue
+        if (image_id is None or newer is not None) and d.image not in pulls:
             pulls.append(d.image)
-            plan.steps.insert(0, Pull(d.image))
+            plan.steps.insert(len(pulls) - 1, Pull(d.image, newer))
         # A brand-new IRIS (no durable volume carried over): what its boot merge created is ours.
         fresh = (d.full_spec()["storage"] != "volume"
                  or L.volume_name(d.project, d.instance) not in observed.volumes)
@@ -304,6 +359,9 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
                                "(irisenv upgrade)")
         if image_id is not None and current.image_id and current.image_id != image_id:
             changes.append(("image id", current.image_id[:19], image_id[:19]))
+        if newer is not None:  # the tag moved in the registry: the pull brings a new image
+            old = check.local[0][:19] if check.local else "(none: built or loaded here)"
+            changes.append(("image digest", old, newer[:19]))
         # What the labels cannot see (docker update, copied labels): a field the label diff
         # already names is not repeated.
         named = {k for k, _, _ in changes}
@@ -343,4 +401,4 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
 
 
 __all__ = ["Converge", "ConvergeWhenReady", "Create", "Options", "Plan", "Problem", "Pull",
-           "Remove", "Replace", "Start", "Wait", "reconcile"]
+           "Remove", "Replace", "Start", "Wait", "pull_policy", "reconcile", "tags_to_check"]

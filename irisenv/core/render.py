@@ -20,7 +20,11 @@ def _ports(spec: dict) -> str:
 def plan_text(plan: Plan) -> str:
     lines: list[str] = []
     for step in plan.steps:
-        if isinstance(step, Pull):
+        if isinstance(step, Pull) and step.newer is not None:
+            lines += [f"  # image {step.image}: the registry has a newer image behind the tag, "
+                      "which will be pulled",
+                      f"  + image {step.image} (newer behind the tag: {step.newer[:19]})", ""]
+        elif isinstance(step, Pull):
             lines += [f"  # image {step.image} is not present and will be pulled",
                       f"  + image {step.image}", ""]
         elif isinstance(step, Create):
@@ -97,6 +101,7 @@ def plan_json(plan: Plan) -> dict:
         item = {"action": s.kind, "cause": s.cause}
         if isinstance(s, Pull):
             item["image"] = s.image
+            item["newer_digest"] = s.newer
         if hasattr(s, "desired"):
             item.update(instance=s.desired.instance, name=s.desired.name, hash=s.desired.hash)
         if getattr(s, "container", None) is not None:

@@ -14,6 +14,8 @@ library's:
 - ``PortInUseError``: a host port could not be published (``start``).
 - ``RefusedError``: the engine refused a value irisenv took from the config (image
   reference, cpus, memory); ``key`` names it.
+- ``RegistryError``: an image's registry did not serve it (``registry_digest``, ``pull``);
+  ``reason`` says how: "unreachable", "missing" or "denied".
 - ``IrisenvError``: anything else, terminal (what / why / fix).
 
 Retries. A backend does not retry. ``open_engine()`` (engine/__init__.py) wraps it in
@@ -86,7 +88,7 @@ class LogStream(Iterable[bytes], Protocol):
 
 # Methods the retry layer repeats on TransientError (see "Retries" above).
 RETRIED = frozenset({
-    "list_project", "find_by_name", "image_id", "volumes",
+    "list_project", "find_by_name", "image_id", "image_digests", "registry_digest", "volumes",
     "create_volume", "create", "put_files", "start", "unpause", "stop", "remove", "rename",
     "remove_volume",
 })
@@ -128,6 +130,20 @@ class Engine(Protocol):
         rejects. Retried."""
         ...
 
+    def image_digests(self, ref: str) -> tuple[str, ...]:
+        """The manifest digests (``sha256:...``) the local image ``ref`` was pulled or
+        pushed by (``docker inspect``'s RepoDigests, the part after "@"); () when it is
+        not present, or was only built or loaded here. Retried."""
+        ...
+
+    def registry_digest(self, ref: str) -> str:
+        """The manifest digest the registry holds behind ``ref``'s tag (``sha256:...``),
+        asked of the registry through the engine with the engine's credentials: one
+        round trip, nothing downloaded. Raises RegistryError (reason "unreachable",
+        "missing" or "denied") when the registry does not serve it, RefusedError for a
+        reference the engine rejects. Retried (a read; a RegistryError is terminal)."""
+        ...
+
     def volumes(self, project: str) -> list[str]:
         """Names of the volumes labelled as irisenv's for ``project``. Retried."""
         ...
@@ -145,6 +161,7 @@ class Engine(Protocol):
     def pull(self, ref: str, on_progress: Callable[[dict], None] | None = None) -> None:
         """Pull ``ref``; ``on_progress`` hears the engine's progress events (dicts with
         "status", "progress"). Raises RefusedError for a reference the engine rejects,
+        RegistryError when the registry does not serve it (as registry_digest), else
         IrisenvError when it cannot be pulled. Not retried (a pull is long and resumes by
         itself when run again)."""
         ...

@@ -38,7 +38,8 @@ from typing import TYPE_CHECKING
 
 from ..core import labels as L
 from ..core.observed import Actual, ObservedContainer
-from ..errors import ConflictError, IrisenvError, PortInUseError, RefusedError, TransientError
+from ..errors import (ConflictError, IrisenvError, PortInUseError, RefusedError, RegistryError,
+                      TransientError)
 from . import docker_unix
 from .base import ContainerState, EngineInfo, ExecResult
 
@@ -174,6 +175,41 @@ class DockerEngine:
             exc.value = ref
             raise
 
+    def image_digests(self, ref: str) -> tuple[str, ...]:
+        try:
+            info = self._call("inspect_image", ref)
+        except _Missing:
+            return ()
+        except RefusedError as exc:
+            exc.value = ref
+            raise
+        return tuple(d.split("@", 1)[1] for d in info.get("RepoDigests") or () if "@" in d)
+
+    def registry_digest(self, ref: str) -> str:
+        """Docker's ``GET /distribution/{ref}/json`` (docker-py's inspect_distribution,
+        which sends the Docker CLI's credentials for the registry, as a pull does): the
+        registry answers with the manifest's descriptor, nothing is downloaded."""
+        import docker.errors
+
+        used = self._version
+        try:
+            res = self._docker_py.inspect_distribution(ref)
+        except docker.errors.APIError as exc:
+            text = _explanation(exc)
+            if _VERSION_REFUSED.search(text) and self._negotiate(used, text):
+                return self.registry_digest(ref)
+            raise registry_error(ref, text, exc.status_code, pulling=False) from None
+        except Exception as exc:
+            err = classify(exc, self.endpoint)
+            if err is None:
+                raise
+            raise err from None
+        digest = (res.get("Descriptor") or {}).get("digest")
+        if not digest:
+            raise registry_error(ref, f"the engine's answer names no digest: {res!r}"[:300],
+                                 None, pulling=False)
+        return digest
+
     def volumes(self, project: str) -> list[str]:
         res = self._call("volumes", filters={"label": L.project_filter(project)})
         return [v["Name"] for v in (res.get("Volumes") or [])]
@@ -204,14 +240,14 @@ class DockerEngine:
         try:
             for event in self._docker_py.pull(repo, tag=tag, stream=True, decode=True):
                 if "error" in event:
-                    raise pull_failed(ref, event["error"])
+                    raise registry_error(ref, event["error"], None)
                 if on_progress is not None:
                     on_progress(event)
         except docker.errors.APIError as exc:
             if _VERSION_REFUSED.search(_explanation(exc)) and self._negotiate(
                     used, _explanation(exc)):
                 return self.pull(ref, on_progress)
-            raise pull_failed(ref, _explanation(exc)) from None
+            raise registry_error(ref, _explanation(exc), exc.status_code) from None
         except requests.exceptions.RequestException as exc:
             raise classify(exc) from None
 
@@ -561,17 +597,64 @@ def engine_unavailable(endpoint: str, exc) -> IrisenvError:
         "`docker context use` at a running engine")
 
 
-def pull_failed(ref: str, detail: str) -> IrisenvError:
+# How Docker words a registry that did not serve an image (the engine relays the
+# registry's answer, or its own failure to reach it, in the message).
+_UNREACHABLE = re.compile(
+    r"dial tcp|connection refused|no such host|i/o timeout|timeout|request canceled|"
+    r"network is unreachable|no route to host|connection reset|server gave HTTP response|"
+    r"x509|certificate|tls:|EOF|unexpected HTTP status: 5\d\d|service unavailable|"
+    r"bad gateway", re.I)
+_DENIED = re.compile(
+    r"unauthorized|authentication required|no basic auth credentials|denied|forbidden|"
+    r"may require 'docker login'|incorrect username or password", re.I)
+_NOT_FOUND = re.compile(r"manifest unknown|name unknown|not found|does not exist|"
+                        r"unknown tag", re.I)
+
+
+def registry_host(ref: str) -> str:
+    """The registry an image reference names (Docker's rule: a first path component with
+    a "." or a ":", or "localhost"; else Docker Hub)."""
+    first, sep, _ = ref.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost"):
+        return first
+    return "docker.io"
+
+
+def registry_error(ref: str, detail: str, status: int | None, *,
+                   pulling: bool = True) -> IrisenvError:
+    """Docker's message about pulling (``pulling``) or checking ``ref`` as an irisenv
+    error: a RefusedError for a reference Docker rejects, else a RegistryError whose reason
+    says what the user has to do (reach the registry, name an image it has, log in)."""
     exc = refused(detail)
     if exc is not None:
         exc.value = ref
         return exc
-    return IrisenvError(
-        f"image {ref} is not present locally and could not be pulled",
-        detail.strip() or "the registry did not answer",
-        "check the image name and your network; offline, load or build the image first "
-        f"(docker load / docker build -t {ref}); for enterprise images run "
-        "`docker login containers.intersystems.com`")
+    host = registry_host(ref)
+    detail = detail.strip() or "the registry did not answer"
+    doing = f"image {ref} could not be pulled" if pulling else f"cannot check image {ref}"
+    if _DENIED.search(detail) or status in (401, 403):
+        return RegistryError(
+            "denied", f"{doing}: registry {host} refused access",
+            detail,
+            f"log in as the user that runs irisenv: `docker login {host}` (irisenv uses the "
+            "Docker CLI's credentials, ~/.docker/config.json or $DOCKER_CONFIG); check that "
+            "the repository exists and that the account may read it")
+    if _NOT_FOUND.search(detail) or status == 404:
+        return RegistryError(
+            "missing", f"{doing}: registry {host} has no such repository or tag",
+            detail,
+            "check the repository and tag of `image` in iris-devtester.toml; if it is your "
+            f"own image, push it first (`docker push {ref}`)")
+    if _UNREACHABLE.search(detail):
+        return RegistryError(
+            "unreachable", f"{doing}: registry {host} cannot be reached", detail,
+            "start the registry, or make it reachable from the Docker engine's host (network, "
+            "DNS, proxy, TLS certificates: the engine talks to the registry, not irisenv); "
+            f"offline, load or build the image on the engine (`docker load`, "
+            f"`docker build -t {ref}`)")
+    return IrisenvError(doing, detail,
+                        "retry; if it persists, read the engine's log (a full disk, a broken "
+                        "layer) and try `docker pull` by hand")
 
 
 # Docker's refusals of a value irisenv took from the config (400, or 500 on older engines):

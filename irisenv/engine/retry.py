@@ -72,6 +72,12 @@ class RetryingEngine:
     def image_id(self, ref):
         return self._retried("image_id", ref)
 
+    def image_digests(self, ref):
+        return self._retried("image_digests", ref)
+
+    def registry_digest(self, ref):
+        return self._retried("registry_digest", ref)
+
     def volumes(self, project):
         return self._retried("volumes", project)
 

@@ -2,6 +2,9 @@
 
 ``project`` is a fresh project directory with a one-instance config on the stand-in image
 and a unique project name; its teardown removes everything Docker holds for that name.
+``registry`` and ``auth_registry`` are real image registries on 127.0.0.1 (registries.py),
+one per test session and worker; a registry that cannot start fails the tests that need
+it, never skips them.
 """
 from __future__ import annotations
 
@@ -40,3 +43,30 @@ def make_project(tmp_path_factory, client):
     yield make
     for p in made:
         p.cleanup()
+
+
+def _registry(tmp_path_factory, auth: bool):
+    from registries import Registry, RegistryUnavailable
+
+    r = Registry(tmp_path_factory.mktemp("registry"), auth=auth)
+    try:
+        r.start()
+    except RegistryUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+    return r
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory):
+    """An image registry on 127.0.0.1 without authentication."""
+    r = _registry(tmp_path_factory, auth=False)
+    yield r
+    r.stop()
+
+
+@pytest.fixture(scope="session")
+def auth_registry(tmp_path_factory):
+    """An image registry on 127.0.0.1 behind htpasswd authentication (registries.USER)."""
+    r = _registry(tmp_path_factory, auth=True)
+    yield r
+    r.stop()

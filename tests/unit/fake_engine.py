@@ -20,7 +20,7 @@ import threading
 from irisenv.core import labels as L
 from irisenv.core.observed import Actual, ObservedContainer
 from irisenv.engine.base import ContainerState, EngineInfo, ExecResult
-from irisenv.errors import ConflictError, IrisenvError
+from irisenv.errors import ConflictError, IrisenvError, RegistryError
 from irisenv.iris.runner import VAL_TAG
 
 IMG = "intersystemsdc/iris-community:2025.1"
@@ -71,6 +71,11 @@ class FakeEngine:
         self.lock = threading.RLock()
         self._ids = itertools.count(1)
         self.images: dict = {IMG: IMG_ID}
+        # ref -> the manifest digests the local image was pulled by (docker's RepoDigests)
+        self.digests: dict = {}
+        # the registry: ref -> (manifest digest behind the tag, the image ID it pulls as);
+        # a ref absent here is one the registry does not have
+        self.registry: dict = {}
         self.volume_names: set = set()
         self._host_ports = itertools.count(_FIRST_HOST_PORT)
         # The IRIS a container comes up with when this fake starts it: None, it never does
@@ -88,7 +93,8 @@ class FakeEngine:
         log = BOOT_LOG + (self._ready_log(image) if iris is not None else ())
         self.containers[cid] = dict(name=name, labels=dict(labels), state=state, image=image,
                                     actual=actual or Actual(), files=None, ports={},
-                                    log=list(log), iris=dict(iris) if iris is not None else None)
+                                    log=list(log), iris=dict(iris) if iris is not None else None,
+                                    image_id=self.images.get(image, IMG_ID))
         if state == "running":
             self._publish(self.containers[cid])
         return cid
@@ -99,7 +105,7 @@ class FakeEngine:
     def observed(self, cid) -> ObservedContainer:
         c = self.containers[cid]
         return ObservedContainer(id=cid, name=c["name"], state=c["state"], labels=c["labels"],
-                                 image_id=IMG_ID,
+                                 image_id=c.get("image_id", IMG_ID),
                                  ports=dict(c["ports"]) if c["state"] == "running" else {})
 
     def by_name(self, name):
@@ -160,6 +166,17 @@ class FakeEngine:
         self._enter("image_id", ref)
         return self.images.get(ref)
 
+    def image_digests(self, ref):
+        self._enter("image_digests", ref)
+        return tuple(self.digests.get(ref, ())) if ref in self.images else ()
+
+    def registry_digest(self, ref):
+        self._enter("registry_digest", ref)
+        if ref not in self.registry:
+            raise RegistryError("missing", f"cannot check image {ref}: no such tag",
+                                "manifest unknown", "push it first")
+        return self.registry[ref][0]
+
     def volumes(self, project):
         self._enter("volumes", project)
         return sorted(self.volume_names)
@@ -178,7 +195,11 @@ class FakeEngine:
         self._enter("pull", ref)
         if on_progress:
             on_progress({"status": "Downloading", "progress": "[=>  ]"})
-        self.images[ref] = IMG_ID
+        if ref in self.registry:
+            digest, self.images[ref] = self.registry[ref]
+            self.digests[ref] = (digest,)
+        else:
+            self.images[ref] = IMG_ID
 
     def create_volume(self, name, labels):
         self._enter("create_volume", name)

@@ -166,6 +166,8 @@ IRIS_LEVEL_CHANGES = {
     "stop_timeout": dict(stop_timeout=5.0),
     "reuse never": dict(reuse="never"),
     "reuse always": dict(reuse="always"),
+    "pull always": dict(pull="always"),
+    "pull never": dict(pull="never"),
 }
 
 
@@ -175,10 +177,10 @@ def test_iris_level_changes_do_not_change_the_hash(name):
     assert make(inst).hash == GOLDEN_MINIMAL
 
 
-def test_stop_timeout_and_reuse_are_carried_outside_the_spec():
-    d = make(base(stop_timeout=7.5, reuse="never"))
-    assert d.stop_timeout == 7.5 and d.reuse == "never"
-    assert "stop_timeout" not in d.spec and "reuse" not in d.spec
+def test_stop_timeout_reuse_and_pull_are_carried_outside_the_spec():
+    d = make(base(stop_timeout=7.5, reuse="never", pull="always"))
+    assert d.stop_timeout == 7.5 and d.reuse == "never" and d.pull == "always"
+    assert "stop_timeout" not in d.spec and "reuse" not in d.spec and "pull" not in d.spec
 
 
 def test_password_never_in_labels_or_spec():

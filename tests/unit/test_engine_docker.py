@@ -96,12 +96,12 @@ def test_docker_refusing_a_config_value_names_the_key(status, text, key, fix):
 
 
 def test_an_invalid_reference_on_pull_is_a_refused_image():
-    from irisenv.engine.docker import pull_failed
+    from irisenv.engine.docker import registry_error
     from irisenv.errors import RefusedError
 
-    err = pull_failed("localhost:5000/", "invalid reference format")
+    err = registry_error("localhost:5000/", "invalid reference format", 400)
     assert isinstance(err, RefusedError) and (err.key, err.value) == ("image", "localhost:5000/")
-    assert not isinstance(pull_failed("iris:nope", "manifest unknown"), RefusedError)
+    assert not isinstance(registry_error("iris:nope", "manifest unknown", 404), RefusedError)
 
 
 def test_a_refused_value_becomes_a_config_error_at_its_line(tmp_path):
@@ -218,3 +218,123 @@ def test_the_current_context_is_read_as_docker_py_reads_it(tmp_path, monkeypatch
     ctx = ContextAPI.get_current_context()
     docker_py = ctx.Host if ctx is not None and current not in (None, "default") else None
     assert _context_host() == docker_py == expected
+
+
+# ------------------------------------------------------------------ registries
+# Docker's words for a registry that does not serve an image, as Docker Engine 20.10 says
+# them to /distribution (checking a tag) and /images/create (pulling); the first three were
+# read from a real `docker-registry` (tests/docker/test_registry.py), the Docker Hub one
+# from its answer for a private or absent repository.
+REGISTRY_ANSWERS = [
+    (500, 'Get "http://127.0.0.1:1/v2/": dial tcp 127.0.0.1:1: connect: connection refused',
+     "unreachable"),
+    (404, "manifest for 127.0.0.1:5000/team/iris:nope not found: manifest unknown: manifest "
+          "unknown", "missing"),
+    (500, 'Head "http://127.0.0.1:5000/v2/team/iris/manifests/v1": no basic auth credentials',
+     "denied"),
+    (401, "unauthorized: authentication required", "denied"),
+    (404, "pull access denied for team/iris, repository does not exist or may require 'docker "
+          "login': denied: requested access to the resource is denied", "denied"),
+    (500, 'Get "https://registry.example.com/v2/": dial tcp: lookup registry.example.com: no '
+          "such host", "unreachable"),
+    (500, 'Get "https://127.0.0.1:5000/v2/": http: server gave HTTP response to HTTPS client',
+     "unreachable"),
+    (None, "received unexpected HTTP status: 503 Service Unavailable", "unreachable"),
+]
+
+
+@pytest.mark.parametrize("status, text, reason", REGISTRY_ANSWERS)
+def test_a_registry_that_does_not_serve_an_image_is_classified(status, text, reason):
+    from irisenv.engine.docker import registry_error
+    from irisenv.errors import RegistryError
+
+    ref = "127.0.0.1:5000/team/iris:v1"
+    for pulling, doing in ((True, f"image {ref} could not be pulled"),
+                           (False, f"cannot check image {ref}")):
+        err = registry_error(ref, text, status, pulling=pulling)
+        assert isinstance(err, RegistryError) and err.reason == reason
+        assert err.what.startswith(f"{doing}: registry 127.0.0.1:5000 ")
+        assert err.why == text
+    fix = registry_error(ref, text, status).fix
+    assert {"unreachable": "start the registry", "missing": "docker push " + ref,
+            "denied": "docker login 127.0.0.1:5000"}[reason] in fix
+
+
+def test_a_pull_failing_on_the_engine_side_is_not_blamed_on_the_registry():
+    from irisenv.engine.docker import registry_error
+    from irisenv.errors import IrisenvError, RegistryError
+
+    err = registry_error("team/iris:v1", "write /var/lib/docker/tmp/x: no space left on device",
+                         None)
+    assert isinstance(err, IrisenvError) and not isinstance(err, RegistryError)
+    assert err.what == "image team/iris:v1 could not be pulled" and "full disk" in err.fix
+
+
+@pytest.mark.parametrize("ref, host", [
+    ("intersystemsdc/iris-community:latest", "docker.io"), ("busybox", "docker.io"),
+    ("containers.intersystems.com/intersystems/iris-community:latest-em",
+     "containers.intersystems.com"),
+    ("localhost/iris:v1", "localhost"), ("127.0.0.1:5000/iris:v1", "127.0.0.1:5000"),
+])
+def test_the_registry_of_a_reference(ref, host):
+    from irisenv.engine.docker import registry_host
+
+    assert registry_host(ref) == host
+
+
+class _Distribution:
+    """docker-py's APIClient as far as the registry calls go: answers, or raises."""
+
+    def __init__(self, answer):
+        self.answer = answer
+        self.calls = []
+
+    def inspect_distribution(self, ref):
+        self.calls.append(ref)
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
+
+    def inspect_image(self, ref):
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
+
+
+def test_the_digest_behind_a_tag_is_the_distribution_descriptor():
+    from irisenv.engine.docker import DockerEngine
+
+    digest = "sha256:" + "c" * 64
+    client = _Distribution({"Descriptor": {"mediaType": "application/vnd.docker.distribution."
+                                           "manifest.v2+json", "digest": digest, "size": 1569},
+                            "Platforms": [{"architecture": "amd64", "os": "linux"}]})
+    assert DockerEngine("unix:///x.sock", client=client).registry_digest("r:5/a:v1") == digest
+    assert client.calls == ["r:5/a:v1"]
+
+
+@pytest.mark.parametrize("status, text, reason", REGISTRY_ANSWERS[:5])
+def test_a_registry_failure_of_a_tag_check_is_a_registry_error_not_a_transient_one(
+        status, text, reason):
+    from irisenv.engine import retry
+    from irisenv.engine.docker import DockerEngine
+    from irisenv.errors import RegistryError
+
+    client = _Distribution(api_error(status, text))
+    engine = retry.with_retries(DockerEngine("unix:///x.sock", client=client))
+    with pytest.raises(RegistryError) as info:
+        engine.registry_digest("127.0.0.1:5000/team/iris:v1")
+    assert info.value.reason == reason
+    assert len(client.calls) == 1  # asked once: a registry's answer is not retried
+
+
+def test_the_local_image_digests_are_its_repo_digests():
+    from irisenv.engine.docker import DockerEngine
+
+    d1, d2 = "sha256:" + "1" * 64, "sha256:" + "2" * 64
+    client = _Distribution({"Id": "sha256:" + "a" * 64,
+                            "RepoDigests": [f"127.0.0.1:5000/team/iris@{d1}", f"team/iris@{d2}"]})
+    assert DockerEngine("unix:///x.sock", client=client).image_digests("team/iris:v1") == (d1, d2)
+    client.answer = {"Id": "sha256:" + "a" * 64, "RepoDigests": []}  # built here
+    assert DockerEngine("unix:///x.sock", client=client).image_digests("team/iris:v1") == ()
+    client.answer = api_error(404, "No such image: team/iris:v1")
+    assert DockerEngine("unix:///x.sock", client=client).image_digests("team/iris:v1") == ()

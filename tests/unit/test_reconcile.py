@@ -485,7 +485,8 @@ def test_plan_json_shape():
         "project": "demo",
         "changes": True,
         "steps": [
-            {"action": "pull", "cause": "the image is not present on the engine", "image": IMG},
+            {"action": "pull", "cause": "the image is not present on the engine", "image": IMG,
+             "newer_digest": None},
             {"action": "replace", "cause": "memory", "instance": "iris", "name": "demo-iris",
              "hash": d_new.hash,
              "container_id": CID, "state": "running",

@@ -21,6 +21,13 @@ def test_ci_ensures_a_docker_engine():
     assert "dockerd" in ci and "docker.io" in ci and "tests/standin/build.sh" in ci
 
 
+def test_ci_installs_the_image_registry_the_registry_tests_start():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "apt-get install" in ci and "docker-registry" in ci
+    registries = (ROOT / "tests" / "docker" / "registries.py").read_text()
+    assert '"docker-registry"' in registries  # the binary the tests look for
+
+
 def test_python_requirement_matches_the_code_and_the_readme():
     """The code imports tomllib (3.11+) without a fallback: the package says >= 3.11, needs no
     tomli, and README says the same (3.10 reached end of life in October 2026)."""
