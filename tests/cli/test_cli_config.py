@@ -254,7 +254,8 @@ def test_get(capsys, project, key, expected):
 def test_get_table_is_json(capsys, project):
     code, out, _ = run(capsys, "config", "get", "instances.iris.ports")
     assert code == 0
-    assert json.loads(out) == {"superserver": "auto", "web": "auto", "host_ip": "127.0.0.1"}
+    assert json.loads(out) == {"superserver": "auto", "web": "auto", "host_ip": "127.0.0.1",
+                               "preferred": None}
 
 
 def test_get_unknown_key(capsys, project):
