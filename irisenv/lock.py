@@ -6,6 +6,7 @@ take the same lock, kept in the per-user state directory (irisenv/statedir.py) u
 ``locks/``. The engine endpoint is normalised first, so two spellings of one engine share
 a lock. The lock is a filelock (flock on POSIX): the OS releases it when its holder dies,
 so no stale lock survives a crash. Next to it, ``<name>.owner`` says who holds it.
+:func:`file_lock` is that lock for any file (the port registry's, irisenv/registry.py).
 """
 from __future__ import annotations
 

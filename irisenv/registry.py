@@ -10,7 +10,9 @@ format, which port to lease, stale rules) are in core/ports.py; this module does
 - A file irisenv cannot read (not JSON, not a registry) is moved aside to
   ``ports.json.corrupt-<time>`` with a warning, and rebuilt from what the engine at hand
   holds: its irisenv containers' labels (project, instance, spec, leased ports, project
-  directory) and published ports. A file written by a newer irisenv is left alone (error).
+  directory) and published ports. A missing file is built the same way, silently (the
+  first sync after an upgrade, or a deleted state directory). A file written by a newer
+  irisenv is left alone (error).
 - `sync` (irisenv/phases.py) calls :func:`lease` once, between its plan and the apply;
   `plan` and `status` never open the registry. A new port is checked free on the engine's
   host first: not published by any container on the engine, and for a local engine bindable
@@ -106,10 +108,10 @@ def transaction(engine=None, warn=None, verb: str = "sync", timeout: float = LOC
                    fix="wait for it and run the command again; a crashed holder releases the "
                        "lock by itself"):
         p = path()
-        before = _load(p, engine, warn)
+        before, fresh = _load(p, engine, warn)
         reg = _Open(before)
         yield reg
-        if P.touched(before, reg.entries):
+        if fresh or P.touched(before, reg.entries):
             try:
                 statedir.write_file(p, P.dumps(reg.entries))
             except OSError as exc:
@@ -119,13 +121,18 @@ def transaction(engine=None, warn=None, verb: str = "sync", timeout: float = LOC
                                    "your own") from None
 
 
-def _load(p: Path, engine, warn) -> list:
+def _load(p: Path, engine, warn) -> tuple[list, bool]:
+    """(the entries, whether they are not the file's: it was missing or unreadable, and
+    they were rebuilt from the engine's labels)."""
     statedir.refuse_link(p)
     text = statedir.read_text(p)
     if text is None:
-        return []
+        # none yet (the first sync after an upgrade), or deleted: the ports the engine's
+        # irisenv containers were made with are recorded at once, so that no lease hands
+        # out the port of a stopped container whose project has not synced since
+        return (rebuild(engine)[0] if not os.path.lexists(p) else []), True
     try:
-        return P.loads(text)
+        return P.loads(text), False
     except P.NewerRegistry as exc:
         raise _newer(p, exc) from None
     except P.CorruptRegistry as exc:
@@ -139,7 +146,7 @@ def _load(p: Path, engine, warn) -> list:
         entries, source = rebuild(engine)
         (warn or _stderr)(f"the port registry {p} was unreadable ({exc}): moved it to "
                           f"{aside.name} and rebuilt it from {source}")
-        return entries
+        return entries, True
 
 
 def _newer(p: Path, exc: P.NewerRegistry) -> IrisenvError:

@@ -184,6 +184,20 @@ def test_a_corrupt_registry_is_moved_aside_and_rebuilt_from_the_labels(fake):
     assert "rebuilt it from the labels of 1 irisenv container(s)" in warned[0]
 
 
+def test_a_missing_registry_is_seeded_from_the_labels_keeping_stopped_containers_ports(fake):
+    window = '[ports]\nrange = "42100-42103"\n'
+    other = project(fake, name="other", ports=window)
+    other.sync(NO_WAIT, timeout=5)
+    held = set(published(fake, "other-iris").values())
+    fake.stop(next(c for c, v in fake.containers.items() if v["name"] == "other-iris"))
+    registry.path().unlink()  # a deleted state directory, or the first sync after an upgrade
+    events = Events()
+    project(fake, ports=window).sync(NO_WAIT, timeout=5, reporter=events)
+    assert set(published(fake).values()) == {42100, 42101, 42102, 42103} - held
+    assert {e.port for k, e in entries().items() if k[0] == "other"} == held
+    assert events.said("warning") == []  # nothing was wrong
+
+
 def test_a_newer_registry_is_left_alone(fake):
     text = '{"schema_version": 99, "entries": []}'
     registry.path().write_text(text)
