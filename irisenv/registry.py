@@ -241,27 +241,58 @@ def lease(project, desired: list, observed, plan, reporter, avoid=frozenset()) -
     keep = frozenset(c.instance for c in observed.containers if c.instance)
     key = engine_key(engine.endpoint)
 
-    def warn(message):
-        reporter.event("warning", message)
-
-    with transaction(engine, warn, "sync") as reg:
-        entries = reg.entries
+    def assign(entries: list, is_free, stale):
         try:
-            a = P.assign(entries, needs, engine=key, project=project.name,
-                         project_dir=str(config.base_dir), now=time.time(),
-                         port_range=config.ports.port_range,
-                         is_free=FreeCheck(engine, host_ips),
-                         stale=lambda: stale_entries(entries, {key: engine}, time.time()),
-                         keep_instances=keep, avoid=frozenset(avoid))
+            return P.assign(entries, needs, engine=key, project=project.name,
+                            project_dir=str(config.base_dir), now=time.time(),
+                            port_range=config.ports.port_range, is_free=is_free, stale=stale,
+                            keep_instances=keep, avoid=frozenset(avoid))
         except P.Exhausted as exc:
             raise exhausted(exc, config) from None
-        reg.entries = a.entries
+
+    a = _unchanged(assign)  # the no-op: no lock taken, nothing written
+    if a is None:
+        def warn(message):
+            reporter.event("warning", message)
+
+        with transaction(engine, warn, "sync") as reg:
+            entries = reg.entries
+            a = assign(entries, FreeCheck(engine, host_ips),
+                       lambda: stale_entries(entries, {key: engine}, time.time()))
+            reg.entries = a.entries
     for instance, message in a.events:
         reporter.event("port", message, instance=instance)
     for instance, message in a.notes:
         reporter.event("note", message, instance=instance)
     return [replace(d, host_ports={k: p for (i, k), p in sorted(a.ports.items())
                                    if i == d.instance}) for d in desired]
+
+
+class _Changes(Exception):
+    """The lease needs a new port: it is made again under the lock."""
+
+
+def _unchanged(assign):
+    """assign()'s result when the registry, read without the lock, is readable and the
+    lease changes nothing in it (every port leased already, seen lately); else None."""
+    text = statedir.read_text(path())
+    try:
+        entries = P.loads(text) if text is not None else None
+    except P.NewerRegistry as exc:
+        raise _newer(path(), exc) from None
+    except P.CorruptRegistry:
+        entries = None  # repaired under the lock
+    if entries is None:
+        return None
+
+    def needs_lock(*_):
+        raise _Changes
+
+    try:
+        a = assign(entries, needs_lock, needs_lock)
+    except _Changes:
+        return None
+    return None if P.touched(entries, a.entries) else a
 
 
 def _bound(c, kind: str) -> tuple[int | None, bool]:

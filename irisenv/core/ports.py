@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import NamedTuple
 
 SCHEMA_VERSION = 1
 KINDS = ("superserver", "web")
@@ -22,6 +22,9 @@ AUTO, FIXED = "auto", "fixed"
 DEFAULT_RANGE = "41972-42971"
 DAY = 86400.0
 DEFAULT_STALE_AFTER = 30 * DAY
+# How old last_seen gets before a sync that changes nothing else writes it anew: a no-op
+# sync then writes no file (staleness is counted in days).
+TOUCH_EVERY = 3600.0
 
 
 class CorruptRegistry(ValueError):
@@ -36,8 +39,10 @@ class NewerRegistry(ValueError):
         self.version = version
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
+    """(Named tuples, not dataclasses: the sync path imports this module, and three
+    dataclasses cost it ~2 ms.)"""
+
     engine: str  # the engine's endpoint, normalised (irisenv.lock.normalize_endpoint)
     project: str
     instance: str
@@ -165,8 +170,7 @@ def stale_reason(e: Entry, *, container: bool | None, dir_exists: bool | None, n
 
 
 # ---------------------------------------------------------------- leasing
-@dataclass(frozen=True)
-class Need:
+class Need(NamedTuple):
     """One published port of an instance, as the config and the engine show it."""
 
     instance: str
@@ -179,12 +183,12 @@ class Need:
     new_container: bool = False  # this sync makes the instance a new container
 
 
-@dataclass
 class Assignment:
-    entries: list  # the registry after
-    ports: dict = field(default_factory=dict)  # (instance, kind) -> port, for "auto" needs
-    events: list = field(default_factory=list)  # (instance or None, message): what changed
-    notes: list = field(default_factory=list)  # (instance, message): worth a user's look
+    def __init__(self, entries: list):
+        self.entries = entries  # the registry after
+        self.ports: dict = {}  # (instance, kind) -> port, for "auto" needs
+        self.events: list = []  # (instance or None, message): what changed
+        self.notes: list = []  # (instance, message): worth a user's look
 
 
 class Exhausted(Exception):
@@ -199,8 +203,8 @@ def assign(entries: list, needs: list, *, engine: str, project: str, project_dir
            avoid: frozenset = frozenset()) -> Assignment:
     """The registry after one sync of (engine, project), and the port of each "auto" need.
 
-    - A need's entry lives on: same port, last seen now (stable across restart, replace,
-      down and sync).
+    - A need's entry lives on: same port (stable across restart, replace, down and sync),
+      last seen now (when it was more than TOUCH_EVERY ago: a no-op writes nothing).
     - A container that runs with another port than its entry (made before the registry,
       or the entry was lost) has that port adopted, when no other entry holds it: no
       replace for a port.
@@ -216,7 +220,7 @@ def assign(entries: list, needs: list, *, engine: str, project: str, project_dir
     Raises Exhausted when the range has no port left."""
     mine = {e.key: e for e in entries if e.engine == engine and e.project == project}
     rest = [e for e in entries if e.key not in mine]
-    out = Assignment(entries=[])
+    out = Assignment([])
     wanted = {(engine, project, n.instance, n.kind) for n in needs}
     kept: dict = {}
     for key, e in mine.items():
@@ -231,8 +235,10 @@ def assign(entries: list, needs: list, *, engine: str, project: str, project_dir
         key = (engine, project, need.instance, need.kind)
         old = kept.get(key)
         moved = old is None or old.port != port or old.how != how
+        seen = now if moved or old.project_dir != project_dir or \
+            now - old.last_seen >= TOUCH_EVERY else old.last_seen
         e = Entry(engine, project, need.instance, need.kind, port, how, project_dir,
-                  assigned=now if moved else old.assigned, last_seen=now)
+                  assigned=now if moved else old.assigned, last_seen=seen)
         reg.put(e)
         kept[key] = e
         if event:

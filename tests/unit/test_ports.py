@@ -142,14 +142,23 @@ def test_a_new_container_gets_a_port_from_the_range_at_its_hashed_start():
 
 
 def test_an_entry_lives_on_across_replace_restart_and_down():
-    old = entry(project="demo", port=42007, assigned=NOW - 500, last_seen=NOW - 50)
+    old = entry(project="demo", port=42007, assigned=NOW - 5000, last_seen=NOW - P.TOUCH_EVERY,
+                project_dir="/src/demo")
     for n in (need(new_container=True),  # replace, or sync after down
               need(bound=42007),  # a running (restarted) container
               need()):  # a stopped one
         a = assign([old], [n])
         assert a.ports == {("iris", "superserver"): 42007}
-        assert mine(a).assigned == NOW - 500 and mine(a).last_seen == NOW
+        assert mine(a).assigned == NOW - 5000 and mine(a).last_seen == NOW
         assert a.asked == [] and a.events == []  # no free check, nothing new to say
+
+
+def test_a_no_op_changes_nothing_when_the_entry_was_seen_lately():
+    old = entry(project="demo", port=42007, last_seen=NOW - 60, project_dir="/src/demo")
+    a = assign([old], [need(bound=42007)])
+    assert not P.touched([old], a.entries)  # so the file is not written
+    moved = assign([entry(project="demo", port=42007, last_seen=NOW - 60)], [need(bound=42007)])
+    assert mine(moved).project_dir == "/src/demo" and mine(moved).last_seen == NOW
 
 
 def test_twenty_projects_get_twenty_distinct_ports():

@@ -92,13 +92,17 @@ def test_the_port_stays_across_replace_down_and_sync(fake):
     assert published(fake) == first
 
 
-def test_a_no_op_sync_writes_nothing_but_the_time_it_saw_the_entries(fake):
+def test_a_no_op_sync_takes_no_lock_and_writes_nothing(fake):
     p = project(fake)
     p.sync(NO_WAIT, timeout=5)
     before = entries()
+    owner = registry.path().parent / "locks" / "ports.owner"
+    stamps = registry.path().stat().st_mtime_ns, owner.stat().st_mtime_ns
     events = Events()
     fake.log.clear()
     p.sync(NO_WAIT, timeout=5, reporter=events)
+    # neither the file nor the lock's owner was written: no lock was taken
+    assert (registry.path().stat().st_mtime_ns, owner.stat().st_mtime_ns) == stamps
     after = entries()
     assert {k: (e.port, e.assigned) for k, e in after.items()} == \
         {k: (e.port, e.assigned) for k, e in before.items()}
