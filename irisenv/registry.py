@@ -27,7 +27,6 @@ import socket
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 
 from . import statedir
@@ -217,6 +216,8 @@ def lease(project, desired: list, observed, plan, reporter, avoid=frozenset()) -
     publish adopted, new ones leased for new containers (create, replace), fixed ports
     recorded, ports no longer declared released. ``avoid``: ports found taken by another
     program during this sync."""
+    from dataclasses import replace
+
     from .core.plan import Create, Replace
 
     config = project.config
