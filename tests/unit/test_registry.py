@@ -277,6 +277,46 @@ def test_bindable_and_answers_see_a_listener():
     assert registry.answers("127.0.0.1", port) is False
 
 
+def test_the_free_check_of_a_remote_engine_connects_to_its_host(fake):
+    """tcp:// and ssh:// engines publish ports on their own host: a port is free when no
+    container there publishes it and nothing answers a connect from here."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    busy = listener.getsockname()[1]
+    fake.endpoint = "tcp://127.0.0.1:2375"
+    fake.add("x", {}, actual=_publishing(busy + 1))
+    check = registry.FreeCheck(fake, {"iris": "0.0.0.0"})
+    try:
+        assert check(busy, "iris") is False  # something answers
+        assert check(busy + 1, "iris") is False  # a container on the engine publishes it
+        bound = socket.socket()
+        bound.bind(("127.0.0.1", 0))  # bound, not listening: a connect is refused
+        assert check(bound.getsockname()[1], "iris") is True  # no bind test for a remote one
+        bound.close()
+    finally:
+        listener.close()
+    assert len(fake.calls("published_ports")) == 1  # listed once, at the first check
+
+
+def test_the_free_check_of_a_local_engine_binds_on_the_host_ip(fake):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))  # bound, not listening: only a bind test sees it
+    port = s.getsockname()[1]
+    check = registry.FreeCheck(fake, {"iris": "127.0.0.1"})
+    try:
+        assert check(port, "iris") is False
+    finally:
+        s.close()
+    assert check(port, "iris") is True
+
+
+def _publishing(port):
+    from irisenv.core.observed import Actual
+
+    return Actual(ports=(("1972/tcp", "0.0.0.0", port),))
+
+
 @pytest.mark.parametrize("text, seconds", [("", 30 * 86400), ("2d", 2 * 86400), ("12h", 43200),
                                            ("90m", 5400)])
 def test_stale_after(text, seconds):
