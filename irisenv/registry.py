@@ -348,14 +348,18 @@ class FreeCheck:
 
 
 def bindable(host_ip: str, port: int) -> bool:
-    """Whether a listener could bind ``host_ip:port`` now (a bind test; only "address in
-    use" counts as taken: a port only root may bind is Docker's to bind)."""
+    """Whether a listener could bind ``host_ip:port`` now: a bind test with SO_REUSEADDR
+    (as Docker binds, so a connection in TIME_WAIT does not count). Only "address in use"
+    counts as taken: a port only root may bind, or an address this host lacks, is
+    Docker's to bind or refuse."""
     family = socket.AF_INET6 if ":" in host_ip else socket.AF_INET
     try:
         s = socket.socket(family, socket.SOCK_STREAM)
     except OSError:
         return True
     try:
+        if os.name != "nt":  # on Windows SO_REUSEADDR would let two sockets share a port
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind((host_ip, port))
         return True
     except OSError as exc:
