@@ -75,7 +75,7 @@ def stale_after(environ=None) -> float:
 def read(engine=None, warn=None) -> list:
     """The entries, without the lock; a corrupt file is repaired under the lock first."""
     p = path()
-    text = statedir.read_text(p)
+    text = _read(p)
     if text is None:
         return []
     try:
@@ -124,7 +124,7 @@ def _load(p: Path, engine, warn) -> tuple[list, bool]:
     """(the entries, whether they are not the file's: it was missing or unreadable, and
     they were rebuilt from the engine's labels)."""
     statedir.refuse_link(p)
-    text = statedir.read_text(p)
+    text = _read(p)
     if text is None:
         # none yet (the first sync after an upgrade), or deleted: the ports the engine's
         # irisenv containers were made with are recorded at once, so that no lease hands
@@ -146,6 +146,15 @@ def _load(p: Path, engine, warn) -> tuple[list, bool]:
         (warn or _stderr)(f"the port registry {p} was unreadable ({exc}): moved it to "
                           f"{aside.name} and rebuilt it from {source}")
         return entries, True
+
+
+def _read(p: Path) -> str | None:
+    """The file's text; None when it is missing. Something there that cannot be read as
+    text (a directory, say) reads as text no registry has, so it counts as corrupt."""
+    try:
+        return statedir.read_text(p)
+    except (OSError, UnicodeError) as exc:
+        return f"<unreadable: {exc.__class__.__name__}>"
 
 
 def _newer(p: Path, exc: P.NewerRegistry) -> IrisenvError:
@@ -276,7 +285,7 @@ class _Changes(Exception):
 def _unchanged(assign):
     """assign()'s result when the registry, read without the lock, is readable and the
     lease changes nothing in it (every port leased already, seen lately); else None."""
-    text = statedir.read_text(path())
+    text = _read(path())
     try:
         entries = P.loads(text) if text is not None else None
     except P.NewerRegistry as exc:

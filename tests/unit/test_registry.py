@@ -188,6 +188,14 @@ def test_a_corrupt_registry_is_moved_aside_and_rebuilt_from_the_labels(fake):
     assert "rebuilt it from the labels of 1 irisenv container(s)" in warned[0]
 
 
+def test_a_directory_in_the_registrys_place_is_moved_aside_too(fake):
+    registry.path().mkdir()
+    events = Events()
+    project(fake).sync(NO_WAIT, timeout=5, reporter=events)
+    assert registry.path().is_file() and len(events.said("warning")) == 1
+    assert [p.is_dir() for p in registry.path().parent.glob("ports.json.corrupt-*")] == [True]
+
+
 def test_a_missing_registry_is_seeded_from_the_labels_keeping_stopped_containers_ports(fake):
     window = '[ports]\nrange = "42100-42103"\n'
     other = project(fake, name="other", ports=window)
