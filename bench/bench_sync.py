@@ -7,7 +7,9 @@ side with floors and irisenv's performance goals (docs/performance.md).
                                                         goal: <= 1.3x the docker-py list
   status   `status` and `plan` on converged projects of 1 and 4 instances
                                                         goal: status (4) <= 1.5x plan (4)
-  parts    where a no-op `plan` spends its time, in-process (see BREAKDOWN below)
+  parts    where a no-op `plan` spends its time, in-process (see BREAKDOWN below), and
+           what the port registry adds to a no-op `sync` (import, lease)
+                                                        goal: <= 5 ms
   cold     `irisenv sync` from nothing (boot delay 1 s and 2 s) next to `docker run` and
            waiting for the log line              goal: wall - boot <= 0.4 s
            log line -> irisenv's log watcher returns    goal: <= 100 ms
@@ -103,6 +105,18 @@ t = T(); probe(engine, cs[0].id, want[desired[0].instance], pw[desired[0].instan
 span("IRIS state probe (one session exec)", t)
 t = T(); engine.exec(cs[0].id, ["true"]); span("bare `exec true`", t)
 t = T(); observed = project.observe(desired); span("observe, all of it (as plan runs it)", t)
+import irisenv.lock  # what a sync has imported for its project lock already
+t = T()
+try:  # the port registry (sync only; absent from trees older than it)
+    from irisenv.registry import lease
+except ImportError:
+    lease = None
+if lease is not None:
+    span("port registry: import (sync only)", t)
+    from irisenv.report import QuietReporter
+    noop = reconcile(desired, observed, Options(), project.iris_desired())
+    t = T(); lease(project, desired, observed, noop, QuietReporter())
+    span("port registry: a no-op sync's lease", t)
 t = T(); irisenv.core.render.plan_text(reconcile(desired, observed, Options(),
                                                 project.iris_desired()))
 span("reconcile + render", t)
@@ -505,6 +519,11 @@ def sec_parts(b: Bench, runs: int) -> None:
     keys = list(parts[b.variants[-1].name][0])
     for key in keys:
         row(b, key, [[p.get(key) for p in parts[v.name]] for v in b.variants], scale=1)
+    registry_rows = [k for k in keys if k.startswith("port registry")]
+    if registry_rows:
+        added = med([sum(p.get(k, 0) for k in registry_rows) for p in parts[b.variants[-1].name]])
+        print(f"port registry on a no-op sync (import + lease, {b.variants[-1].name}): "
+              f"{added:.2f} ms   <= 5 ms: {verdict(added, 5)}")
     sys.stdout.flush()
     b.down(d)
 

@@ -178,7 +178,7 @@ class Executor:
             except PortInUseError as exc:
                 self._discard(cid)  # leave nothing half-made behind
                 if not _picked_by_docker(d, exc.port):
-                    raise
+                    raise  # a fixed or leased port: not Docker's to pick anew
                 if attempt == PORT_ATTEMPTS:
                     raise auto_port_taken(d, exc, attempt) from None
                 self.report.event("retry", f"host port {exc.port or '?'} that Docker picked "
@@ -217,6 +217,8 @@ class Executor:
                     self.engine.start(c.id)
                     break
                 except PortInUseError as exc:  # Docker picks an "auto" port at each start
+                    if exc.port is not None and exc.port in step.desired.host_ports.values():
+                        raise leased_port_taken(step.desired, exc) from None
                     if not _picked_by_docker(step.desired, exc.port):
                         raise
                     if attempt == PORT_ATTEMPTS:
@@ -296,26 +298,43 @@ class Executor:
                           instance=d.instance)
 
 
-def _auto_keys(d) -> list[str]:
+def _docker_keys(d) -> list[str]:
+    """The ports Docker picks at each start: 0, or "auto" without a lease from the port
+    registry (a sync always has one)."""
     full = d.full_spec()
-    return [k for k in ("superserver", "web") if full[k] in ("auto", 0)]
+    return [k for k in ("superserver", "web")
+            if full[k] == 0 or (full[k] == "auto" and k not in d.host_ports)]
 
 
 def _picked_by_docker(d, port: int | None) -> bool:
-    """The clashing host port is one Docker picked for an "auto" port (not a fixed one)."""
+    """The clashing host port is one Docker picked (not a fixed one, nor a leased one: a
+    leased port that is taken goes back to the orchestrator, which leases another)."""
     full = d.full_spec()
-    fixed = {int(full[k]) for k in ("superserver", "web") if full[k] not in ("auto", 0, False)}
-    return bool(_auto_keys(d)) and (port is None or port not in fixed)
+    chosen = {int(full[k]) for k in ("superserver", "web") if full[k] not in ("auto", 0, False)}
+    chosen |= set(d.host_ports.values())
+    return bool(_docker_keys(d)) and (port is None or port not in chosen)
+
+
+def leased_port_taken(d, exc) -> PortInUseError:
+    """A stopped container's leased port, taken meanwhile by another program."""
+    kind = next(k for k, p in d.host_ports.items() if p == exc.port)
+    return PortInUseError(
+        f"instance {d.instance}: host port {exc.port}, its \"auto\" {kind} port from the port "
+        "registry, is taken by another program",
+        f"the container was made with that port and cannot start while another program holds "
+        f"it (Docker said: {exc.why.removeprefix('Docker could not publish it: ')})",
+        f"stop what holds it (`ss -ltnp | grep {exc.port}`), or run `irisenv sync --recreate`: "
+        "the new container gets another port", port=exc.port)
 
 
 def auto_port_taken(d, exc, attempts: int) -> IrisenvError:
-    keys = " and ".join(f"ports.{k}" for k in _auto_keys(d))
+    keys = " and ".join(f"ports.{k}" for k in _docker_keys(d))
     port = f"host port {exc.port}" if exc.port else "the host port"
     return IrisenvError(
         f"instance {d.instance}: {port} that Docker picked for an \"auto\" port was taken by "
         f"another program ({attempts} attempts, a new port each time)",
-        f"{keys} {'are' if ' and ' in keys else 'is'} \"auto\": Docker picks a free port when "
-        "the container starts, and each time another program bound it first (Docker said: "
+        f"{keys} {'are' if ' and ' in keys else 'is'} assigned by Docker: it picks a free port "
+        "when the container starts, and each time another program bound it first (Docker said: "
         f"{exc.why.removeprefix('Docker could not publish it: ')})",
         "run `irisenv sync` again; if it keeps failing, find what takes ports on this host "
         f"(`ss -ltnp`), or set {keys} to a fixed free port in iris-devtester.toml")

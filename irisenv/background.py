@@ -4,6 +4,7 @@ start early and join when they need it."""
 from __future__ import annotations
 
 import threading
+import time
 
 
 class Background:
@@ -23,9 +24,14 @@ class Background:
         self._thread = threading.Thread(target=run, daemon=True, name=thread)
         self._thread.start()
 
-    def result(self):
+    def result(self, timeout: float | None = None):
+        """The call's value (or its exception); TimeoutError when ``timeout`` seconds
+        passed first (the call goes on, unwaited for)."""
+        end = None if timeout is None else time.monotonic() + timeout
         while self._thread.is_alive():
-            self._thread.join(0.2)
+            if end is not None and time.monotonic() >= end:
+                raise TimeoutError("the call did not return in time")
+            self._thread.join(0.2 if end is None else max(0.0, min(0.2, end - time.monotonic())))
         if self._error is not None:
             raise self._error
         return self._value

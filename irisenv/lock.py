@@ -6,6 +6,7 @@ take the same lock, kept in the per-user state directory (irisenv/statedir.py) u
 ``locks/``. The engine endpoint is normalised first, so two spellings of one engine share
 a lock. The lock is a filelock (flock on POSIX): the OS releases it when its holder dies,
 so no stale lock survives a crash. Next to it, ``<name>.owner`` says who holds it.
+:func:`file_lock` is that lock for any file (the port registry's, irisenv/registry.py).
 """
 from __future__ import annotations
 
@@ -67,6 +68,18 @@ def normalize_endpoint(endpoint: str | None, *, tls: bool = False,
     return f"{scheme}://{user}{host}:{port}"
 
 
+def remote_host(endpoint: str | None) -> str | None:
+    """The host name of an engine that may run on another machine (a ``tcp://`` or
+    ``ssh://`` endpoint, ``http(s)://`` too), or None for a local one (``unix://``,
+    ``npipe://``, unset). Pure: nothing is resolved."""
+    text = normalize_endpoint(endpoint, resolve=lambda p: p)
+    scheme = text.split("://", 1)[0]
+    if scheme not in _DEFAULT_PORTS:
+        return None
+    host = urlsplit(text).hostname
+    return host or None
+
+
 def tls_from_env(environ=None) -> bool:
     """Whether docker-py talks TLS to a tcp:// endpoint (DOCKER_TLS_VERIFY set and not
     empty, or DOCKER_CERT_PATH set), as docker.utils.kwargs_from_env reads them."""
@@ -93,9 +106,21 @@ def lock_paths(endpoint: str | None, project: str, scope: str = "") -> tuple[Pat
 def project_lock(endpoint: str | None, project: str, verb: str, timeout: float,
                  on_wait=None, *, scope: str = ""):
     """Hold the lock for (engine endpoint, project); say who holds it while waiting."""
+    path, owner = lock_paths(endpoint, project, scope)
+    with file_lock(path, owner, verb, timeout, on_wait,
+                   busy=f"another irisenv is still working on project {project}"):
+        yield
+
+
+@contextmanager
+def file_lock(path: Path, owner: Path, verb: str, timeout: float, on_wait=None, *,
+              busy: str, fix: str = "wait for it to finish, or stop it; a crashed holder "
+                                    "releases the lock by itself"):
+    """Hold the filelock ``path``, recording the holder in ``owner`` (pid, verb, host,
+    since); ``on_wait(holder)`` hears when it must wait; after ``timeout`` seconds an
+    IrisenvError ``busy`` names the holder."""
     from filelock import FileLock, Timeout
 
-    path, owner = lock_paths(endpoint, project, scope)
     statedir.refuse_link(path)  # filelock opens with O_NOFOLLOW too; this says why
     statedir.refuse_link(owner)
     lock = FileLock(str(path), mode=0o600)
@@ -110,11 +135,8 @@ def project_lock(endpoint: str | None, project: str, verb: str, timeout: float,
                 lock.acquire(timeout=timeout)
             except Timeout:
                 raise IrisenvError(
-                    f"another irisenv is still working on project {project}",
-                    f"the lock {path} is held{(' by ' + holder) if holder else ''} and did not "
-                    f"come free within {timeout:.0f}s",
-                    "wait for it to finish, or stop it; a crashed holder releases the lock by "
-                    "itself") from None
+                    busy, f"the lock {path} is held{(' by ' + holder) if holder else ''} and "
+                    f"did not come free within {timeout:.0f}s", fix) from None
     except OSError as exc:
         raise IrisenvError(f"cannot take the lock {path}", exc.strerror or str(exc),
                            f"make it writable for you, or set {statedir.ENV} to a directory "

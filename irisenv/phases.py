@@ -5,14 +5,19 @@ the executor (irisenv/apply.py) carries the steps out. Phase two, IRIS, per inst
 soon as it is ready: observe IRIS (iris/probe.py), plan_iris() (core/iris_plan.py), apply
 (the executor's converge). The executor decides nothing: when the engine changed under it
 (Docker reported a conflict, e.g. a name taken meanwhile), the instance's steps end and
-this module observes and plans again, at most PLANS times."""
+this module observes and plans again, at most PLANS times.
+
+Between phase one's plan and its apply, the port registry (irisenv/registry.py) leases the
+host ports of "auto" ports, once per sync: the run specs carry them. When another program
+took a leased port before a new container could publish it, that port is avoided, another
+leased, and the sync plans again (as after a conflict)."""
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
 
-from .core.plan import Options, Plan
-from .errors import ConfigError, ConflictError, IrisenvError, RefusedError
+from .core.plan import Create, Options, Plan, Replace
+from .errors import ConfigError, ConflictError, IrisenvError, PortInUseError, RefusedError
 
 PLANS = 3  # plans a sync may make when the engine keeps changing under it
 FIRST_LOOK_TIMEOUT = 30.0  # seconds for phase two's first probe (as the plan's probes)
@@ -31,8 +36,9 @@ def sync(project, options: Options, *, timeout: float, reporter, lock_timeout: f
     t0 = time.monotonic()
     with project.lock("sync", lock_timeout, reporter):
         first = None
+        leases = Leases(project, reporter)
         for attempt in range(1, PLANS + 1):
-            plan = project.plan(options)
+            plan = project.plan(options, lease=leases)
             first = first or plan
             if plan.problems:
                 p = plan.problems[0]
@@ -46,12 +52,59 @@ def sync(project, options: Options, *, timeout: float, reporter, lock_timeout: f
             except RefusedError as exc:  # a pull Docker refused
                 raise project.refused(exc) from None
             conflicts = sorted(k for k, e in result.errors.items() if isinstance(e, ConflictError))
-            if not conflicts or attempt == PLANS:
+            taken = leases.taken(plan, result.errors) if attempt < PLANS else {}
+            if not (conflicts or taken) or attempt == PLANS:
                 break
-            reporter.event("replan", f"{', '.join(conflicts)}: the engine changed while irisenv "
-                           "worked (Docker reported a conflict); observing and planning again")
+            if conflicts:
+                reporter.event("replan", f"{', '.join(conflicts)}: the engine changed while "
+                               "irisenv worked (Docker reported a conflict); observing and "
+                               "planning again")
+            for instance, ports in sorted(taken.items()):
+                reporter.event("replan", f"host port {', '.join(map(str, ports))}, leased from "
+                               "the port registry, was taken by another program; leasing "
+                               "another and planning again", instance=instance)
     _raise_errors(project, result.errors)
     return SyncOutcome(plan=first, seconds=time.monotonic() - t0, plans=attempt)
+
+
+class Leases:
+    """lease(desired, observed, plan) for Project.survey: the port registry asked once per
+    sync (irisenv/registry.py), and again only after a leased port was found taken."""
+
+    def __init__(self, project, reporter):
+        self.project, self.reporter = project, reporter
+        self.ports: dict | None = None  # instance -> {kind: host port}
+        self.avoid: set = set()
+        self._asked: set | None = None
+
+    def __call__(self, desired: list, observed, plan) -> list:
+        from dataclasses import replace
+
+        if plan.problems:  # the sync stops on them: nothing to lease
+            return desired
+        if self.ports is None or self._asked != self.avoid:
+            from .registry import lease
+
+            leased = lease(self.project, desired, observed, plan, self.reporter,
+                           frozenset(self.avoid))
+            self.ports = {d.instance: d.host_ports for d in leased}
+            self._asked = set(self.avoid)
+        return [replace(d, host_ports=self.ports.get(d.instance, {})) for d in desired]
+
+    def taken(self, plan, errors: dict) -> dict:
+        """{instance: ports} of the leased ports a new container of ``plan`` could not
+        publish (another program holds them): avoided from now on in this sync."""
+        new = {s.desired.instance for s in plan.steps if isinstance(s, (Create, Replace))}
+        out = {}
+        for instance, exc in errors.items():
+            leased = set((self.ports or {}).get(instance, {}).values())
+            if not isinstance(exc, PortInUseError) or instance not in new or not leased:
+                continue
+            ports = {exc.port} & leased if exc.port is not None else leased
+            if ports:
+                out[instance] = sorted(ports)
+                self.avoid.update(ports)
+        return out
 
 
 def _phase_two(reporter, timeout: float):

@@ -79,21 +79,30 @@ class Project:
 
         return observe(self, desired)
 
-    def plan(self, options: Options = Options()) -> Plan:
-        return self.survey(options)[2]
+    def plan(self, options: Options = Options(), *, lease=None) -> Plan:
+        return self.survey(options, lease=lease)[2]
 
-    def survey(self, options: Options = Options(), *,
-               registry: bool = True) -> tuple[list, Observed, Plan]:
+    def survey(self, options: Options = Options(), *, registry: bool = True,
+               lease=None) -> tuple[list, Observed, Plan]:
         """(desired, observed, plan), read once. The IRIS probes start first (they take
         longest and need only the config), while the desired state is worked out.
         ``registry``: ask the registry about the tags the pull policy checks (plan and
-        sync do; status does not)."""
+        sync do; status does not).
+        ``lease(desired, observed, plan)`` (sync's only: irisenv/phases.py) returns the
+        desired containers with their leased host ports, and the plan is made for those."""
         from .observe import start
 
         observing = start(self)
         desired = self.desired()
         observed = observing.result(desired, tags_to_check(desired, options) if registry else ())
-        return desired, observed, reconcile(desired, observed, options, self.iris_desired())
+        iris = self.iris_desired()
+        plan = reconcile(desired, observed, options, iris)
+        if lease is not None:
+            leased = lease(desired, observed, plan)
+            if leased != desired:  # the run specs carry the ports; the decisions are the same
+                desired = leased
+                plan = reconcile(desired, observed, options, iris)
+        return desired, observed, plan
 
     # ------------------------------------------------------------------ verbs
     def lock(self, verb: str, timeout: float, reporter=None):

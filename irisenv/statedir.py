@@ -6,16 +6,19 @@ the same locks. The directory is ``$IRISENV_STATE_DIR`` if set, else the platfor
 per-user state directory (platformdirs' ``user_state_dir("irisenv")``: on Linux
 ``$XDG_STATE_HOME/irisenv``, by default ``~/.local/state/irisenv``). Inside it:
 
-    locks/   one lock (and its .owner file) per (Docker engine, project): irisenv/lock.py
-    runs/    the pytest plugin's once-per-test-run sync markers: irisenv/runs.py
+    locks/      one lock (and its .owner file) per (Docker engine, project): irisenv/lock.py;
+                ports.lock, the port registry's
+    ports.json  the port registry ("auto" ports): irisenv/registry.py
+    runs/       the pytest plugin's once-per-test-run sync markers: irisenv/runs.py
 
 Rules for everything below the root: directories are created 0700; irisenv never follows a
 symbolic link there -- a link planted at a directory or file irisenv uses is refused with
 an error saying so, and files are replaced atomically (a temporary file created with
 O_EXCL|O_NOFOLLOW, then renamed, which replaces a name and never writes through a link).
 The root itself is whatever the user or platform names (it may be, or lie under, a link).
-Nothing stored here is authoritative: the engine's labels are the state store, so deleting
-the directory is always safe while no irisenv runs.
+Nothing stored here is authoritative: the engine's labels are the state store (they carry
+the ports the registry leased, too), so deleting the directory is always safe while no
+irisenv runs.
 """
 from __future__ import annotations
 

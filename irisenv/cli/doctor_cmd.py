@@ -97,15 +97,9 @@ def check_files(inst) -> list[tuple[str, str, str]]:
 
 
 def check_port(host: str, port: int) -> bool:
-    import socket
+    from ..registry import bindable  # the port registry's bind test, as Docker would bind
 
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-            return True
-        except OSError:
-            return False
+    return bindable(host, port)
 
 
 def run(args) -> int:

@@ -16,6 +16,7 @@ VERBS = {
     "plan": ("plan_cmd", "show what sync would change (read-only)"),
     "status": ("status_cmd", "instances: state, readiness, ports, drift"),
     "down": ("down_cmd", "remove the project's containers (by label; no config needed)"),
+    "ports": ("ports_cmd", "the per-user port registry: every project's ports; release, prune"),
     "env": ("env_cmd", "connection variables (IRIS_HOST, IRIS_PORT, ..., IRIS_URL)"),
     "logs": ("logs_cmd", "an instance's container log"),
     "exec": ("exec_cmd", "run a command in an instance's container"),

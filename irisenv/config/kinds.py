@@ -342,6 +342,23 @@ class Port(Kind):
         return {"anyOf": [{"const": "auto"}, {"type": "integer", "minimum": 0, "maximum": 65535}]}
 
 
+class PortRange(Kind):
+    """A range of host ports, "FIRST-LAST"; the model holds the text as written."""
+
+    __slots__ = ()
+    why = 'a port range is "FIRST-LAST", both 1..65535, e.g. "41972-42971"'
+
+    def check(self, value, ctx, path):
+        from ..core.ports import parse_range
+
+        _need(value, (str,), 'a port range such as "41972-42971"')
+        parse_range(value)
+        return value
+
+    def schema(self):
+        return interp_or(r"^[0-9]{1,5}-[0-9]{1,5}$")
+
+
 class WebPort(Port):
     """A port, or false: not published."""
 

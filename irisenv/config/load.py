@@ -300,6 +300,15 @@ class _Validator:
         return out
 
     def default(self, f: spec.Field, path: tuple):
+        if f.env and self.environ.get(f.env, "").strip():
+            value = self.environ[f.env].strip()
+            self.origin_of(path, f"${f.env}")
+            try:
+                return f.kind.check(value, self, path)
+            except ValueError as exc:
+                self.fail(path, f"${f.env}: {exc}", f.kind.why or f.doc,
+                          f"fix or unset {f.env} (or write {'.'.join(path)} in the file, "
+                          "which wins over it)")
         self.origin_of(path, "default")
         return None if f.default is None else f.kind.default(f.default)
 
@@ -333,7 +342,8 @@ class _Validator:
         for name, inst in instances.items():
             self.cross_field(inst, ("instances", name))
         self.cross_instance(instances)
-        return model.Config(project=project, instances=instances, path=path, origins=self.origins)
+        return model.Config(project=project, instances=instances, path=path, origins=self.origins,
+                            ports=raw["ports"])
 
     def cross_field(self, i: model.Instance, path: tuple) -> None:
         """Rules between keys, checked once each key is valid on its own (an invalid one is
@@ -358,6 +368,13 @@ class _Validator:
                           "running out of memory",
                           f'raise memory to at least "{units.format_size(need)}"'
                           " or lower globals/routines")
+        ports = i.ports
+        if ports.preferred is not None and "auto" not in (ports.superserver, ports.web):
+            self.fail(path + ("ports", "preferred"),
+                      "preferred is set but neither superserver nor web is \"auto\"",
+                      "preferred is the port an \"auto\" port tries first; fixed ports and 0 "
+                      "never read it",
+                      'remove preferred, or set superserver = "auto"')
         mon = i.monitoring
         for low, high in (("cpu_enable", "cpu_disable"), ("memory_enable", "memory_disable")):
             lv, hv = getattr(mon, low), getattr(mon, high)

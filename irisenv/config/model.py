@@ -54,6 +54,17 @@ class Ports:
     """superserver: "auto" or 0..65535; web: the same or False (not published); host_ip."""
 
 
+@_record(spec.PORT_REGISTRY)
+class PortRegistry:
+    """The top-level [ports]: range, as written ("41972-42971")."""
+
+    @property
+    def port_range(self) -> tuple[int, int]:
+        from ..core.ports import parse_range
+
+        return parse_range(self.range)
+
+
 @_record(spec.CREDENTIALS)
 class Credentials:
     def __repr__(self) -> str:  # never leak the password through a repr or a traceback
@@ -90,6 +101,7 @@ class Config(NamedTuple):
     instances: dict  # name -> Instance, declaration order
     path: Path | None = None  # None: zero-config default (no file found)
     origins: dict = {}  # "instances.iris.memory" -> "file" | "default" | ...; load.py passes its own
+    ports: PortRegistry = PortRegistry()  # the top-level [ports]
 
     @property
     def base_dir(self) -> Path:

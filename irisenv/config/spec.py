@@ -22,7 +22,8 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from .kinds import (Bool, Duration, Enum, EnvMap, FilePath, Float, Image, InstanceName, Int,
-                    IpAddress, NamespaceName, Password, Port, ProjectName, Size, UserName, WebPort)
+                    IpAddress, NamespaceName, Password, Port, PortRange, ProjectName, Size,
+                    UserName, WebPort)
 
 DEFAULT_IMAGE = "containers.intersystems.com/intersystems/iris-community:latest-em"
 DEFAULT_INSTANCE = "iris"
@@ -38,6 +39,7 @@ class Field(NamedTuple):
     default: Any  # as the file writes it ("30s"); None: unset
     doc: str
     optional: bool = False  # default None means "unset" (documented as such)
+    env: str | None = None  # an environment variable that gives the value when the file does not
 
 
 class Table(NamedTuple):
@@ -59,13 +61,24 @@ class Named(NamedTuple):
 
 PORTS = Table("ports", "Host ports the instance's services are published on.", (
     Field("superserver", Port(), "auto",
-          'Host port for the superserver (1972 in the container): "auto" or 0 (Docker assigns '
-          "a free port when the container starts) or 1..65535."),
+          'Host port for the superserver (1972 in the container): "auto" (a stable port from '
+          "the per-user port registry, the same across restarts and replacements), 0 (Docker "
+          "assigns a free port at each start) or 1..65535."),
     Field("web", WebPort(), "auto",
           'Host port for the private web server (52773 in the container): "auto", 0, 1..65535, '
           "or false to not publish it."),
     Field("host_ip", IpAddress(), "127.0.0.1",
           "Host address the ports bind to. Loopback by default; 0.0.0.0 exposes IRIS to the network."),
+    Field("preferred", Int(1, 65535), None,
+          'The port "auto" tries first for the superserver (the web port tries the next one) '
+          "when it leases a new one; taken, the [ports] range is used. Unset: the range only.",
+          optional=True),
+))
+
+PORT_REGISTRY = Table("ports", "Where \"auto\" ports come from: the per-user port registry.", (
+    Field("range", PortRange(), "41972-42971",
+          'Host ports "auto" leases new ports from, "FIRST-LAST". Without this key: '
+          "$IRISENV_PORT_RANGE, else the default.", env="IRISENV_PORT_RANGE"),
 ))
 
 CREDENTIALS = Table("credentials", "The account tests connect with.", (
@@ -152,6 +165,7 @@ PROJECT = Table("project", "The project these instances belong to.", (
 
 ROOT = Table("", "iris-devtester.toml", (
     PROJECT,
+    PORT_REGISTRY,
     Named("instances", "The IRIS instances this project needs, one table each.", InstanceName(),
           INSTANCE, default_keys=(DEFAULT_INSTANCE,), min_items=1),
 ))

@@ -32,6 +32,7 @@ SPEC_DEFAULTS = {
     "superserver": "auto",
     "web": "auto",
     "host_ip": "127.0.0.1",
+    "preferred": None,
     "env": {},
     "merge_sha256": None,
 }
@@ -69,10 +70,15 @@ class DesiredContainer:
     reuse: str
     pull: str = "missing"  # the pull policy: missing | always | never (not in the hash)
     files: dict = field(default_factory=dict, repr=False)  # in-container path -> bytes
+    project_dir: str = ""  # the checkout it is declared in (a label, for the port registry)
+    # The host ports the port registry leased for its "auto" ports (kind -> port), set by
+    # a sync (irisenv/registry.py): not part of the spec nor its hash, so a new lease is
+    # never drift. Empty: Docker picks an "auto" port at each start.
+    host_ports: dict = field(default_factory=dict)
 
     @property
     def labels(self) -> dict:
-        return {
+        out = {
             labels.MANAGED_BY: labels.MANAGED_BY_VALUE,
             labels.PROJECT: self.project,
             labels.INSTANCE: self.instance,
@@ -80,6 +86,11 @@ class DesiredContainer:
             labels.HASH_FORMAT: HASH_FORMAT,
             labels.SPEC: canonical(self.spec),
         }
+        if self.project_dir:
+            out[labels.PROJECT_DIR] = self.project_dir
+        if self.host_ports:
+            out[labels.PORTS] = canonical(self.host_ports)
+        return out
 
     def full_spec(self) -> dict:
         """The spec with every default filled in (for display and for creating)."""
@@ -107,6 +118,7 @@ def normalize(inst: Instance, license_bytes: bytes | None, merge_bytes: bytes | 
         "superserver": inst.ports.superserver,
         "web": inst.ports.web,
         "host_ip": inst.ports.host_ip,
+        "preferred": inst.ports.preferred,
         "env": dict(sorted(inst.env.items())),
         "merge_sha256": hashlib.sha256(merge_bytes).hexdigest() if merge_bytes else None,
     }
@@ -123,7 +135,7 @@ def desired_container(config: Config, inst: Instance, *, license_bytes: bytes | 
         project=config.project, instance=inst.name,
         name=labels.container_name(config.project, inst.name), image=inst.image, spec=spec,
         hash=spec_hash(spec), stop_timeout=inst.stop_timeout, reuse=inst.reuse, pull=inst.pull,
-        files=files)
+        files=files, project_dir=str(config.base_dir))
 
 
 def diff_specs(old: dict | None, new: dict) -> list[tuple[str, object, object]]:

@@ -12,6 +12,8 @@ HASH_FORMAT = PREFIX + "hash-format"
 SPEC = PREFIX + "spec"  # the normalized spec as JSON, for field-level diffs
 VERSION = PREFIX + "version"
 CONFIG_FILE = PREFIX + "config-file"
+PROJECT_DIR = PREFIX + "project-dir"  # the checkout that made the container (the port registry's)
+PORTS = PREFIX + "ports"  # {"superserver": 41972, ...}: the host ports the port registry leased
 
 
 def is_ours(labels: dict | None) -> bool:

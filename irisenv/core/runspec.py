@@ -73,9 +73,9 @@ def run_spec(d: DesiredContainer, name: str) -> RunSpec:
     replacement)."""
     spec = d.full_spec()
     ip = spec["host_ip"]
-    ports = [PortBinding(SUPERSERVER_PORT, ip, _host_port(spec["superserver"]))]
+    ports = [PortBinding(SUPERSERVER_PORT, ip, _host_port(spec, d.host_ports, "superserver"))]
     if spec["web"] is not False:
-        ports.append(PortBinding(WEB_PORT, ip, _host_port(spec["web"])))
+        ports.append(PortBinding(WEB_PORT, ip, _host_port(spec, d.host_ports, "web")))
     # IRIS merges this file before the instance starts (ISC_CPF_MERGE_FILE)
     env = {**spec["env"], "ISC_CPF_MERGE_FILE": MERGE_PATH}
     volumes: tuple = ()
@@ -100,5 +100,10 @@ def run_spec(d: DesiredContainer, name: str) -> RunSpec:
                    files=iris_files(d.files, dirs))
 
 
-def _host_port(value) -> int | None:
-    return None if value in ("auto", 0) else int(value)
+def _host_port(spec: dict, leased: Mapping[str, int], kind: str) -> int | None:
+    """A fixed port; the port registry's lease for "auto"; None (Docker picks at each
+    start) for 0, or an "auto" without a lease."""
+    value = spec[kind]
+    if value == "auto":
+        return leased.get(kind)
+    return None if value == 0 else int(value)

@@ -88,7 +88,8 @@ class LogStream(Iterable[bytes], Protocol):
 
 # Methods the retry layer repeats on TransientError (see "Retries" above).
 RETRIED = frozenset({
-    "list_project", "find_by_name", "image_id", "image_digests", "registry_digest", "volumes",
+    "list_project", "list_managed", "published_ports", "find_by_name", "image_id",
+    "image_digests", "registry_digest", "volumes",
     "create_volume", "create", "put_files", "start", "unpause", "stop", "remove", "rename",
     "remove_volume",
 })
@@ -118,6 +119,16 @@ class Engine(Protocol):
 
     def list_project(self, project: str) -> list[ObservedContainer]:
         """Every container (any state) labelled as irisenv's for ``project``. Retried."""
+        ...
+
+    def list_managed(self) -> list[ObservedContainer]:
+        """Every container (any state, any project) labelled as irisenv's: what the port
+        registry rebuilds from and judges its entries by. Retried."""
+        ...
+
+    def published_ports(self) -> set[int]:
+        """The host ports every running container on the engine publishes now, whoever
+        made it: ports the port registry must not hand out. Retried."""
         ...
 
     def find_by_name(self, name: str) -> ObservedContainer | None:

@@ -162,6 +162,16 @@ class DockerEngine:
                           filters={"label": L.project_filter(project)})
         return [_observed(r) for r in rows]
 
+    def list_managed(self) -> list[ObservedContainer]:
+        rows = self._call("containers", all=True,
+                          filters={"label": [f"{L.MANAGED_BY}={L.MANAGED_BY_VALUE}"]})
+        return [_observed(r) for r in rows]
+
+    def published_ports(self) -> set[int]:
+        rows = self._call("containers", all=False)
+        return {int(p["PublicPort"]) for r in rows for p in (r.get("Ports") or [])
+                if p.get("PublicPort")}
+
     def find_by_name(self, name: str) -> ObservedContainer | None:
         rows = self._call("containers", all=True, filters={"name": f"^/{re.escape(name)}$"})
         return _observed(rows[0]) if rows else None

@@ -66,6 +66,12 @@ class RetryingEngine:
     def list_project(self, project):
         return self._retried("list_project", project)
 
+    def list_managed(self):
+        return self._retried("list_managed")
+
+    def published_ports(self):
+        return self._retried("published_ports")
+
     def find_by_name(self, name):
         return self._retried("find_by_name", name)
 

@@ -65,7 +65,7 @@ class RichReporter(Reporter):
         text = redact(message)
         with self.lock:
             if kind in ("done", "error", "warning", "created", "removed", "replaced", "started",
-                        "ready", "pulled", "note"):
+                        "ready", "pulled", "note", "port"):
                 style = {"error": "red", "warning": "yellow"}.get(kind, "green")
                 who = f"[bold]{instance}[/bold]: " if instance else ""
                 self.console.print(f"[dim]{elapsed:6.2f}s[/dim] {who}[{style}]{text}[/{style}]",

@@ -251,10 +251,18 @@ def test_get(capsys, project, key, expected):
     assert code == 0 and out == expected + "\n"
 
 
+def test_get_and_show_have_the_top_level_ports_table(capsys, project):
+    code, out, _ = run(capsys, "config", "get", "ports.range")
+    assert (code, out.strip()) == (0, "41972-42971")
+    code, out, _ = run(capsys, "config", "show", "--json")
+    assert json.loads(out)["ports"] == {"range": "41972-42971"}
+
+
 def test_get_table_is_json(capsys, project):
     code, out, _ = run(capsys, "config", "get", "instances.iris.ports")
     assert code == 0
-    assert json.loads(out) == {"superserver": "auto", "web": "auto", "host_ip": "127.0.0.1"}
+    assert json.loads(out) == {"superserver": "auto", "web": "auto", "host_ip": "127.0.0.1",
+                               "preferred": None}
 
 
 def test_get_unknown_key(capsys, project):

@@ -156,6 +156,18 @@ class FakeEngine:
             return [self.observed(cid) for cid, c in self.containers.items()
                     if L.is_ours(c["labels"]) and c["labels"].get(L.PROJECT) == project]
 
+    def list_managed(self):
+        self._enter("list_managed")
+        with self.lock:
+            return [self.observed(cid) for cid, c in self.containers.items()
+                    if L.is_ours(c["labels"])]
+
+    def published_ports(self):
+        self._enter("published_ports")
+        with self.lock:
+            return {p for c in self.containers.values() if c["state"] == "running"
+                    for p in c["ports"].values()}
+
     def find_by_name(self, name):
         self._enter("find_by_name", name)
         with self.lock:

@@ -485,3 +485,30 @@ def test_retention_below_interval_is_unreachable_by_ranges():
     assert mon_fields["retention"].kind.minimum >= mon_fields["interval"].kind.maximum
     cfg = parse('[instances.iris.monitoring]\ninterval = "300s"\nretention = "5m"\n')
     assert cfg.instance().monitoring.retention == cfg.instance().monitoring.interval == 300
+
+
+# ------------------------------------------------------------------ [ports] (the port registry)
+def test_the_port_range_comes_from_the_file_else_the_environment_else_the_default():
+    assert parse("").ports.port_range == (41972, 42971)
+    env = {"IRISENV_PORT_RANGE": "50000-50099"}
+    cfg = parse("", environ=env)
+    assert cfg.ports.port_range == (50000, 50099)
+    assert cfg.origins["ports.range"] == "$IRISENV_PORT_RANGE"
+    cfg = parse('[ports]\nrange = "45000-45009"\n', environ=env)
+    assert cfg.ports.port_range == (45000, 45009) and cfg.origins["ports.range"] == "file"
+
+
+def test_a_bad_port_range_in_the_environment_names_the_variable():
+    with pytest.raises(ConfigError) as info:
+        parse("", environ={"IRISENV_PORT_RANGE": "9-1"})
+    issue = info.value.issues[0]
+    assert issue.key == "ports.range" and "$IRISENV_PORT_RANGE" in issue.what
+    assert "IRISENV_PORT_RANGE" in issue.fix
+
+
+def test_preferred_needs_an_auto_port():
+    assert parse("[instances.iris.ports]\npreferred = 51972\n").instance().ports.preferred == 51972
+    with pytest.raises(ConfigError) as info:
+        parse("[instances.iris.ports]\nsuperserver = 1972\nweb = false\npreferred = 51972\n")
+    assert info.value.issues[0].key == "instances.iris.ports.preferred"
+    assert info.value.issues[0].line == 4

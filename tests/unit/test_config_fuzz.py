@@ -141,6 +141,9 @@ def good_value(f: spec.Field):
         return st.one_of(st.just("auto"), st.integers(-2, 70000), st.just("1972"))
     if k == "WebPort":
         return st.one_of(st.just("auto"), st.integers(-2, 70000), st.booleans())
+    if k == "PortRange":
+        return st.sampled_from(["41972-42971", "1-1", "9-1", "0-5", "1-70000", "5", "a-b", "",
+                                " 1-2", "１-2"])
     if k == "UserName":
         return st.sampled_from(["_SYSTEM", "bob", "a.b@c-d", "a b", "a'b", "9x", "x" * 65])
     if k == "Password":

@@ -230,7 +230,12 @@ def test_labels():
         "io.irisenv.config-hash": GOLDEN_MINIMAL,
         "io.irisenv.hash-format": "2",
         "io.irisenv.spec": '{"image":"intersystemsdc/iris-community:2025.1"}',
+        "io.irisenv.project-dir": str(CFG.base_dir),
     }
+    # the port registry's leases are labelled too, outside the spec and its hash
+    leased = dataclasses.replace(d, host_ports={"superserver": 41972, "web": 41973})
+    assert leased.labels["io.irisenv.ports"] == '{"superserver":41972,"web":41973}'
+    assert leased.hash == d.hash and leased.labels["io.irisenv.spec"] == d.labels["io.irisenv.spec"]
     assert L.is_ours(d.labels)
     assert not L.is_ours({}) and not L.is_ours(None)
     assert not L.is_ours({"io.irisenv.managed-by": "someone-else"})

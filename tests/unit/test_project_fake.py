@@ -7,6 +7,7 @@ fake's: it comes up when a test says so (``iris_on_start``), else it never answe
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 from fake_engine import HEALTHY_IRIS, IMG_ID, FakeEngine, actual_of  # tests/unit is on sys.path
@@ -144,7 +145,9 @@ def test_sync_no_wait_creates_and_starts_one_container_per_instance(fake):
     for inst in ("a", "b"):
         c = made[f"demo-{inst}"]
         assert c["state"] == "running"
+        leased = json.loads(c["labels"].pop(L.PORTS))  # the port registry's, outside the spec
         assert c["labels"] == desired_container(cfg, cfg.instances[inst]).labels
+        assert sorted(leased) == ["superserver", "web"]
         files = c["files"]  # irisenv's first-boot merge file, owned by irisowner
         assert files is not None and files.owner == 51773
         assert files.contents.get("/home/irisowner/irisenv/merge.cpf")

@@ -619,6 +619,17 @@ def test_real_settings_matching_the_config_are_no_drift():
                                mounts={"/irisenv-data": "volume demo-iris-data"})).steps == []
 
 
+def test_an_auto_port_other_than_the_registrys_lease_is_no_drift():
+    """The lease is outside the spec and its hash: a container published elsewhere (made
+    before the registry, or leased before the entry was lost) is kept, not replaced."""
+    import dataclasses
+
+    leased = dataclasses.replace(want(), host_ports={"superserver": 42001, "web": 42002})
+    assert leased.hash == want().hash
+    assert actual_plan(leased, real(superserver=33442, web=None)).steps == []
+    assert actual_plan(leased, real(superserver=42001, web=42002)).steps == []
+
+
 def test_memory_changed_by_docker_update_is_drift_and_forces_replacement():
     d = want()
     plan = actual_plan(d, real(memory=1024**3))

@@ -52,7 +52,7 @@ class StubProject:
     def refused(self, exc):
         return exc
 
-    def plan(self, options):
+    def plan(self, options, lease=None):  # no port registry here: "auto" is Docker's
         ours = tuple(self.fake.observed(cid) for cid, c in self.fake.containers.items()
                      if c["name"] == self.d.name and L.is_ours(c["labels"])
                      and c["labels"].get(L.PROJECT) == self.name)
