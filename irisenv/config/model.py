@@ -90,6 +90,7 @@ class Config(NamedTuple):
     instances: dict  # name -> Instance, declaration order
     path: Path | None = None  # None: zero-config default (no file found)
     origins: dict = {}  # "instances.iris.memory" -> "file" | "default" | ...; load.py passes its own
+    engine: str | None = None  # [project] engine: an endpoint URL or a docker context's name
 
     @property
     def base_dir(self) -> Path:
