@@ -40,13 +40,17 @@ from ..core import labels as L
 from ..core.observed import Actual, ObservedContainer
 from ..errors import ConflictError, IrisenvError, PortInUseError, RefusedError, TransientError
 from . import docker_unix
-from .base import ContainerState, EngineInfo, ExecResult
+from .base import ContainerState, EngineInfo, ExecResult, LockRecord
 
 if TYPE_CHECKING:  # core/runspec.py is imported when a container is made, not on every plan
     from ..core.runspec import Files, RunSpec
 
 DOCKER_STOP_TIMEOUT = 10  # seconds, Docker's grace period for a container that sets none
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+# The engine-side lock (irisenv/enginelock.py) is a container of this image that is never
+# started: an empty image (no files), made on the engine when first needed.
+LOCK_IMAGE = "irisenv-lock:1"
+LOCK_COMMAND = "/irisenv-lock"  # never run: a container needs a command to be created
 # The API version irisenv speaks without asking: docker-py's own default (7.x), which
 # Docker Engine 25 to 29 accept (29 refuses anything older: its minimum is 1.44). irisenv
 # needs 1.30 (Mounts; NanoCpus, Init, StopTimeout and exec's Env are 1.25).
@@ -333,6 +337,35 @@ class DockerEngine:
             if "no such volume" in exc.why.lower():
                 return
             raise
+
+    # ------------------------------------------------------------ locks
+    def create_lock(self, name: str, labels: Mapping[str, str]) -> str:
+        """A container named ``name`` that is never started (Docker reserves a container
+        name atomically: a second create of it answers 409), from LOCK_IMAGE, an empty
+        image made on the engine at the first use (``docker import`` of an empty tar)."""
+        for attempt in (1, 2):
+            try:
+                res = self._call("create_container", LOCK_IMAGE, command=[LOCK_COMMAND],
+                                 name=name, labels=dict(labels),
+                                 host_config={"NetworkMode": "none"}, detach=True)
+                return res["Id"]
+            except _Missing:  # no lock image on this engine yet
+                if attempt == 2:
+                    raise
+                repo, tag = LOCK_IMAGE.split(":")
+                self._call("import_image_from_data", _tar({}, 0), repository=repo, tag=tag,
+                           changes=[f"LABEL {L.MANAGED_BY}={L.MANAGED_BY_VALUE}",
+                                    f'CMD ["{LOCK_COMMAND}"]'])
+        raise AssertionError("unreachable")
+
+    def read_lock(self, name: str) -> LockRecord | None:
+        rows = self._call("containers", all=True, filters={"name": f"^/{re.escape(name)}$"})
+        if not rows:
+            return None
+        return LockRecord(id=rows[0]["Id"], name=name, labels=rows[0].get("Labels") or {})
+
+    def remove_lock(self, lock_id: str) -> None:
+        self.remove(lock_id)
 
     # ------------------------------------------------------------ read
     def log_lines(self, container_id: str, follow: bool = True, tail: str | int = "all"):

@@ -266,6 +266,18 @@ def test_a_copy_and_a_start_are_sent_as_docker_py_sends_them(serve):
     assert start.startswith(b"POST /v1.41/containers/c1/start HTTP/1.1")
 
 
+def test_a_remove_is_sent_as_docker_py_sends_it_and_a_missing_one_is_an_error_answer(serve):
+    client, server = serve(http("204 No Content", b""),
+                           http("404 Not Found", b'{"message":"No such container: c2"}',
+                                "Content-Type: application/json"))
+    assert client.remove_container("c1", force=True) is None
+    with pytest.raises(U.APIError) as info:
+        client.remove_container("c2", force=True)
+    assert info.value.status_code == 404 and "No such container" in info.value.explanation
+    assert server.requests[0].startswith(
+        b"DELETE /v1.41/containers/c1?v=0&link=0&force=1 HTTP/1.1")
+
+
 # ------------------------------------------------------------------ the API version
 def test_an_engine_older_than_the_pinned_api_is_spoken_to_at_the_version_it_names(tmp_path):
     """"too new" names the newest version the engine speaks: no GET /version (which the
