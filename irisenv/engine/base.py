@@ -68,6 +68,7 @@ class EngineInfo:
     endpoint: str
     os: str = ""
     arch: str = ""
+    source: str = ""  # where the endpoint was chosen: "DOCKER_HOST", "[project] engine", ...
 
 
 @dataclass(frozen=True)

@@ -246,7 +246,7 @@ class DockerEngine:
         v = self._call("version")
         return EngineInfo(product="Docker", version=v.get("Version", "?"),
                           api_version=v.get("ApiVersion", "?"), endpoint=self.endpoint,
-                          os=v.get("Os", ""), arch=v.get("Arch", ""))
+                          os=v.get("Os", ""), arch=v.get("Arch", ""), source=self.source)
 
     # ------------------------------------------------------------ act
     def pull(self, ref: str, on_progress=None) -> None:
