@@ -6,10 +6,10 @@ why / how-to-fix). One object is shared by threads: no call changes the client's
 
 Two clients, one set of methods. On a local unix socket (the default, and any
 ``unix://`` DOCKER_HOST or context) the calls of the hot paths (observe and exec; create,
-copy, start and the log: docker_unix.SERVES) go to engine/docker_unix.py, plain HTTP over
+copy, start, the log and remove: docker_unix.SERVES) go to engine/docker_unix.py, plain HTTP over
 the socket, so that neither a no-op plan, sync or status nor a cold sync imports docker-py
 (docker, requests, urllib3: more time than a no-op spends otherwise). docker-py is
-imported, and its client made, when a call needs it: stop, remove, rename, pull... and
+imported, and its client made, when a call needs it: stop, rename, pull... and
 every call on any other endpoint (TCP+TLS, ssh, npipe), or on a client handed in. Both clients take the same method names and arguments,
 so each method below is written once.
 
