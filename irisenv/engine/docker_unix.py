@@ -31,7 +31,7 @@ from urllib.parse import quote, urlencode
 SERVES = frozenset({"containers", "inspect_container", "inspect_image", "volumes", "version",
                     "exec_create", "exec_start", "exec_inspect",
                     "create_container", "put_archive", "start", "create_volume", "logs",
-                    "remove_container"})
+                    "remove_container", "import_image_from_data"})
 
 
 class APIError(Exception):
@@ -153,6 +153,16 @@ class UnixClient:
         self._request("DELETE", f"/containers/{_q(container)}",
                       params={"v": 1 if v else 0, "link": 1 if link else 0,
                               "force": 1 if force else 0})
+
+    def import_image_from_data(self, data: bytes, repository=None, tag=None,
+                               changes=None) -> str:
+        """docker-py's: ``docker import`` of the tar ``data`` (the engine's progress
+        messages, as text)."""
+        params = [("repo", repository), ("tag", tag), ("fromSrc", "-")]
+        params += [("changes", c) for c in changes or ()]
+        return self._request("POST", "/images/create",
+                             params=[(k, v) for k, v in params if v is not None],
+                             body=data).decode("utf-8", "replace")
 
     def create_volume(self, name: str, driver=None, driver_opts=None, labels=None) -> dict:
         return self._json("POST", "/volumes/create", body={

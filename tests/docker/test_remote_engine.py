@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 import urllib.request
 
 import docker
@@ -156,3 +158,28 @@ def test_the_engine_lock_on_a_fresh_engine(second_engine, remote_client, via):
     engine.remove_lock(lock_id)  # gone already: fine
     assert engine.read_lock(name) is None
     engine.close()
+
+
+def test_a_cold_sync_on_a_fresh_local_socket_engine_makes_the_lock_without_docker_py(
+        tmp_path, second_engine, remote_client, state_dir):
+    """The first sync on an engine imports the lock image: over the socket client too, so a
+    cold sync on a local socket still never imports docker-py."""
+    try:
+        remote_client.images.remove(LOCK_IMAGE, force=True)
+    except docker.errors.ImageNotFound:
+        pass
+    p = remote_project(tmp_path, second_engine, remote_client, state_dir)
+    p.env["DOCKER_HOST"] = second_engine.unix
+    try:
+        p.configure()
+        code = ("import sys\nfrom irisenv.cli.main import main\nrc = main(sys.argv[1:])\n"
+                "sys.stderr.write('\\nimported: ' + ' '.join(sorted(m for m in ('docker', "
+                "'requests', 'urllib3') if m in sys.modules)) + '\\n')\nsys.exit(rc)")
+        proc = subprocess.run([sys.executable, "-c", code, "sync", "--no-wait"], cwd=p.path,
+                              capture_output=True, text=True, env=p.env, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stderr.splitlines()[-1] == "imported: ", proc.stderr
+        assert remote_client.images.get(LOCK_IMAGE).attrs["Size"] == 0
+        assert lock_containers(remote_client) == []
+    finally:
+        p.cleanup()

@@ -278,6 +278,16 @@ def test_a_remove_is_sent_as_docker_py_sends_it_and_a_missing_one_is_an_error_an
         b"DELETE /v1.41/containers/c1?v=0&link=0&force=1 HTTP/1.1")
 
 
+def test_an_import_is_sent_as_docker_py_sends_it(serve):
+    client, server = serve(http("200 OK", b'{"status":"sha256:abc"}\r\n'))
+    assert "sha256:abc" in client.import_image_from_data(
+        b"TAR", repository="irisenv-lock", tag="1", changes=["LABEL a=b", 'CMD ["/x"]'])
+    [req] = server.requests
+    assert req.startswith(b"POST /v1.41/images/create?repo=irisenv-lock&tag=1&fromSrc=-"
+                          b"&changes=LABEL+a%3Db&changes=CMD+%5B%22%2Fx%22%5D HTTP/1.1")
+    assert req.endswith(b"\r\n\r\nTAR")
+
+
 # ------------------------------------------------------------------ the API version
 def test_an_engine_older_than_the_pinned_api_is_spoken_to_at_the_version_it_names(tmp_path):
     """"too new" names the newest version the engine speaks: no GET /version (which the
