@@ -11,8 +11,11 @@ one create. A taken name means another holder: irisenv reads its labels, says wh
 it, waits and tries again; once the lease has expired it reclaims the lock (removes that
 object, by ID, and creates anew: two reclaimers race on the create, which one wins).
 Released (removed by ID) when the holder is done, also on an error or Ctrl-C. A holder
-that died keeps the lock until its lease ends (`docker rm irisenv-lock.<project>` frees
-it at once).
+that was killed (SIGKILL, a cancelled CI job) cannot release it: when it ran on this
+machine, in this process namespace since the last boot (``io.irisenv.lock.process``: boot
+id, pid namespace, pid and the process's start time, read from /proc), a waiter sees that
+the process is gone and reclaims the lock at once; a holder on another machine keeps it
+until its lease ends (`docker rm irisenv-lock.<project>` frees it at once).
 
 Clocks. The expiry label is the holder's clock. A waiter also counts, on its own clock,
 how long it has seen the same lock object, and reclaims it once that is longer than the
@@ -24,6 +27,7 @@ import socket
 import time
 import uuid
 from contextlib import contextmanager
+from pathlib import Path
 
 from .core import labels as L
 from .errors import ConflictError, IrisenvError
@@ -34,6 +38,7 @@ TOKEN = L.PREFIX + "lock.token"  # this holder's own: a lost create's answer is 
 EXPIRES = L.PREFIX + "lock.expires"  # epoch seconds, the holder's clock
 LEASE = L.PREFIX + "lock.lease"  # seconds
 PROJECT = L.PREFIX + "lock.project"
+PROCESS = L.PREFIX + "lock.process"  # boot id/pid namespace/pid/start time (Linux), or absent
 LEASE_MARGIN = 300.0  # seconds a sync's lease has beyond its own timeout (pulls, stops)
 _POLL_FIRST, _POLL_MAX = 0.2, 2.0  # seconds between looks while another holds the lock
 
@@ -72,6 +77,9 @@ def acquire(engine, project: str, verb: str, *, lease: float, timeout: float,
         labels = {L.MANAGED_BY: L.MANAGED_BY_VALUE, PROJECT: project, TOKEN: token,
                   HOLDER: f"{verb}, pid {os.getpid()} on {socket.gethostname()}",
                   EXPIRES: f"{time.time() + lease:.0f}", LEASE: f"{lease:.0f}"}
+        me = process_key(os.getpid())
+        if me is not None:
+            labels[PROCESS] = me
         try:
             return engine.create_lock(name, labels)
         except ConflictError:
@@ -89,10 +97,12 @@ def acquire(engine, project: str, verb: str, *, lease: float, timeout: float,
                     f"{project} under that name, and never touches what it did not make",
                     f"remove or rename it yourself (docker rm {name})")
             seen = first_seen.setdefault(held.id, time.monotonic())
-            if expired(held.labels, time.monotonic() - seen):
+            gone = holder_gone(held.labels)
+            if gone or expired(held.labels, time.monotonic() - seen):
                 if reporter is not None:
-                    reporter.event("lock", f"reclaiming the expired engine lock {name} "
-                                   f"({describe(held.labels)})")
+                    reporter.event("lock", f"reclaiming the engine lock {name} of "
+                                   + ("a process that is gone" if gone else "an expired lease")
+                                   + f" ({describe(held.labels)})")
                 engine.remove_lock(held.id)
                 continue
             if not told and reporter is not None:
@@ -131,3 +141,27 @@ def describe(labels) -> str:
     except (KeyError, ValueError):
         return who
     return f"{who}, lease ends in {left:.0f}s" if left > 0 else f"{who}, lease ended"
+
+
+def process_key(pid: int) -> str | None:
+    """``boot id/pid namespace/pid/start time`` of process ``pid`` as this process sees
+    it (Linux /proc); None where that cannot be read (the process is gone, no /proc)."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        started = stat.rsplit(")", 1)[1].split()[19]  # field 22: start time, in ticks
+    except (OSError, IndexError, ValueError):
+        return None
+    return f"{boot}/{namespace}/{pid}/{started}"
+
+
+def holder_gone(labels) -> bool:
+    """Whether the lock's holder ran on this machine, in this pid namespace since this
+    boot, and is no longer running (its pid is free, or taken by a later process)."""
+    held = labels.get(PROCESS, "")
+    parts = held.split("/")
+    me = process_key(os.getpid())
+    if len(parts) != 4 or me is None or me.split("/")[:2] != parts[:2] or not parts[2].isdigit():
+        return False  # another machine, container or boot: only its lease tells
+    return process_key(int(parts[2])) != held

@@ -89,7 +89,8 @@ def test_a_lock_past_its_lease_is_reclaimed_and_the_reclaim_is_said():
     with EL.hold(fake, "demo", "sync", lease=60, timeout=5, reporter=events) as lock_id:
         assert lock_id != old and fake.locks["irisenv-lock.demo"].id == lock_id
     assert ("remove_lock", old) in fake.log
-    assert any("reclaiming the expired engine lock" in m and "box-b" in m for _, m in events.seen)
+    assert any("reclaiming the engine lock irisenv-lock.demo of an expired lease" in m
+               and "box-b" in m for _, m in events.seen)
 
 
 def test_a_holder_whose_clock_runs_ahead_holds_no_longer_than_its_lease():
@@ -104,6 +105,29 @@ def test_a_holder_whose_clock_runs_ahead_holds_no_longer_than_its_lease():
         pass
     assert ("remove_lock", old) in fake.log
     assert [k for k, _ in events.seen] == ["lock", "lock"]  # waiting, then reclaiming
+
+
+def test_a_killed_holder_on_this_machine_is_reclaimed_at_once_and_a_live_one_is_not():
+    import os
+    import subprocess
+
+    child = subprocess.Popen(["sleep", "60"])
+    key = EL.process_key(child.pid)
+    child.kill()
+    child.wait()
+    assert key is not None and EL.holder_gone({EL.PROCESS: key})
+    fake = FakeEngine()
+    old = fake.create_lock("irisenv-lock.demo", {**held_labels(expires_in=600),
+                                                 EL.PROCESS: key})
+    events = Events()
+    with EL.hold(fake, "demo", "sync", lease=60, timeout=0.5, reporter=events):
+        pass
+    assert ("remove_lock", old) in fake.log
+    assert any("of a process that is gone" in m for _, m in events.seen)
+    live = {**held_labels(expires_in=600), EL.PROCESS: EL.process_key(os.getpid())}
+    assert not EL.holder_gone(live)
+    other_boot = {EL.PROCESS: "another-boot/1/" + key.split("/", 2)[2]}
+    assert not EL.holder_gone(other_boot)  # another machine: only its lease tells
 
 
 def test_a_live_holder_makes_a_waiter_fail_after_its_timeout_naming_it_and_the_way_out():
