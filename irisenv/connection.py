@@ -38,7 +38,11 @@ class Connection:
 
 def details(project, instance: str | None = None, namespace: str | None = None) -> Connection:
     """The connection details of a running instance (ports as the engine published them)."""
-    inst = placed(project.engine.endpoint, project.config.instance(instance))
+    endpoint = project.engine.endpoint
+    problem = unreachable(endpoint, project.config.instance(instance))
+    if problem is not None:  # a container published there (by hand, or an older irisenv)
+        raise IrisenvError(*problem)
+    inst = placed(endpoint, project.config.instance(instance))
     name = L.container_name(project.name, inst.name)
     c = next((c for c in project.engine.list_project(project.name) if c.name == name), None)
     if c is None or c.state != "running":
@@ -46,7 +50,7 @@ def details(project, instance: str | None = None, namespace: str | None = None) 
                            + ("" if c is None else f" (container {name} is {c.state})"),
                            "connection details come from the running container",
                            "run `irisenv sync` first")
-    return Connection(instance=inst.name, container=name, host=host(project.engine.endpoint, inst),
+    return Connection(instance=inst.name, container=name, host=host(endpoint, inst),
                       port=c.ports.get(SUPERSERVER_PORT), web_port=c.ports.get(WEB_PORT),
                       namespace=(namespace or inst.default_namespace),
                       username=inst.credentials.username, password=inst.credentials.password)

@@ -202,6 +202,14 @@ def test_a_loopback_host_ip_on_a_remote_engine_is_a_plan_problem_and_sync_create
     assert not fake.calls("create") and not fake.calls("pull")
 
 
+def test_connection_details_are_refused_where_this_machine_cannot_reach_the_ports():
+    fake = remote_fake()
+    project(fake, "engine-host").sync(Options(wait=False), timeout=5)
+    with pytest.raises(IrisenvError) as info:
+        project(fake).connection()  # the same container, its config now loopback
+    assert "cannot be reached from this machine" in info.value.what
+
+
 def test_engine_host_on_a_remote_engine_publishes_there_and_iris_host_agrees():
     fake = remote_fake()
     p = project(fake, "engine-host")
