@@ -442,9 +442,12 @@ class DockerEngine:
         irisenv's (classify). An engine that refuses the pinned API version is asked its
         own once, and the call repeated."""
         for attempt in (1, 2):
-            used = self._version
+            client = self._client(method)
+            # the version this client speaks: another thread may have set the engine's
+            # own as self._version before it replaced the docker-py client
+            used = getattr(client, "api_version", None) or self._version
             try:
-                return getattr(self._client(method), method)(*args, **kwargs)
+                return getattr(client, method)(*args, **kwargs)
             except Exception as exc:
                 err = classify(exc, self.endpoint)
                 if err is None:  # not the engine's answer: a bug, as it is

@@ -313,6 +313,50 @@ def test_an_engine_older_than_the_pinned_api_is_spoken_to_at_the_version_it_name
         "GET /v1.40/containers/json"]
 
 
+def test_a_call_on_a_client_not_yet_replaced_after_another_thread_negotiated_is_repeated(
+        monkeypatch):
+    """Threads share the engine: one, negotiating, has set the engine's own version and not
+    yet replaced the docker-py client when another calls with the old client. That call's
+    refusal is of the old version: it is repeated on the new client once the other thread
+    is done, not reported as an error."""
+    from irisenv.engine.docker import API_VERSION, DockerEngine
+
+    old_called = threading.Event()
+
+    class Client:  # docker-py's APIClient as far as _call uses it
+        def __init__(self, version):
+            self.api_version = version
+
+        def containers(self, **kwargs):
+            if self.api_version == API_VERSION:
+                old_called.set()
+                raise U.APIError(400, f"client version {API_VERSION} is too new. Maximum "
+                                 "supported API version is 1.41")
+            return []
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(DockerEngine, "_make_docker_py", lambda self: Client(self._version))
+    engine = DockerEngine("tcp://10.0.0.5:2375")
+    negotiating = threading.Event()
+
+    def other_thread():  # what _negotiate does, paused between its two assignments
+        with engine._lock:
+            engine._version = "1.41"
+            negotiating.set()
+            old_called.wait(5)
+            engine._api = Client("1.41")
+
+    other = threading.Thread(target=other_thread)
+    other.start()
+    negotiating.wait(5)
+    try:
+        assert engine.list_project("demo") == []
+    finally:
+        other.join()
+
+
 # ------------------------------------------------------------------ the log
 def frame(stream: int, data: bytes) -> bytes:
     return bytes([stream, 0, 0, 0]) + len(data).to_bytes(4, "big") + data
