@@ -185,6 +185,10 @@ class Executor:
                                   "was taken by another program; creating the container again",
                                   instance=d.instance)
                 cid = self._make(d, d.name)
+            except RefusedError as exc:  # e.g. a host_ip the engine's host does not have
+                self._discard(cid)
+                exc.instance = d.instance
+                raise
             except BaseException:
                 self._discard(cid)  # e.g. a fixed port taken: leave nothing half-made behind
                 raise

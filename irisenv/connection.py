@@ -4,7 +4,7 @@ that a namespace handed out is declared, and a DB-API connection with its one re
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import quote, urlparse
+from urllib.parse import quote
 
 from .core import labels as L
 from .core.desired import SUPERSERVER_PORT, WEB_PORT
@@ -38,7 +38,11 @@ class Connection:
 
 def details(project, instance: str | None = None, namespace: str | None = None) -> Connection:
     """The connection details of a running instance (ports as the engine published them)."""
-    inst = project.config.instance(instance)
+    endpoint = project.engine.endpoint
+    problem = unreachable(endpoint, project.config.instance(instance))
+    if problem is not None:  # a container published there (by hand, or an older irisenv)
+        raise IrisenvError(*problem)
+    inst = placed(endpoint, project.config.instance(instance))
     name = L.container_name(project.name, inst.name)
     c = next((c for c in project.engine.list_project(project.name) if c.name == name), None)
     if c is None or c.state != "running":
@@ -46,18 +50,66 @@ def details(project, instance: str | None = None, namespace: str | None = None) 
                            + ("" if c is None else f" (container {name} is {c.state})"),
                            "connection details come from the running container",
                            "run `irisenv sync` first")
-    return Connection(instance=inst.name, container=name, host=host(project.engine.endpoint, inst),
+    return Connection(instance=inst.name, container=name, host=host(endpoint, inst),
                       port=c.ports.get(SUPERSERVER_PORT), web_port=c.ports.get(WEB_PORT),
                       namespace=(namespace or inst.default_namespace),
                       username=inst.credentials.username, password=inst.credentials.password)
 
 
-def host(endpoint: str, inst) -> str:
-    """The host a client reaches the instance's published ports on."""
-    if endpoint.startswith(("tcp://", "ssh://", "http://", "https://")):
-        return urlparse(endpoint).hostname or "127.0.0.1"
+ENGINE_HOST = "engine-host"  # host_ip's value for "the engine host's address" (config/kinds.py)
+_WILDCARDS = ("0.0.0.0", "::")
+
+
+def published_ip(endpoint: str, inst) -> str:
+    """The host address the instance's ports are published on, as Docker takes it:
+    ``host_ip``, with "engine-host" worked out for the engine at ``endpoint`` (127.0.0.1
+    for a local engine, else the engine host's address as this machine resolves it)."""
     ip = inst.ports.host_ip
-    return "127.0.0.1" if ip in ("0.0.0.0", "::") else ip
+    if ip != ENGINE_HOST:
+        return ip
+    from .engine import publish_address
+
+    return publish_address(endpoint)
+
+
+def placed(endpoint: str, inst):
+    """``inst`` with ``host_ip`` as published on the engine at ``endpoint`` (the record
+    the desired state and IRIS_HOST are worked out from)."""
+    ip = published_ip(endpoint, inst)
+    return inst if ip == inst.ports.host_ip else inst._replace(
+        ports=inst.ports._replace(host_ip=ip))
+
+
+def host(endpoint: str, inst) -> str:
+    """The host a client on this machine reaches the instance's published ports at: the
+    address they are published on; for a wildcard (0.0.0.0, ::), the engine's host
+    (127.0.0.1 for a local engine)."""
+    from .engine import engine_host
+
+    ip = published_ip(endpoint, inst)
+    return engine_host(endpoint) if ip in _WILDCARDS else ip
+
+
+def unreachable(endpoint: str, inst) -> tuple[str, str, str] | None:
+    """(what, why, fix) when the instance's ports would be published where this machine
+    cannot reach them: a loopback host_ip on a remote engine (the engine host's own
+    loopback). None when they are reachable (as far as the endpoint tells)."""
+    import ipaddress
+
+    from .engine import engine_host, is_remote
+
+    ip = inst.ports.host_ip
+    if ip == ENGINE_HOST or not is_remote(endpoint) or not ipaddress.ip_address(ip).is_loopback:
+        return None
+    there = engine_host(endpoint)
+    return (f"ports.host_ip {ip} cannot be reached from this machine: the engine at "
+            f"{endpoint} is remote",
+            f"Docker publishes the ports on the engine's host, {there}, and {ip} there is its "
+            "own loopback; irisenv does not widen where IRIS listens by itself",
+            f'set host_ip = "{ENGINE_HOST}" in [instances.{inst.name}.ports] (publishes on '
+            f"{there}'s address as this machine reaches it; 127.0.0.1 with a local engine), "
+            f'or an address of {there}, or "0.0.0.0" (all its interfaces): each makes IRIS '
+            "reachable from that network")
 
 
 def declared_namespace(config, instance: str | None, namespace: str) -> str:

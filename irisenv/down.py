@@ -10,13 +10,22 @@ LOCK_TIMEOUT = 300.0
 def remove_project(engine, project: str, *, volumes: bool, reporter=None,
                    lock_timeout: float = LOCK_TIMEOUT) -> dict:
     """Remove every container (and with volumes=True every volume) labelled for project,
-    under the (engine, project) lock."""
+    under the (engine, project) lock and, when there is anything to remove, the
+    engine-side lock (another machine may sync the project on the same engine)."""
     from .lock import engine_lock
     from .report import QuietReporter
 
+    from contextlib import ExitStack
+
+    from .enginelock import hold
+
     reporter = reporter or QuietReporter()
     removed = {"containers": [], "volumes": []}
-    with engine_lock(engine, project, "down", lock_timeout, reporter):
+    with engine_lock(engine, project, "down", lock_timeout, reporter), ExitStack() as held:
+        if not engine.list_project(project) and not (volumes and engine.volumes(project)):
+            return removed  # nothing to remove: no engine-side lock either
+        held.enter_context(hold(engine, project, "down", lease=lock_timeout,
+                                timeout=lock_timeout, reporter=reporter))
         for c in engine.list_project(project):
             reporter.event("remove", f"stopping and removing {c.name}", instance=c.instance)
             if c.state in ("running", "restarting", "paused"):

@@ -68,18 +68,6 @@ def normalize_endpoint(endpoint: str | None, *, tls: bool = False,
     return f"{scheme}://{user}{host}:{port}"
 
 
-def remote_host(endpoint: str | None) -> str | None:
-    """The host name of an engine that may run on another machine (a ``tcp://`` or
-    ``ssh://`` endpoint, ``http(s)://`` too), or None for a local one (``unix://``,
-    ``npipe://``, unset). Pure: nothing is resolved."""
-    text = normalize_endpoint(endpoint, resolve=lambda p: p)
-    scheme = text.split("://", 1)[0]
-    if scheme not in _DEFAULT_PORTS:
-        return None
-    host = urlsplit(text).hostname
-    return host or None
-
-
 def tls_from_env(environ=None) -> bool:
     """Whether docker-py talks TLS to a tcp:// endpoint (DOCKER_TLS_VERIFY set and not
     empty, or DOCKER_CERT_PATH set), as docker.utils.kwargs_from_env reads them."""

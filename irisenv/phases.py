@@ -1,4 +1,5 @@
-"""`irisenv sync`, as two phases, each observe -> pure plan -> apply, under the project lock.
+"""`irisenv sync`, as two phases, each observe -> pure plan -> apply, under the project lock
+and, when there is something to change, the engine-side lock (enginelock.py).
 
 Phase one, the containers: observe (irisenv/observe.py), reconcile() (core/plan.py), and
 the executor (irisenv/apply.py) carries the steps out. Phase two, IRIS, per instance as
@@ -14,6 +15,7 @@ leased, and the sync plans again (as after a conflict)."""
 from __future__ import annotations
 
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 from .core.plan import Create, Options, Plan, Replace
@@ -34,15 +36,24 @@ def sync(project, options: Options, *, timeout: float, reporter, lock_timeout: f
     from .apply import Executor
 
     t0 = time.monotonic()
-    with project.lock("sync", lock_timeout, reporter):
+    with project.lock("sync", lock_timeout, reporter), ExitStack() as held:
         first = None
         leases = Leases(project, reporter)
+        engine_locked = False
         for attempt in range(1, PLANS + 1):
-            plan = project.plan(options, lease=leases)
+            plan = _planned(project, options, leases)
+            if plan.has_changes and not engine_locked:
+                # Changes to make: take the engine-side lock (another machine may sync this
+                # project on the same engine; a no-op never takes it), then plan again from
+                # what the engine holds now, while nobody else changes it.
+                from .enginelock import LEASE_MARGIN, hold
+
+                held.enter_context(hold(project.engine, project.name, "sync",
+                                        lease=timeout + LEASE_MARGIN, timeout=lock_timeout,
+                                        reporter=reporter))
+                engine_locked = True
+                plan = _planned(project, options, leases)
             first = first or plan
-            if plan.problems:
-                p = plan.problems[0]
-                raise IrisenvError(f"instance {p.instance}: {p.what}", p.why, p.fix)
             for note in plan.notes:
                 reporter.event("note", note)
             executor = Executor(project.engine, reporter, timeout=timeout,
@@ -105,6 +116,16 @@ class Leases:
                 out[instance] = sorted(ports)
                 self.avoid.update(ports)
         return out
+
+
+def _planned(project, options: Options, leases) -> Plan:
+    """The plan (with its leased ports), or the error of its first problem (nothing is
+    changed then)."""
+    plan = project.plan(options, lease=leases)
+    if plan.problems:
+        p = plan.problems[0]
+        raise IrisenvError(f"instance {p.instance}: {p.what}", p.why, p.fix)
+    return plan
 
 
 def _phase_two(reporter, timeout: float):

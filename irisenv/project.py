@@ -40,7 +40,7 @@ class Project:
         if self._engine is None:
             from .engine import open_engine
 
-            self._engine = open_engine()
+            self._engine = open_engine(default=self.config.engine)
         return self._engine
 
     @property
@@ -61,9 +61,13 @@ class Project:
         from .iris import mergefile
         from .iris.converge import boot_actions
 
+        from .connection import placed
+
         out = []
         iris = self.iris_desired()
+        endpoint = self.engine.endpoint
         for inst in self.config.instances.values():
+            inst = placed(endpoint, inst)  # host_ip as published on this engine
             key = userfiles.licence(inst)
             merge = userfiles.merge(inst)
             boot = mergefile.first_boot(inst, merge[1] if merge else None,
@@ -96,13 +100,26 @@ class Project:
         desired = self.desired()
         observed = observing.result(desired, tags_to_check(desired, options) if registry else ())
         iris = self.iris_desired()
+        unreachable = self.unreachable()
         plan = reconcile(desired, observed, options, iris)
+        plan.problems.extend(unreachable)
         if lease is not None:
             leased = lease(desired, observed, plan)
             if leased != desired:  # the run specs carry the ports; the decisions are the same
                 desired = leased
                 plan = reconcile(desired, observed, options, iris)
+                plan.problems.extend(unreachable)
         return desired, observed, plan
+
+    def unreachable(self) -> list:
+        """Plan problems for instances whose ports this machine could not reach where the
+        engine would publish them (a loopback host_ip on a remote engine)."""
+        from .connection import unreachable
+        from .core.plan import Problem
+
+        endpoint = self.engine.endpoint
+        return [Problem(inst.name, *found) for inst in self.config.instances.values()
+                if (found := unreachable(endpoint, inst)) is not None]
 
     # ------------------------------------------------------------------ verbs
     def lock(self, verb: str, timeout: float, reporter=None):
@@ -128,11 +145,12 @@ class Project:
         else:
             names = [n for n, i in self.config.instances.items()
                      if exc.key != "image" or i.image == exc.value] or list(self.config.instances)
-        return ConfigError([locate_issue(self.config, ("instances", n, exc.key),
+        return ConfigError([locate_issue(self.config, ("instances", n, *exc.key.split(".")),
                                          f"{exc.what}: {exc.why}",
                                          "irisenv passes it to Docker, which checks it when it "
                                          + ("reads the image" if exc.key == "image"
-                                            else "creates the container"), exc.fix)
+                                            else "publishes its ports" if exc.key.startswith(
+                                                "ports.") else "creates the container"), exc.fix)
                             for n in names])
 
     def down(self, *, volumes: bool = False, reporter=None, lock_timeout: float | None = None) -> dict:

@@ -336,14 +336,15 @@ def exhausted(exc: P.Exhausted, config) -> IrisenvError:
 class FreeCheck:
     """is_free(port, instance) for core/ports.assign: no container on the engine publishes
     the port, and for a local engine it can be bound on the instance's host_ip; for a
-    remote one (tcp://, ssh://) nothing on the engine's host answers a connect to it."""
+    remote one (engine.is_remote: tcp://, ssh://) nothing answers a connect to it at the
+    address it would be published on (the engine's host for a wildcard host_ip)."""
 
     def __init__(self, engine, host_ips: dict):
-        from .lock import remote_host
+        from .engine import engine_host, is_remote
 
         self.engine = engine
         self.host_ips = host_ips
-        self.remote = remote_host(engine.endpoint)
+        self.remote = engine_host(engine.endpoint) if is_remote(engine.endpoint) else None
         self._published: set | None = None
 
     def __call__(self, port: int, instance: str) -> bool:
@@ -352,7 +353,8 @@ class FreeCheck:
         if port in self._published:
             return False
         if self.remote is not None:
-            return not answers(self.remote, port)
+            ip = self.host_ips.get(instance, "0.0.0.0")
+            return not answers(self.remote if ip in ("0.0.0.0", "::") else ip, port)
         return bindable(self.host_ips.get(instance, "127.0.0.1"), port)
 
 

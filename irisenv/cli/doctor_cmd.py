@@ -96,10 +96,65 @@ def check_files(inst) -> list[tuple[str, str, str]]:
     return out
 
 
+def check_remote_port(host: str, port: int, timeout: float = 3.0) -> tuple[str, str]:
+    """A port on a remote engine's host, seen from this machine: a connection accepted
+    means something listens there (FAIL); refused means free (OK); no answer cannot tell
+    (WARN: a firewall, or the host is down)."""
+    import socket
+
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return FAIL, f"in use on {host} (something accepts connections there)"
+    except ConnectionRefusedError:
+        return OK, f"free on {host}"
+    except OSError as exc:
+        return WARN, f"cannot tell whether it is free on {host}: {exc.strerror or exc}"
+
+
 def check_port(host: str, port: int) -> bool:
     from ..registry import bindable  # the port registry's bind test, as Docker would bind
 
     return bindable(host, port)
+
+
+def check_ports(project, engine, inst) -> list[tuple[str, str, str]]:
+    """Where the instance's ports would be published, and its fixed ports: a bind test on
+    this machine for a local engine, a connection to the engine's host for a remote one."""
+    from ..connection import host, placed, unreachable
+    from ..engine import is_remote
+    from ..errors import IrisenvError
+
+    endpoint = engine.endpoint
+    problem = unreachable(endpoint, inst)
+    if problem is not None:
+        what, _, fix = problem
+        return [(f"{inst.name}: host_ip", FAIL, f"{what}; fix: {fix}")]
+    try:
+        inst = placed(endpoint, inst)
+        where = host(endpoint, inst)
+    except IrisenvError as exc:  # "engine-host" that does not resolve
+        return [(f"{inst.name}: host_ip", FAIL, f"{exc.what}; fix: {exc.fix}")]
+    remote = is_remote(endpoint)
+    mine = {c.name: c for c in engine.list_project(project.name)}
+    name = f"{project.name}-{inst.name}"
+    out = []
+    for which in ("superserver", "web"):
+        port = getattr(inst.ports, which)
+        if isinstance(port, bool) or not isinstance(port, int) or port == 0:
+            continue
+        label = f"{inst.name}: port {port}"
+        if name in mine and port in mine[name].ports.values():
+            out.append((label, OK, "held by " + name))
+            continue
+        fix = f'; free it or set ports.{which} = "auto"'
+        if remote:
+            status, detail = check_remote_port(where, port)
+            out.append((label, status, detail + (fix if status == FAIL else "")))
+        elif check_port(inst.ports.host_ip, port):
+            out.append((label, OK, "free"))
+        else:
+            out.append((label, FAIL, f"in use on {inst.ports.host_ip}{fix}"))
+    return out
 
 
 def run(args) -> int:
@@ -120,7 +175,11 @@ def run(args) -> int:
         try:
             engine = project.engine
             info = engine.info()
-            checks.append(("engine", OK, f"{info.product} {info.version} at {info.endpoint}"))
+            from ..engine import is_remote
+
+            checks.append(("engine", OK, f"{info.product} {info.version} at {info.endpoint}"
+                           + (" (remote)" if is_remote(info.endpoint) else "")
+                           + (f", chosen by {info.source}" if info.source else "")))
         except IrisenvError as exc:
             engine = None  # no further engine checks: each would fail the same way
             checks.append(("engine", FAIL, f"{exc.what}; {exc.fix}"))
@@ -136,18 +195,7 @@ def run(args) -> int:
             if engine is not None:
                 checks.append(check_image(engine, inst))
             if engine is not None:
-                mine = {c.name: c for c in engine.list_project(project.name)}
-                name = f"{project.name}-{inst.name}"
-                for which in ("superserver", "web"):
-                    port = getattr(inst.ports, which)
-                    if isinstance(port, bool) or not isinstance(port, int) or port == 0:
-                        continue
-                    held_by_us = name in mine and port in mine[name].ports.values()
-                    free = held_by_us or check_port(inst.ports.host_ip, port)
-                    checks.append((f"{inst.name}: port {port}", OK if free else FAIL,
-                                   ("held by " + name) if held_by_us else
-                                   ("free" if free else f"in use on {inst.ports.host_ip}; "
-                                    f"free it or set ports.{which} = \"auto\"")))
+                checks.extend(check_ports(project, engine, inst))
             checks.extend(check_files(inst))
     checks.append(("driver",) + check_driver())
     checks.append(("licence expiry", WARN, "not checked: irisenv cannot read an expiry date "

@@ -321,6 +321,63 @@ class IpAddress(Kind):
                 "anyOf": [{"format": "ipv4"}, {"format": "ipv6"}, {"pattern": _INTERP}]}
 
 
+class HostIp(IpAddress):
+    """An IP address, or "engine-host": the engine host's address as this machine reaches
+    it (127.0.0.1 for a local engine), worked out when irisenv talks to the engine."""
+
+    __slots__ = ()
+    ENGINE_HOST = "engine-host"
+
+    def check(self, value, ctx, path):
+        if value == self.ENGINE_HOST:
+            return value
+        try:
+            return super().check(value, ctx, path)
+        except ValueError:
+            raise ValueError(f'{value!r} is not an IP address (e.g. 127.0.0.1) or '
+                             f'"{self.ENGINE_HOST}"') from None
+
+    def schema(self):
+        s = super().schema()
+        s["anyOf"].insert(2, {"const": self.ENGINE_HOST})
+        return s
+
+
+class EngineEndpoint(Str):
+    """A Docker endpoint URL (unix://, tcp://, ssh://, npipe://, http(s)://) or the name
+    of a docker context."""
+
+    __slots__ = ()
+    why = ("the engine is an endpoint URL, as DOCKER_HOST takes it, or the name of a "
+           "docker context (`docker context ls`)")
+    _CONTEXT = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.+-]*$")  # the Docker CLI's context names
+    _SCHEMES = ("unix", "tcp", "ssh", "npipe", "http", "https")  # engine.DOCKER_SCHEMES
+
+    def check(self, value, ctx, path):
+        value = super().check(value, ctx, path)
+        if "://" in value:
+            scheme = value.split("://", 1)[0].lower()
+            if scheme not in self._SCHEMES:
+                raise ValueError(f"{scheme}:// is not an engine endpoint: write "
+                                 + ", ".join(s + "://" for s in self._SCHEMES)
+                                 + " or a docker context's name")
+            if any(ch.isspace() for ch in value):
+                raise ValueError(f"engine {value!r} contains white space")
+            return value
+        if not self._CONTEXT.match(value):
+            raise ValueError(f"{value!r} is neither an endpoint URL (ssh://user@host, "
+                             "tcp://host:2376) nor a docker context's name")
+        return value
+
+    def fix(self, field, value):
+        return 'write e.g. engine = "ssh://me@buildbox" or engine = "buildbox" (a context)'
+
+    def schema(self):
+        return {"type": "string", "anyOf": [
+            {"pattern": "^(" + "|".join(self._SCHEMES) + ")://\\S+$"},
+            {"pattern": self._CONTEXT.pattern}, {"pattern": _INTERP}]}
+
+
 class Port(Kind):
     """A host port: "auto" or 0 (Docker assigns one), or 1..65535."""
 

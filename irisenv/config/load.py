@@ -343,7 +343,7 @@ class _Validator:
             self.cross_field(inst, ("instances", name))
         self.cross_instance(instances)
         return model.Config(project=project, instances=instances, path=path, origins=self.origins,
-                            ports=raw["ports"])
+                            ports=raw["ports"], engine=raw["project"]["engine"])
 
     def cross_field(self, i: model.Instance, path: tuple) -> None:
         """Rules between keys, checked once each key is valid on its own (an invalid one is

@@ -102,6 +102,7 @@ class Config(NamedTuple):
     path: Path | None = None  # None: zero-config default (no file found)
     origins: dict = {}  # "instances.iris.memory" -> "file" | "default" | ...; load.py passes its own
     ports: PortRegistry = PortRegistry()  # the top-level [ports]
+    engine: str | None = None  # [project] engine: an endpoint URL or a docker context's name
 
     @property
     def base_dir(self) -> Path:

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from .kinds import (Bool, Duration, Enum, EnvMap, FilePath, Float, Image, InstanceName, Int,
-                    IpAddress, NamespaceName, Password, Port, PortRange, ProjectName, Size,
-                    UserName, WebPort)
+from .kinds import (Bool, Duration, EngineEndpoint, Enum, EnvMap, FilePath, Float, HostIp, Image,
+                    InstanceName, Int, NamespaceName, Password, Port, PortRange, ProjectName,
+                    Size, UserName, WebPort)
 
 DEFAULT_IMAGE = "containers.intersystems.com/intersystems/iris-community:latest-em"
 DEFAULT_INSTANCE = "iris"
@@ -67,8 +67,10 @@ PORTS = Table("ports", "Host ports the instance's services are published on.", (
     Field("web", WebPort(), "auto",
           'Host port for the private web server (52773 in the container): "auto", 0, 1..65535, '
           "or false to not publish it."),
-    Field("host_ip", IpAddress(), "127.0.0.1",
-          "Host address the ports bind to. Loopback by default; 0.0.0.0 exposes IRIS to the network."),
+    Field("host_ip", HostIp(), "127.0.0.1",
+          "Host address the ports bind to, on the engine's host. Loopback by default; 0.0.0.0 "
+          'exposes IRIS to the network; "engine-host": the address this machine reaches the '
+          "engine's host at (127.0.0.1 for a local engine), for a remote engine."),
     Field("preferred", Int(1, 65535), None,
           'The port "auto" tries first for the superserver (the web port tries the next one) '
           "when it leases a new one; taken, the [ports] range is used. Unset: the range only.",
@@ -161,6 +163,10 @@ PROJECT = Table("project", "The project these instances belong to.", (
     Field("name", ProjectName(), None,
           "Project name; prefixes container names (<project>-<instance>). Default: the config "
           "file's directory name, sanitized.", optional=True),
+    Field("engine", EngineEndpoint(), None,
+          "The Docker engine for this project: an endpoint URL (unix://, tcp://, ssh://, "
+          "npipe://) or a docker context's name. DOCKER_HOST and DOCKER_CONTEXT override it; "
+          "unset: the current docker context, else the local socket.", optional=True),
 ))
 
 ROOT = Table("", "iris-devtester.toml", (

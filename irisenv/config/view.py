@@ -27,7 +27,7 @@ def _table(t: spec.Table, obj) -> dict:
 
 def effective(config: Config) -> dict:
     return {
-        "project": {"name": config.project},
+        "project": {"name": config.project, "engine": config.engine},
         "ports": _table(spec.PORT_REGISTRY, config.ports),
         "instances": {name: _table(spec.INSTANCE, inst) for name, inst in config.instances.items()},
     }

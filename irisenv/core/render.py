@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..config.units import format_size
 from .desired import SPEC_DEFAULTS
 from .display import show, show_actual
-from .plan import Converge, ConvergeWhenReady, Create, Plan, Pull, Remove, Replace, Start, Wait
+from .plan import Converge, ConvergeWhenReady, Create, Plan, Pull, Remove, Replace, Start
 
 
 def _ports(spec: dict) -> str:

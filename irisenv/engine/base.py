@@ -43,7 +43,7 @@ if TYPE_CHECKING:  # imported when a container is made, not on every plan
     from ..core.runspec import Files, RunSpec
 
 __all__ = ["RETRIED", "Actual", "ContainerState", "Engine", "EngineInfo", "ExecResult",
-           "LogStream", "ObservedContainer"]
+           "LockRecord", "LogStream", "ObservedContainer"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,7 @@ class EngineInfo:
     endpoint: str
     os: str = ""
     arch: str = ""
+    source: str = ""  # where the endpoint was chosen: "DOCKER_HOST", "[project] engine", ...
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,16 @@ class ExecResult:
     exit_code: int  # -1: unknown (the engine did not report one)
     stdout: str
     stderr: str
+
+
+@dataclass(frozen=True)
+class LockRecord:
+    """An engine-side lock object (irisenv/enginelock.py): its ID and its labels (who
+    holds it, until when)."""
+
+    id: str
+    name: str
+    labels: Mapping[str, str]
 
 
 class LogStream(Iterable[bytes], Protocol):
@@ -91,7 +102,7 @@ RETRIED = frozenset({
     "list_project", "list_managed", "published_ports", "find_by_name", "image_id",
     "image_digests", "registry_digest", "volumes",
     "create_volume", "create", "put_files", "start", "unpause", "stop", "remove", "rename",
-    "remove_volume",
+    "remove_volume", "create_lock", "read_lock", "remove_lock",
 })
 
 
@@ -223,6 +234,26 @@ class Engine(Protocol):
 
     def remove_volume(self, name: str) -> None:
         """Remove the named volume; one already gone is fine (idempotent). Retried."""
+        ...
+
+    # ------------------------------------------------------------------ locks
+    def create_lock(self, name: str, labels: Mapping[str, str]) -> str:
+        """Create the lock object ``name`` with ``labels``; its ID. The engine keeps the
+        name unique among its objects of that kind, atomically: when the name is taken,
+        raises ConflictError (the caller reads the holder with read_lock). The object runs
+        nothing and holds nothing; it lives until remove_lock (a Docker backend: a
+        container that is never started). Retried: a create whose answer was lost fails
+        again with ConflictError, and the caller recognises its own labels."""
+        ...
+
+    def read_lock(self, name: str) -> LockRecord | None:
+        """The lock object ``name`` (its ID and labels), or None when there is none.
+        Retried."""
+        ...
+
+    def remove_lock(self, lock_id: str) -> None:
+        """Remove the lock object ``lock_id``, by ID: one made anew under the same name
+        meanwhile is not touched. One already gone is fine (idempotent). Retried."""
         ...
 
     # ------------------------------------------------------------------ read

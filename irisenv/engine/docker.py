@@ -6,10 +6,10 @@ why / how-to-fix). One object is shared by threads: no call changes the client's
 
 Two clients, one set of methods. On a local unix socket (the default, and any
 ``unix://`` DOCKER_HOST or context) the calls of the hot paths (observe and exec; create,
-copy, start and the log: docker_unix.SERVES) go to engine/docker_unix.py, plain HTTP over
+copy, start, the log and remove: docker_unix.SERVES) go to engine/docker_unix.py, plain HTTP over
 the socket, so that neither a no-op plan, sync or status nor a cold sync imports docker-py
 (docker, requests, urllib3: more time than a no-op spends otherwise). docker-py is
-imported, and its client made, when a call needs it: stop, remove, rename, pull... and
+imported, and its client made, when a call needs it: stop, rename, pull... and
 every call on any other endpoint (TCP+TLS, ssh, npipe), or on a client handed in. Both clients take the same method names and arguments,
 so each method below is written once.
 
@@ -41,13 +41,17 @@ from ..core.observed import Actual, ObservedContainer
 from ..errors import (ConflictError, IrisenvError, PortInUseError, RefusedError, RegistryError,
                       TransientError)
 from . import docker_unix
-from .base import ContainerState, EngineInfo, ExecResult
+from .base import ContainerState, EngineInfo, ExecResult, LockRecord
 
 if TYPE_CHECKING:  # core/runspec.py is imported when a container is made, not on every plan
     from ..core.runspec import Files, RunSpec
 
 DOCKER_STOP_TIMEOUT = 10  # seconds, Docker's grace period for a container that sets none
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+# The engine-side lock (irisenv/enginelock.py) is a container of this image that is never
+# started: an empty image (no files), made on the engine when first needed.
+LOCK_IMAGE = "irisenv-lock:1"
+LOCK_COMMAND = "/irisenv-lock"  # never run: a container needs a command to be created
 # The API version irisenv speaks without asking: docker-py's own default (7.x), which
 # Docker Engine 25 to 29 accept (29 refuses anything older: its minimum is 1.44). irisenv
 # needs 1.30 (Mounts; NanoCpus, Init, StopTimeout and exec's Env are 1.25).
@@ -56,19 +60,49 @@ _VERSION_REFUSED = re.compile(r"client version [\d.]+ is too (new|old)", re.I)
 _NEWEST = re.compile(r"too new\. Maximum supported API version is (\d+\.\d+)", re.I)
 
 
-def _endpoint_from_env() -> tuple[str | None, str]:
-    """(base URL for the client, endpoint as shown): DOCKER_HOST, else the current docker
-    context's host, else the local socket."""
+def choose_endpoint(configured: str | None = None) -> tuple[str | None, str, str]:
+    """(base URL for the client, endpoint as shown, where the choice came from), as the
+    Docker CLI chooses its engine, with the project's own choice between the environment
+    and the user's current context: DOCKER_HOST, else DOCKER_CONTEXT (a context's name),
+    else ``configured`` (the project's ``engine`` key: an endpoint URL or a context's
+    name), else the current docker context (``docker context use``), else the local
+    socket. A context named by DOCKER_CONTEXT or the key that does not exist is an error;
+    an unreadable current context means the local socket, as docker-py has it."""
     host = os.environ.get("DOCKER_HOST")
     if host:
-        return host, host
+        return host, host, "DOCKER_HOST"
+    name = os.environ.get("DOCKER_CONTEXT")
+    if name:
+        return _named_context(name, "DOCKER_CONTEXT")
+    if configured:
+        if "://" in configured:
+            return configured, configured, "[project] engine"
+        return _named_context(configured, "[project] engine")
     try:
         host = _context_host()
     except Exception:  # an unreadable config or context: the local socket, as docker-py
         host = None
     if host:
-        return host, host
-    return None, DEFAULT_SOCKET
+        return host, host, "the current docker context"
+    return None, DEFAULT_SOCKET, "the default socket"
+
+
+def _named_context(name: str, source: str) -> tuple[str | None, str, str]:
+    """The endpoint of the docker context ``name`` (see choose_endpoint)."""
+    if name == "default":
+        return None, DEFAULT_SOCKET, f"{source} (docker context default)"
+    try:
+        host = _context_meta_host(docker_unix.config_file(), name)
+    except (OSError, ValueError, AttributeError):
+        host = None
+    if host is None:
+        raise IrisenvError(f"no docker context named {name!r}",
+                           f"{source} names it, and the Docker client's context store has no "
+                           "such context (or it has no Docker endpoint)",
+                           "list them with `docker context ls`; create it with `docker context "
+                           f"create {name} --docker host=ssh://user@host`, or give an endpoint "
+                           "URL instead (tcp://host:2376, ssh://user@host)")
+    return host, host, f"{source} (docker context {name})"
 
 
 def _context_host() -> str | None:
@@ -78,8 +112,6 @@ def _context_host() -> str | None:
     ($DOCKER_CONFIG/config.json, ~/.docker/config.json, ~/.dockercfg; "default" or none
     means no context), then ``contexts/meta/<sha256 of its name>/meta.json`` next to that
     file, its ``Endpoints.docker.Host``."""
-    import hashlib
-
     config = docker_unix.config_file()
     if config is None:
         return None
@@ -87,7 +119,17 @@ def _context_host() -> str | None:
         name = json.load(f).get("currentContext", "default")
     if not name or name == "default":
         return None
-    meta = os.path.join(os.path.dirname(config), "contexts", "meta",
+    return _context_meta_host(config, name)
+
+
+def _context_meta_host(config: str | None, name: str) -> str | None:
+    """``Endpoints.docker.Host`` of the context ``name`` in the store next to the Docker
+    client's config file ``config`` (~/.docker when there is none yet)."""
+    import hashlib
+
+    base = (os.path.dirname(config) if config else
+            os.environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker"))
+    meta = os.path.join(base, "contexts", "meta",
                         hashlib.sha256(name.encode("utf-8")).hexdigest(), "meta.json")
     if not os.path.isfile(meta):
         return None
@@ -110,11 +152,15 @@ class DockerEngine:
     """The Engine protocol (engine/base.py) on a Docker engine: ``endpoint`` (None: where
     the Docker CLI would look), or a ready docker-py ``client`` (then every call is its)."""
 
-    def __init__(self, endpoint: str | None = None, *, client=None, timeout: float = 60):
-        if endpoint is None:
-            base_url, self.endpoint = _endpoint_from_env()
+    def __init__(self, endpoint: str | None = None, *, client=None, timeout: float = 60,
+                 default: str | None = None):
+        if endpoint is None:  # as the Docker CLI chooses, ``default`` the project's choice
+            base_url, self.endpoint, self.source = choose_endpoint(default)
+        elif "://" not in endpoint:  # a docker context's name
+            base_url, self.endpoint, self.source = _named_context(endpoint, "the caller")
         else:
             base_url = self.endpoint = endpoint
+            self.source = "the caller"
         self._base_url = base_url
         self._given = endpoint is not None
         self._timeout = timeout
@@ -139,8 +185,16 @@ class DockerEngine:
             kwargs = docker.utils.kwargs_from_env()
             if self._given or (self._base_url and "base_url" not in kwargs):
                 kwargs["base_url"] = self._base_url
+            if str(kwargs.get("base_url") or "").lower().startswith("ssh://"):
+                kwargs["use_ssh_client"] = True  # the system's ssh: see ssh_unavailable()
             return docker.APIClient(version=self._version, timeout=self._timeout, **kwargs)
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            if "paramiko" in str(exc):
+                raise IrisenvError(
+                    f"cannot open the ssh:// engine {self.endpoint}: paramiko is not installed",
+                    "docker-py imports paramiko for every ssh:// endpoint (irisenv has it "
+                    "run your system's ssh, which reads your ~/.ssh/config and agent)",
+                    "pip install 'irisenv[ssh]'") from None
             raise engine_unavailable(self.endpoint, exc) from None
 
     @property
@@ -238,7 +292,7 @@ class DockerEngine:
         v = self._call("version")
         return EngineInfo(product="Docker", version=v.get("Version", "?"),
                           api_version=v.get("ApiVersion", "?"), endpoint=self.endpoint,
-                          os=v.get("Os", ""), arch=v.get("Arch", ""))
+                          os=v.get("Os", ""), arch=v.get("Arch", ""), source=self.source)
 
     # ------------------------------------------------------------ act
     def pull(self, ref: str, on_progress=None) -> None:
@@ -330,6 +384,35 @@ class DockerEngine:
                 return
             raise
 
+    # ------------------------------------------------------------ locks
+    def create_lock(self, name: str, labels: Mapping[str, str]) -> str:
+        """A container named ``name`` that is never started (Docker reserves a container
+        name atomically: a second create of it answers 409), from LOCK_IMAGE, an empty
+        image made on the engine at the first use (``docker import`` of an empty tar)."""
+        for attempt in (1, 2):
+            try:
+                res = self._call("create_container", LOCK_IMAGE, command=[LOCK_COMMAND],
+                                 name=name, labels=dict(labels),
+                                 host_config={"NetworkMode": "none"}, detach=True)
+                return res["Id"]
+            except _Missing:  # no lock image on this engine yet
+                if attempt == 2:
+                    raise
+                repo, tag = LOCK_IMAGE.split(":")
+                self._call("import_image_from_data", _tar({}, 0), repository=repo, tag=tag,
+                           changes=[f"LABEL {L.MANAGED_BY}={L.MANAGED_BY_VALUE}",
+                                    f'CMD ["{LOCK_COMMAND}"]'])
+        raise AssertionError("unreachable")
+
+    def read_lock(self, name: str) -> LockRecord | None:
+        rows = self._call("containers", all=True, filters={"name": f"^/{re.escape(name)}$"})
+        if not rows:
+            return None
+        return LockRecord(id=rows[0]["Id"], name=name, labels=rows[0].get("Labels") or {})
+
+    def remove_lock(self, lock_id: str) -> None:
+        self.remove(lock_id)
+
     # ------------------------------------------------------------ read
     def log_lines(self, container_id: str, follow: bool = True, tail: str | int = "all"):
         """Yield decoded log lines; with follow, until the container stops or close()."""
@@ -405,9 +488,12 @@ class DockerEngine:
         irisenv's (classify). An engine that refuses the pinned API version is asked its
         own once, and the call repeated."""
         for attempt in (1, 2):
-            used = self._version
+            client = self._client(method)
+            # the version this client speaks: another thread may have set the engine's
+            # own as self._version before it replaced the docker-py client
+            used = getattr(client, "api_version", None) or self._version
             try:
-                return getattr(self._client(method), method)(*args, **kwargs)
+                return getattr(client, method)(*args, **kwargs)
             except Exception as exc:
                 err = classify(exc, self.endpoint)
                 if err is None:  # not the engine's answer: a bug, as it is
@@ -600,11 +686,87 @@ _PORT_NUM = re.compile(r"(?:0\.0\.0\.0|127\.0\.0\.1|\[::\]|[\d.]+):(\d+)")
 
 
 def engine_unavailable(endpoint: str, exc) -> IrisenvError:
+    if endpoint.lower().startswith("ssh://"):
+        diagnosed = ssh_unavailable(endpoint)
+        if diagnosed is not None:
+            return diagnosed
     return TransientError(
         f"no Docker engine answers at {endpoint}",
         f"{exc.__class__.__name__}: {exc}",
         "start Docker (dockerd, Docker Desktop, colima...), or point DOCKER_HOST / "
         "`docker context use` at a running engine")
+
+
+# What ssh (or the docker CLI it runs on the engine host) says when an ssh:// engine
+# cannot be reached: (pattern, what failed, how to fix); the first match wins.
+_SSH_FAILURES = (
+    (r"permission denied while trying to connect to the docker daemon|"
+     r"cannot connect to the docker daemon|is the docker daemon running",
+     "ssh logged in, but the docker CLI there cannot reach its engine",
+     "on {host}: start Docker, and let {user} use it (e.g. add it to the docker group)"),
+    (r"docker: (command )?not found|docker: no such file|command not found",
+     "ssh logged in, but the engine host has no docker CLI",
+     "ssh:// runs `docker system dial-stdio` on the engine host: install the docker CLI "
+     "on {host}"),
+    (r"host key verification failed|remote host identification has changed",
+     "ssh does not trust the engine host's key",
+     "connect once by hand (`ssh {target}`) to check and accept the host key, or fix its "
+     "entry in ~/.ssh/known_hosts if the key changed"),
+    (r"permission denied|too many authentication failures|no more authentication methods",
+     "ssh could not log in",
+     "set up key-based login (`ssh-copy-id {target}`) or load your key into ssh-agent "
+     "(`ssh-add`): every connection runs ssh anew, with no terminal to type a password in"),
+    (r"could not resolve hostname|name or service not known|nodename nor servname",
+     "ssh cannot resolve the host name",
+     "check the host in DOCKER_HOST, the docker context or [project] engine, or add a "
+     "Host entry for it to ~/.ssh/config"),
+    (r"connection refused|timed out|no route to host|network is unreachable|"
+     r"connection closed|connection reset",
+     "no ssh server answers",
+     "check that {host} is up and that sshd listens on the port the endpoint names"),
+)
+
+
+def ssh_unavailable(endpoint: str) -> IrisenvError | None:
+    """Why an ssh:// engine cannot be reached, as ssh says it: one non-interactive
+    ``ssh ... docker version`` (what docker-py's ssh transport runs is ``docker system
+    dial-stdio``; its ssh's messages go to the terminal, not to irisenv). None when that
+    works (the failure was not ssh's) or tells nothing known."""
+    import subprocess
+
+    from .. import engine
+
+    _, user, host, port = engine._split(endpoint)
+    target = f"{user}@{host}" if user else str(host)
+    cmd = (["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10"]
+           + (["-p", str(port)] if port else []) + ["--", target,
+                                                   "docker version --format '{{.Server.Version}}'"])
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=30,
+                              stdin=subprocess.DEVNULL)
+    except FileNotFoundError:
+        return IrisenvError(f"cannot reach the Docker engine at {endpoint}: no ssh client",
+                            "ssh:// endpoints run your system's ssh, and `ssh` is not on PATH",
+                            "install the OpenSSH client")
+    except subprocess.TimeoutExpired:
+        return IrisenvError(f"cannot reach the Docker engine at {endpoint} over ssh",
+                            f"`{' '.join(cmd[:-1])} docker version` did not end within 30 s",
+                            f"check that `ssh {target} docker version` works from this shell")
+    if proc.returncode == 0:
+        return None
+    said = " ".join(line.strip() for line in (proc.stderr or proc.stdout).splitlines()
+                    if line.strip())[:500]
+    for pattern, what, fix in _SSH_FAILURES:
+        if re.search(pattern, said, re.I):
+            return IrisenvError(f"cannot reach the Docker engine at {endpoint}: {what}",
+                                f"ssh said: {said}",
+                                fix.format(host=host, user=user or "your user", target=target)
+                                + f"; check with `ssh {target} docker version`")
+    return IrisenvError(f"cannot reach the Docker engine at {endpoint} over ssh",
+                        f"ssh exited {proc.returncode}" + (f": {said}" if said else ""),
+                        f"make `ssh {target} docker version` work from this shell (key-based "
+                        "login, known host key, the docker CLI on the engine host)")
+
 
 
 # How Docker words a registry that did not serve an image (the engine relays the
@@ -673,6 +835,9 @@ _REFUSALS = (
     ("image", re.compile(r"invalid reference format", re.I)),
     ("cpus", re.compile(r"range of cpus|nano ?cpus", re.I)),
     ("memory", re.compile(r"minimum memory limit", re.I)),
+    # publishing on an address the engine's host does not have (e.g. the client reaches it
+    # through NAT or a port forward)
+    ("ports.host_ip", re.compile(r"cannot assign requested address", re.I)),
 )
 _CPU_MAX = re.compile(r"range of cpus is from [\d.]+ to ([\d.]+)", re.I)
 
@@ -693,8 +858,11 @@ def refused(text: str) -> RefusedError | None:
         m = _CPU_MAX.search(text)
         fix = (f"set cpus to at most {float(m.group(1)):g} (what this engine has), or remove it"
                if m else "set cpus within what this engine has, or remove it")
-    else:
+    elif key == "memory":
         fix = "raise memory above Docker's minimum"
+    else:
+        fix = ('write an address the engine\'s host has, "engine-host" (the address this '
+               'machine reaches it at), or "0.0.0.0"')
     return RefusedError(key, f"Docker refused the {key} value", detail, fix)
 
 

@@ -1,5 +1,6 @@
 """Docker's HTTP API over a local unix socket, without docker-py: the calls of the hot
-paths (observe and exec; create, copy, start and the log, of a cold sync), for the
+paths (observe and exec; create, copy, start, the log and remove, of a cold sync, which
+takes and releases the engine-side lock), for the
 Docker backend (engine/docker.py).
 
 Why: importing docker-py (docker, requests, urllib3) costs more than a no-op `irisenv
@@ -9,7 +10,7 @@ these calls are plain HTTP/1.1 with JSON, plus exec's upgraded connection.
 :class:`UnixClient` mirrors the part of docker-py's ``APIClient`` the backend calls for
 them (:data:`SERVES`: the same method names, arguments and return values), so each
 backend method is written once, and ``DockerEngine`` routes each call to this client or to
-docker-py. Everything else (stop, remove, rename, pull...) and every other endpoint kind
+docker-py. Everything else (stop, rename, pull...) and every other endpoint kind
 (TCP+TLS, ssh, npipe) stay with docker-py.
 
 Errors: an answer with an error status raises :class:`APIError` (status and Docker's
@@ -29,7 +30,8 @@ from urllib.parse import quote, urlencode
 # The methods of docker-py's APIClient this client implements (engine/docker.py routes by name)
 SERVES = frozenset({"containers", "inspect_container", "inspect_image", "volumes", "version",
                     "exec_create", "exec_start", "exec_inspect",
-                    "create_container", "put_archive", "start", "create_volume", "logs"})
+                    "create_container", "put_archive", "start", "create_volume", "logs",
+                    "remove_container", "import_image_from_data"})
 
 
 class APIError(Exception):
@@ -145,6 +147,22 @@ class UnixClient:
 
     def start(self, container: str) -> None:
         self._request("POST", f"/containers/{_q(container)}/start")
+
+    def remove_container(self, container: str, v: bool = False, link: bool = False,
+                         force: bool = False) -> None:
+        self._request("DELETE", f"/containers/{_q(container)}",
+                      params={"v": 1 if v else 0, "link": 1 if link else 0,
+                              "force": 1 if force else 0})
+
+    def import_image_from_data(self, data: bytes, repository=None, tag=None,
+                               changes=None) -> str:
+        """docker-py's: ``docker import`` of the tar ``data`` (the engine's progress
+        messages, as text)."""
+        params = [("repo", repository), ("tag", tag), ("fromSrc", "-")]
+        params += [("changes", c) for c in changes or ()]
+        return self._request("POST", "/images/create",
+                             params=[(k, v) for k, v in params if v is not None],
+                             body=data).decode("utf-8", "replace")
 
     def create_volume(self, name: str, driver=None, driver_opts=None, labels=None) -> dict:
         return self._json("POST", "/volumes/create", body={

@@ -124,6 +124,16 @@ class RetryingEngine:
     def remove_volume(self, name):
         return self._retried("remove_volume", name)
 
+    # ------------------------------------------------------------------ locks
+    def create_lock(self, name, labels):
+        return self._retried("create_lock", name, labels)
+
+    def read_lock(self, name):
+        return self._retried("read_lock", name)
+
+    def remove_lock(self, lock_id):
+        return self._retried("remove_lock", lock_id)
+
     # ------------------------------------------------------------------ read
     def log_lines(self, container_id, follow=True, tail="all"):
         return self._backend.log_lines(container_id, follow=follow, tail=tail)

@@ -182,7 +182,7 @@ def test_show_json(capsys, project):
     code, out, _ = run(capsys, "config", "show", "--json")
     data = json.loads(out)
     inst = data["instances"]["iris"]
-    assert data["project"] == {"name": "demo"}
+    assert data["project"] == {"name": "demo", "engine": None}
     assert inst["memory"] == "2g" and inst["stop_timeout"] == "1m"
     assert inst["credentials"]["password"] == "********"
     assert list(inst["namespaces"]) == ["APP", "TEST"]

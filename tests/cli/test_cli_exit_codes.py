@@ -34,7 +34,7 @@ def fake(monkeypatch) -> FakeEngine:
     eng.images[IMAGE] = IMG_ID
     opened = []
 
-    def open_engine(endpoint=None):
+    def open_engine(endpoint=None, *, default=None):
         opened.append(endpoint)
         return retry.with_retries(eng)
 

@@ -5,11 +5,18 @@ and a unique project name; its teardown removes everything Docker holds for that
 ``registry`` and ``auth_registry`` are real image registries on 127.0.0.1 (registries.py),
 one per test session and worker; a registry that cannot start fails the tests that need
 it, never skips them.
+``second_engine`` is another Docker engine on a host address of its own (engines.py), with
+the stand-in image loaded, started once per test session (per xdist worker) and stopped
+at its end; where it cannot start, its tests fail in CI (and are skipped elsewhere, as the
+Docker tests are without an engine).
 """
 from __future__ import annotations
 
+import os
+
 import pytest
-from helpers import DockerProject  # tests/docker is on sys.path (no __init__.py)
+from engines import SecondEngine  # tests/docker is on sys.path (no __init__.py)
+from helpers import STANDIN_IMAGE, DockerProject
 
 
 @pytest.fixture(scope="session")
@@ -70,3 +77,20 @@ def auth_registry(tmp_path_factory):
     r = _registry(tmp_path_factory, auth=True)
     yield r
     r.stop()
+
+
+@pytest.fixture(scope="session")
+def second_engine():
+    engine = SecondEngine()
+    try:
+        engine.start()
+        engine.load(STANDIN_IMAGE)
+    except Exception as exc:  # any reason it cannot run: say which
+        engine.stop()
+        problem = f"the second Docker engine cannot start: {exc}"
+        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):  # as
+            # tests/conftest.py's in_ci(): in CI a missing capability is a broken machine
+            pytest.fail(f"CI=true but {problem}", pytrace=False)
+        pytest.skip(problem)
+    yield engine
+    engine.stop()

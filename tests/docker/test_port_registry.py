@@ -16,7 +16,6 @@ import socket
 import uuid
 from pathlib import Path
 
-import pytest
 from helpers import describe
 
 NO_WEB = {"web": False}

@@ -19,7 +19,7 @@ import threading
 
 from irisenv.core import labels as L
 from irisenv.core.observed import Actual, ObservedContainer
-from irisenv.engine.base import ContainerState, EngineInfo, ExecResult
+from irisenv.engine.base import ContainerState, EngineInfo, ExecResult, LockRecord
 from irisenv.errors import ConflictError, IrisenvError, RegistryError
 from irisenv.iris.runner import VAL_TAG
 
@@ -82,6 +82,7 @@ class FakeEngine:
         # (its log stops at BOOT_LOG, qlist says down, sessions fail); else the values its
         # sessions report (e.g. HEALTHY_IRIS).
         self.iris_on_start: dict | None = None
+        self.locks: dict[str, LockRecord] = {}  # name -> the engine-side lock object
 
     # -- test helpers
     def add(self, name, labels, state="running", cid=None, *, actual=None, iris=None,
@@ -271,6 +272,28 @@ class FakeEngine:
     def remove_volume(self, name):
         self._enter("remove_volume", name)
         self.volume_names.discard(name)
+
+    # locks: names unique, as the engine keeps them
+    def create_lock(self, name, labels):
+        self._enter("create_lock", name)
+        with self.lock:
+            if name in self.locks:
+                raise ConflictError(f"name {name} is in use", "409 Conflict")
+            self.locks[name] = LockRecord(id=f"{next(self._ids):064x}", name=name,
+                                          labels=dict(labels))
+            return self.locks[name].id
+
+    def read_lock(self, name):
+        self._enter("read_lock", name)
+        with self.lock:
+            return self.locks.get(name)
+
+    def remove_lock(self, lock_id):
+        self._enter("remove_lock", lock_id)
+        with self.lock:
+            for name, record in list(self.locks.items()):
+                if record.id == lock_id:
+                    del self.locks[name]
 
     # read
     # read: the current run's log (a followed stream ends with what is there so far)

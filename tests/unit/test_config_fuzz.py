@@ -137,6 +137,12 @@ def good_value(f: spec.Field):
         return st.sampled_from(["iris.key", "~/iris.key", "/abs/x.cpf", ""])
     if k == "IpAddress":
         return st.sampled_from(["127.0.0.1", "0.0.0.0", "::1", "localhost", "999.1.1.1", ""])
+    if k == "HostIp":
+        return st.sampled_from(["127.0.0.1", "0.0.0.0", "::1", "engine-host", "Engine-Host",
+                                "999.1.1.1", ""])
+    if k == "EngineEndpoint":
+        return st.sampled_from(["ssh://me@box", "tcp://10.0.0.5:2376", "unix:///x.sock",
+                                "buildbox", "k8s://x", "a b", "-x", ""])
     if k == "Port":
         return st.one_of(st.just("auto"), st.integers(-2, 70000), st.just("1972"))
     if k == "WebPort":

@@ -266,6 +266,28 @@ def test_a_copy_and_a_start_are_sent_as_docker_py_sends_them(serve):
     assert start.startswith(b"POST /v1.41/containers/c1/start HTTP/1.1")
 
 
+def test_a_remove_is_sent_as_docker_py_sends_it_and_a_missing_one_is_an_error_answer(serve):
+    client, server = serve(http("204 No Content", b""),
+                           http("404 Not Found", b'{"message":"No such container: c2"}',
+                                "Content-Type: application/json"))
+    assert client.remove_container("c1", force=True) is None
+    with pytest.raises(U.APIError) as info:
+        client.remove_container("c2", force=True)
+    assert info.value.status_code == 404 and "No such container" in info.value.explanation
+    assert server.requests[0].startswith(
+        b"DELETE /v1.41/containers/c1?v=0&link=0&force=1 HTTP/1.1")
+
+
+def test_an_import_is_sent_as_docker_py_sends_it(serve):
+    client, server = serve(http("200 OK", b'{"status":"sha256:abc"}\r\n'))
+    assert "sha256:abc" in client.import_image_from_data(
+        b"TAR", repository="irisenv-lock", tag="1", changes=["LABEL a=b", 'CMD ["/x"]'])
+    [req] = server.requests
+    assert req.startswith(b"POST /v1.41/images/create?repo=irisenv-lock&tag=1&fromSrc=-"
+                          b"&changes=LABEL+a%3Db&changes=CMD+%5B%22%2Fx%22%5D HTTP/1.1")
+    assert req.endswith(b"\r\n\r\nTAR")
+
+
 # ------------------------------------------------------------------ the API version
 def test_an_engine_older_than_the_pinned_api_is_spoken_to_at_the_version_it_names(tmp_path):
     """"too new" names the newest version the engine speaks: no GET /version (which the
@@ -289,6 +311,50 @@ def test_an_engine_older_than_the_pinned_api_is_spoken_to_at_the_version_it_name
     assert [line.split("?")[0] for line in lines] == [
         f"GET /v{API_VERSION}/containers/json", "GET /v1.40/containers/json",
         "GET /v1.40/containers/json"]
+
+
+def test_a_call_on_a_client_not_yet_replaced_after_another_thread_negotiated_is_repeated(
+        monkeypatch):
+    """Threads share the engine: one, negotiating, has set the engine's own version and not
+    yet replaced the docker-py client when another calls with the old client. That call's
+    refusal is of the old version: it is repeated on the new client once the other thread
+    is done, not reported as an error."""
+    from irisenv.engine.docker import API_VERSION, DockerEngine
+
+    old_called = threading.Event()
+
+    class Client:  # docker-py's APIClient as far as _call uses it
+        def __init__(self, version):
+            self.api_version = version
+
+        def containers(self, **kwargs):
+            if self.api_version == API_VERSION:
+                old_called.set()
+                raise U.APIError(400, f"client version {API_VERSION} is too new. Maximum "
+                                 "supported API version is 1.41")
+            return []
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(DockerEngine, "_make_docker_py", lambda self: Client(self._version))
+    engine = DockerEngine("tcp://10.0.0.5:2375")
+    negotiating = threading.Event()
+
+    def other_thread():  # what _negotiate does, paused between its two assignments
+        with engine._lock:
+            engine._version = "1.41"
+            negotiating.set()
+            old_called.wait(5)
+            engine._api = Client("1.41")
+
+    other = threading.Thread(target=other_thread)
+    other.start()
+    negotiating.wait(5)
+    try:
+        assert engine.list_project("demo") == []
+    finally:
+        other.join()
 
 
 # ------------------------------------------------------------------ the log

@@ -298,13 +298,3 @@ def test_the_socket_path_is_resolved(tmp_path):
 ])
 def test_tls_is_read_as_docker_py_reads_it(env, tls):
     assert state.tls_from_env(env) is tls
-
-
-@pytest.mark.parametrize("endpoint, host", [
-    (None, None), ("", None), ("unix:///var/run/docker.sock", None), ("/run/docker.sock", None),
-    ("npipe:////./pipe/docker_engine", None), ("tcp://Build-Host:2376", "build-host"),
-    ("build-host:2375", "build-host"), ("https://10.0.0.5", "10.0.0.5"),
-    ("ssh://me@shared.example", "shared.example"), ("tcp://[::1]:2375", "::1"),
-    ("tcp://127.0.0.1:2375", "127.0.0.1")])
-def test_remote_host_names_the_engines_host_or_none_for_a_local_engine(endpoint, host):
-    assert state.remote_host(endpoint) == host

@@ -285,9 +285,13 @@ def test_bindable_and_answers_see_a_listener():
     assert registry.answers("127.0.0.1", port) is False
 
 
-def test_the_free_check_of_a_remote_engine_connects_to_its_host(fake):
+def test_the_free_check_of_a_remote_engine_connects_to_its_host(fake, monkeypatch):
     """tcp:// and ssh:// engines publish ports on their own host: a port is free when no
-    container there publishes it and nothing answers a connect from here."""
+    container there publishes it and nothing answers a connect from here. (The engine's
+    host is this one, made to count as remote, so that something can listen on it.)"""
+    import irisenv.engine
+
+    monkeypatch.setattr(irisenv.engine, "is_remote", lambda endpoint: True)
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()

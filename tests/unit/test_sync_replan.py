@@ -36,10 +36,13 @@ def want(name="iris", project="demo", **kw) -> D.DesiredContainer:
 
 class StubProject:
     """What sync() uses of a Project: its engine, lock, passwords and plan(). ``before`` runs
-    once, between the first plan and its execution: someone else changes the engine."""
+    once, after plan number ``after``: someone else changes the engine. By default after
+    the second plan, the one a sync with changes makes under the engine-side lock and
+    executes: someone who does not take that lock (`docker run` by hand) changes it between
+    the plan and its execution."""
 
-    def __init__(self, eng: FakeEngine, d, before=None):
-        self.fake, self.d, self.before, self.plans = eng, d, before, 0
+    def __init__(self, eng: FakeEngine, d, before=None, after: int = 2):
+        self.fake, self.d, self.before, self.plans, self.after = eng, d, before, 0, after
         self.engine = retry.with_retries(eng)
         self.name = d.project
 
@@ -62,7 +65,7 @@ class StubProject:
                                             image_ids={IMG: IMG_ID}, foreign_by_name=foreign),
                          options)
         self.plans += 1
-        if self.plans == 1 and self.before is not None:
+        if self.plans == self.after and self.before is not None:
             self.before()
         return plan
 
@@ -79,10 +82,36 @@ def test_a_twin_made_meanwhile_is_judged_by_a_new_plan_and_used_as_it_is():
     project = StubProject(eng, d, before=lambda: twin.append(eng.add(d.name, d.labels)))
     events = Events()
     outcome = run(project, events)
-    assert outcome.plans == 2 and project.plans == 2
+    assert outcome.plans == 2 and project.plans == 3  # the first, under the lock, after
     assert list(eng.containers) == twin and eng.containers[twin[0]]["state"] == "running"
     assert [e for e in eng.log if e[0] in ("remove", "stop", "start")] == []
     assert any(k == "replan" and "conflict" in m for k, m in events.seen)
+
+
+def test_what_another_machine_made_before_the_lock_was_taken_is_seen_by_the_plan_under_it():
+    """The first plan only tells whether there is anything to change: the plan executed is
+    the one made under the engine-side lock, so a container another machine made meanwhile
+    (which it did holding the lock) is used as it is, with no create and no conflict."""
+    eng = FakeEngine()
+    d = want()
+    twin = []
+    project = StubProject(eng, d, before=lambda: twin.append(eng.add(d.name, d.labels)),
+                          after=1)
+    events = Events()
+    outcome = run(project, events)
+    assert outcome.plans == 1 and project.plans == 2
+    assert list(eng.containers) == twin
+    assert eng.calls("create") == [] and not any(k == "replan" for k, _ in events.seen)
+    assert outcome.plan.changes == []  # what this sync set out to do: nothing, as it found
+    assert [c[0] for c in eng.log if "lock" in c[0]] == ["create_lock", "remove_lock"]
+
+
+def test_a_no_op_takes_no_engine_lock():
+    eng = FakeEngine()
+    d = want()
+    eng.add(d.name, d.labels)
+    run(StubProject(eng, d))
+    assert [c for c in eng.log if "lock" in c[0]] == []
 
 
 def test_a_never_started_twin_is_made_anew_like_any_interrupted_create():
@@ -146,4 +175,4 @@ def test_a_conflict_every_time_gives_up_after_a_bounded_number_of_plans(monkeypa
     project = StubProject(eng, d)
     with pytest.raises(ConflictError):
         run(project)
-    assert project.plans == sync_mod.PLANS
+    assert project.plans == sync_mod.PLANS + 1  # the first attempt plans again under the lock
