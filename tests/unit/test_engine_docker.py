@@ -223,7 +223,7 @@ def test_the_current_context_is_read_as_docker_py_reads_it(tmp_path, monkeypatch
 # ------------------------------------------------------------------ registries
 # Docker's words for a registry that does not serve an image, as Docker Engine 20.10 says
 # them to /distribution (checking a tag) and /images/create (pulling); the first three were
-# read from a real `docker-registry` (tests/docker/test_registry.py), the Docker Hub one
+# read from a real `docker-registry` (tests/docker/test_image_registry.py), the Docker Hub one
 # from its answer for a private or absent repository.
 REGISTRY_ANSWERS = [
     (500, 'Get "http://127.0.0.1:1/v2/": dial tcp 127.0.0.1:1: connect: connection refused',

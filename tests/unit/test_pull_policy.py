@@ -1,6 +1,6 @@
 """The pull policy (instances.<name>.pull, sync/plan --pull): what the pure planner makes of
 the registry's answer about a tag, and what plan, sync and status ask of the engine for it
-(the in-memory engine, fake_engine.py). No Docker: tests/docker/test_registry.py runs the
+(the in-memory engine, fake_engine.py). No Docker: tests/docker/test_image_registry.py runs the
 same paths against a real registry."""
 from __future__ import annotations
 

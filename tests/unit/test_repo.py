@@ -100,3 +100,12 @@ def test_every_learnings_page_is_listed_and_links_resolve():
     for page in learnings.glob("*.md"):
         for target in re.findall(r"\]\(([^)#:]+\.md)(?:#[^)]*)?\)", page.read_text(encoding="utf-8")):
             assert (page.parent / target).resolve().is_file(), f"{page.name} links to {target}"
+
+
+def test_test_modules_have_unique_basenames():
+    """The test directories have no __init__.py (rootdir-relative imports), so pytest imports
+    each test module by its basename: two files with one name make collection fail."""
+    seen: dict = {}
+    for path in sorted((ROOT / "tests").rglob("test_*.py")):
+        assert path.name not in seen, f"{path} and {seen[path.name]} share a basename"
+        seen[path.name] = path
