@@ -17,7 +17,9 @@ engine's archive API) and the clock.
 
 Needs root (``ip netns``, ``nsenter``, ``dockerd``). The image the tests use is loaded
 into it from the main engine (``docker save | docker load``). With ``--iptables=false`` it
-leaves the main engine's rules alone; published ports go through docker-proxy.
+leaves the main engine's rules alone; published ports go through docker-proxy. It
+trusts registries on 10.213.0.0/16 without TLS (``--insecure-registry``), so a test
+registry on ``client_address`` serves it as a registry on another machine would.
 """
 from __future__ import annotations
 
@@ -92,6 +94,8 @@ class SecondEngine:
              "--data-root", str(self.dir / "data"), "--exec-root", str(self.dir / "exec"),
              "--pidfile", str(self.dir / "docker.pid"), "-H", self.unix, "-H", self.tcp,
              "--iptables=false", "--ip-masq=false",
+             # a registry for it listens on this machine's side of the link, without TLS
+             "--insecure-registry", f"{NET}.0.0/16",
              "--containerd-namespace", f"irisenv-e2-{self.n}",
              "--containerd-plugins-namespace", f"irisenv-e2-{self.n}-plugins",
              "--cgroup-parent", f"/irisenv-e2-{self.n}"],

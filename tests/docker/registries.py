@@ -44,9 +44,9 @@ def binary() -> str:
         "one; install it with `apt-get install docker-registry` (.ci/run does)")
 
 
-def free_port() -> int:
+def free_port(address: str = "127.0.0.1") -> int:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((address, 0))
         return s.getsockname()[1]
 
 
@@ -62,20 +62,23 @@ def docker_cli(*args: str, input: str | None = None, config: Path | None = None,
 
 
 class Registry:
-    def __init__(self, root: Path, *, auth: bool = False):
+    def __init__(self, root: Path, *, auth: bool = False, address: str = "127.0.0.1"):
+        """``address``: where it listens (an engine must trust it without TLS: 127.0.0.1
+        by default; engines.SecondEngine trusts its link's addresses)."""
         self.root = root
         self.auth = auth
+        self.address = address
         self.port = 0
         self.proc: subprocess.Popen | None = None
 
     @property
     def host(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{self.address}:{self.port}"
 
     def start(self, attempts: int = 3) -> Registry:
         exe = binary()
         for attempt in range(1, attempts + 1):
-            self.port = free_port()
+            self.port = free_port(self.address)
             config = self.root / "config.yml"
             lines = ["version: 0.1", "log:", "  level: info", "storage:", "  filesystem:",
                      f"    rootdirectory: {self.root / 'data'}", "  delete:", "    enabled: true",

@@ -11,10 +11,11 @@ import socket
 import subprocess
 import sys
 import urllib.request
+import uuid
 
 import docker
 import pytest
-from helpers import DockerProject, describe, wait_for
+from helpers import STANDIN_IMAGE, DockerProject, describe, instance_toml, wait_for
 
 LOCK_IMAGE = "irisenv-lock:1"
 
@@ -82,6 +83,16 @@ def test_the_whole_lifecycle_through_docker_host_tcp(remote, remote_client, seco
     remote.ok("sync")  # a no-op
     remote.ok("down")
     assert remote.containers() == []
+    # the "auto" ports were leased from this machine's registry (checked free on the
+    # engine's host): the same ones come back after down and sync
+    listed = json.loads(remote.ok("ports", "--json").stdout)
+    mine = {(e["instance"], e["kind"]): e["port"] for e in listed["entries"]
+            if e["project"] == remote.name}
+    assert mine == {("iris", "superserver"): int(env["IRIS_PORT"]),
+                    ("iris", "web"): int(env["IRIS_WEB_PORT"])}
+    remote.ok("sync", "--no-wait")
+    again = json.loads(remote.ok("env", "--format", "json").stdout)
+    assert (again["IRIS_PORT"], again["IRIS_WEB_PORT"]) == (env["IRIS_PORT"], env["IRIS_WEB_PORT"])
 
 
 def test_two_machines_syncing_one_project_on_one_engine_take_turns(
@@ -183,3 +194,69 @@ def test_a_cold_sync_on_a_fresh_local_socket_engine_makes_the_lock_without_docke
         assert lock_containers(remote_client) == []
     finally:
         p.cleanup()
+
+
+@pytest.fixture(scope="module")
+def link_registry(second_engine, tmp_path_factory):
+    """A registry on this machine's side of the second engine's link: the remote engine
+    pulls from it over the network, as from a registry on another machine."""
+    from registries import Registry, RegistryUnavailable
+
+    r = Registry(tmp_path_factory.mktemp("link-registry"), address=second_engine.client_address)
+    try:
+        r.start()
+    except RegistryUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield r
+    r.stop()
+
+
+def _remote_build(second_engine, ref: str, line: str) -> None:
+    second_engine.docker("build", "-q", "-t", ref, "-", input=f"FROM {STANDIN_IMAGE}\n{line}\n",
+                         timeout=300)
+
+
+def test_the_remote_engine_pulls_from_a_registry_and_sees_a_moved_tag(
+        remote, remote_client, second_engine, link_registry):
+    """The image is absent on the remote engine: sync has the engine pull it (with
+    progress) from a registry it reaches over the network; with pull = "always" a tag moved
+    in the registry is a visible replace, asked of the remote engine (one round trip)."""
+    ref = link_registry.repository("remote") + ":v1"
+    token = uuid.uuid4().hex
+    _remote_build(second_engine, ref, f"RUN echo {token} > /home/irisowner/irisenv-test-layer")
+    second_engine.docker("push", ref, timeout=120)
+    second_engine.docker("rmi", ref)
+    with pytest.raises(docker.errors.ImageNotFound):
+        remote_client.images.get(ref)
+    remote.write(instance_toml("iris", pull="always", ports={"host_ip": "engine-host"})
+                 .replace(f'image = "{STANDIN_IMAGE}"', f'image = "{ref}"'))
+    try:
+        plan = remote.run("plan", "--detailed-exitcode")
+        assert plan.returncode == 2 and f"+ image {ref}\n" in plan.stdout, describe(plan)
+        proc = remote.run("sync", "--progress", "json", "--timeout", "60")
+        assert proc.returncode == 0, describe(proc)
+        kinds = [json.loads(line)["event"] for line in proc.stderr.splitlines()
+                 if line.startswith("{")]
+        assert kinds.index("pull") < kinds.index("pulled") < kinds.index("create"), kinds
+        old = remote.container()
+        out = old.exec_run(["cat", "/home/irisowner/irisenv-test-layer"]).output.decode()
+        assert out.strip() == token
+        assert remote.run("plan", "--detailed-exitcode").returncode == 0  # asked: not moved
+
+        # another machine pushes a new image behind the tag; this engine keeps the old one
+        moved = uuid.uuid4().hex
+        _remote_build(second_engine, ref, f'LABEL io.irisenv.test.moved="{moved}"')
+        second_engine.docker("push", ref, timeout=120)
+        second_engine.docker("tag", old.image.id, ref)
+        plan = remote.run("plan", "--detailed-exitcode")
+        assert plan.returncode == 2, describe(plan)
+        assert f"+ image {ref} (newer behind the tag: " in plan.stdout
+        assert f"-/+ container {remote.name}-iris ({old.short_id})" in plan.stdout
+        remote.ok("sync", "--progress", "plain")
+        new = remote.container()
+        assert new.id != old.id and new.image.labels.get("io.irisenv.test.moved") == moved
+    finally:
+        remote.cleanup()
+        second_engine.docker("image", "rm", "-f", ref, check=False)
+        for image in remote_client.images.list(name=ref.rsplit(":", 1)[0]):
+            remote_client.images.remove(image.id, force=True)
