@@ -22,6 +22,7 @@ from irisenv.core.observed import Actual, ObservedContainer
 from irisenv.engine.base import ContainerState, EngineInfo, ExecResult, LockRecord
 from irisenv.errors import ConflictError, IrisenvError, RegistryError
 from irisenv.iris.runner import VAL_TAG
+from irisenv.report import Reporter
 
 IMG = "intersystemsdc/iris-community:2025.1"
 IMG_ID = "sha256:" + "a" * 64
@@ -338,3 +339,17 @@ class FakeEngine:
 class _Stream(list):
     def close(self):
         pass
+
+
+class Events(Reporter):
+    """A reporter that records (kind, message) of each event."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen: list = []
+
+    def event(self, kind, message, instance=None, **fields):
+        self.seen.append((kind, message))
+
+    def said(self, kind: str) -> list:
+        return [m for k, m in self.seen if k == kind]

@@ -18,16 +18,13 @@ from irisenv.core import desired as D
 from irisenv.core import labels as L
 from irisenv.core.iris_plan import IrisObserved
 from irisenv.core.observed import Observed
-from irisenv.core.plan import Options, Plan, Replace, reconcile
+from irisenv.core.plan import Options, Replace, reconcile
 from irisenv.engine import retry
 from irisenv.errors import ConflictError, IrisenvError, PortInUseError, TransientError
 from irisenv.iris.readiness import Readiness
 from irisenv.report import QuietReporter
 
-@pytest.fixture(autouse=True)
-def fast_retries(monkeypatch):
-    monkeypatch.setattr(retry, "RETRY_ATTEMPTS", 3)
-    monkeypatch.setattr(retry, "RETRY_SECONDS", 5.0)
+pytestmark = pytest.mark.usefixtures("fast_retries")
 
 
 def want(name="iris", project="demo", **kw) -> D.DesiredContainer:

@@ -2,7 +2,6 @@
 the agreement of spec.py (the declared keys) with the model, the example file and the docs."""
 from __future__ import annotations
 
-import dataclasses
 import re
 from pathlib import Path
 

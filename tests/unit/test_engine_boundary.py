@@ -15,10 +15,7 @@ from irisenv.engine import base, open_engine, retry
 from irisenv.errors import IrisenvError, TransientError
 
 
-@pytest.fixture(autouse=True)
-def fast_retries(monkeypatch):
-    monkeypatch.setattr(retry, "RETRY_ATTEMPTS", 3)
-    monkeypatch.setattr(retry, "RETRY_SECONDS", 5.0)
+pytestmark = pytest.mark.usefixtures("fast_retries")
 
 
 def protocol_methods() -> dict:

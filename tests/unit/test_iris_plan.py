@@ -2,10 +2,9 @@
 import pytest
 
 from irisenv.core.iris_plan import (TEMP_TTL, ClearSystemChange, CreateNamespace, DropNamespace,
-                                    EnsureUser, IrisDesired, IrisObserved, MigrateRecord,
-                                    SetCallIn, diff, kept_namespaces, migration, record_changes)
-from irisenv.core.iris_record import (DECLARED, POOL, TEST_RUN, Legacy, NamespaceRecord,
-                                      RecordChanges, decode, parse_line, read)
+                                    EnsureUser, IrisDesired, IrisObserved, SetCallIn,
+                                    diff, kept_namespaces, record_changes)
+from irisenv.core.iris_record import (DECLARED, POOL, TEST_RUN, NamespaceRecord, RecordChanges)
 
 NOW = 1_800_000_000.0
 

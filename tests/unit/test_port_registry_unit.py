@@ -12,38 +12,21 @@ import sys
 import textwrap
 
 import pytest
-from fake_engine import IMG_ID, FakeEngine  # tests/unit is on sys.path
+from fake_engine import Events, IMG_ID, FakeEngine  # tests/unit is on sys.path
 
 from irisenv import registry
 from irisenv.config.load import parse_config
 from irisenv.core import labels as L
 from irisenv.core import ports as P
 from irisenv.core.plan import Options
-from irisenv.engine import retry
 from irisenv.errors import IrisenvError, PortInUseError
 from irisenv.project import Project
-from irisenv.report import Reporter
 
 IMAGE = "containers.intersystems.com/intersystems/iris-community:2025.1"
 NO_WAIT = Options(wait=False)
 
 
-class Events(Reporter):
-    def __init__(self):
-        super().__init__()
-        self.seen: list = []
-
-    def event(self, kind, message, instance=None, **fields):
-        self.seen.append((kind, message))
-
-    def said(self, kind: str) -> list:
-        return [m for k, m in self.seen if k == kind]
-
-
-@pytest.fixture(autouse=True)
-def fast_retries(monkeypatch):
-    monkeypatch.setattr(retry, "RETRY_ATTEMPTS", 3)
-    monkeypatch.setattr(retry, "RETRY_SECONDS", 5.0)
+pytestmark = pytest.mark.usefixtures("fast_retries")
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from irisenv.core import labels as L
 from irisenv.core.desired import desired_container
 from irisenv.core.plan import Options
 from irisenv.core.runspec import run_spec
-from irisenv.engine import retry
 from irisenv.errors import IrisenvError, TransientError
 from irisenv.project import Project
 
@@ -28,10 +27,7 @@ ACTS = ("pull", "create_volume", "create", "put_files", "start", "unpause", "sto
 NO_WAIT = Options(wait=False)
 
 
-@pytest.fixture(autouse=True)
-def fast_retries(monkeypatch):
-    monkeypatch.setattr(retry, "RETRY_ATTEMPTS", 3)
-    monkeypatch.setattr(retry, "RETRY_SECONDS", 5.0)
+pytestmark = pytest.mark.usefixtures("fast_retries")
 
 
 @pytest.fixture

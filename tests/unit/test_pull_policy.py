@@ -15,7 +15,6 @@ from irisenv.core.observed import Observed, ObservedContainer, TagCheck
 from irisenv.core.plan import Options, Pull, reconcile, tags_to_check
 from irisenv.core.render import plan_json, plan_text
 from irisenv.core.runspec import run_spec
-from irisenv.engine import retry
 from irisenv.errors import RegistryError
 from irisenv.project import Project
 
@@ -167,10 +166,7 @@ def test_only_always_tags_are_checked_and_never_a_digest():
 
 
 # ---------------------------------------------------------------- plan, sync, status
-@pytest.fixture(autouse=True)
-def fast_retries(monkeypatch):
-    monkeypatch.setattr(retry, "RETRY_ATTEMPTS", 3)
-    monkeypatch.setattr(retry, "RETRY_SECONDS", 5.0)
+pytestmark = pytest.mark.usefixtures("fast_retries")
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from __future__ import annotations
 from contextlib import nullcontext
 
 import pytest
-from fake_engine import IMG, IMG_ID, FakeEngine  # tests/unit is on sys.path
+from fake_engine import Events, IMG, IMG_ID, FakeEngine  # tests/unit is on sys.path
 
 from irisenv import phases as sync_mod
 from irisenv.config.model import Config, Instance
@@ -17,16 +17,6 @@ from irisenv.core.observed import Observed
 from irisenv.core.plan import Options, reconcile
 from irisenv.engine import retry
 from irisenv.errors import IrisenvError
-from irisenv.report import Reporter
-
-
-class Events(Reporter):
-    def __init__(self):
-        super().__init__()
-        self.seen: list = []
-
-    def event(self, kind, message, instance=None, **fields):
-        self.seen.append((kind, message))
 
 
 def want(name="iris", project="demo", **kw) -> D.DesiredContainer:

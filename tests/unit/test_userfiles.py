@@ -5,7 +5,6 @@ content."""
 from __future__ import annotations
 
 import os
-import sys
 import threading
 
 import pytest

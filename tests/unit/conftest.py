@@ -1,0 +1,13 @@
+"""Fixtures shared by the unit tests (tests/unit is on sys.path: fake_engine.py holds the
+in-memory engine and the recording reporter)."""
+import pytest
+
+
+@pytest.fixture
+def fast_retries(monkeypatch):
+    """The retry layer's bounds made small (3 attempts within 5 s), so a test of a fault
+    that is retried does not wait out the real bounds."""
+    from irisenv.engine import retry
+
+    monkeypatch.setattr(retry, "RETRY_ATTEMPTS", 3)
+    monkeypatch.setattr(retry, "RETRY_SECONDS", 5.0)
