@@ -17,7 +17,8 @@ from . import labels as L
 from .desired import HASH_FORMAT, DesiredContainer, diff_specs
 from .display import show, show_actual
 from .drift import container_drift
-from .iris_plan import (DropNamespace, IrisDesired, kept_note, plan_iris, sticky_note)
+from .iris_plan import (DropNamespace, IrisDesired, init_kept_note, kept_note, plan_iris,
+                        sticky_note)
 from .iris_record import RecordChanges
 from .observed import Observed, ObservedContainer
 
@@ -121,8 +122,10 @@ class Converge:
 
     @property
     def drops(self) -> tuple:
-        """The namespace drops this step carries out: their data is lost."""
-        return tuple(a for a in self.actions if isinstance(a, DropNamespace))
+        """The namespace drops this step carries out, and the re-inits that reset a
+        durable namespace: their data is lost."""
+        return tuple(a for a in self.actions if isinstance(a, DropNamespace)
+                     or getattr(a, "destroys", False))
 
     @property
     def cause(self) -> str:
@@ -230,10 +233,11 @@ _GONE = ("removing", "dead")
 
 
 def reconcile(desired: list[DesiredContainer], observed: Observed, options: Options = Options(),
-              iris: dict | None = None) -> Plan:
+              iris: dict | None = None, init_previous=None) -> Plan:
     """``iris`` maps instance -> IrisDesired; with it, IRIS-level state is planned too
     (observed.iris maps container id -> IrisObserved for running containers whose IRIS
-    answered the probe: those are the ready ones)."""
+    answered the probe: those are the ready ones). ``init_previous``: see
+    iris_plan.init_actions."""
     plan = Plan(project=observed.project)
 
     def wait(d, current=None) -> Wait:
@@ -245,9 +249,11 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
         want = iris[d.instance]
         drop = options.drop_namespaces
         now = None if current is None else observed.iris.get(current.id)
-        ip = None if now is None else plan_iris(want, now, drop_durable=drop)
+        ip = None if now is None else plan_iris(want, now, drop_durable=drop,
+                                                previous=init_previous)
         if ip is not None:
             plan.notes.extend(f"{d.instance}: {kept_note(name)}" for name in ip.kept)
+            plan.notes.extend(f"{d.instance}: {init_kept_note(name)}" for name in ip.init_kept)
         if ip is None and not changed and not options.wait:
             return  # IRIS has not answered and --no-wait does not wait for it (no phase two)
         if changed or ip is None:

@@ -103,11 +103,13 @@ def run(engine, container_id: str, statements: list[str], *, env: dict | None = 
     ok = res.exit_code == 0 and f"{SENTINEL_PREFIX}{token}" in out and not errors
     if not ok:
         detail = "; ".join(errors) or _last_lines(out) or f"exit code {res.exit_code}"
-        raise ScriptError(f"{what} failed in container {container_id[:12]}",
+        exc = ScriptError(f"{what} failed in container {container_id[:12]}",
                           f"iris session exited {res.exit_code}"
                           + ("" if f"{SENTINEL_PREFIX}{token}" in out else " without the success sentinel")
                           + f": {detail}",
                           "check `irisenv logs`; if IRIS is still starting, retry with a longer --timeout")
+        exc.values, exc.errors = values, errors  # what the script wrote before it failed
+        raise exc
     return RunResult(res.exit_code, out, values)
 
 
