@@ -155,3 +155,83 @@ def test_a_failed_init_is_retried_with_a_reset_that_is_no_destroy(tmp_path):
 def test_a_namespace_irisenv_did_not_make_is_never_initialised(tmp_path):
     d = _desired(tmp_path)
     assert not _inits(plan_iris(d, _seen(None)))  # exists, no record, not fresh
+
+
+# ------------------------------------------------------------------ applying (a scripted IRIS)
+class _Iris:
+    """Answers `iris session` like IRIS: the values the script writes, the sentinel; a SQL
+    statement named in ``fail_sql`` fails with an SQL error after its step marker."""
+
+    def __init__(self, fail_sql: str = ""):
+        import re
+
+        self.re, self.fail_sql = re, fail_sql
+        self.sessions, self.files, self.removed = [], {}, []
+
+    def put_files(self, cid, files):
+        self.files.update(files.contents)
+
+    def exec(self, cid, cmd, *, stdin=None, env=None, user=None, timeout=60):
+        from irisenv.engine.base import ExecResult
+
+        if cmd[:2] == ["rm", "-rf"]:
+            self.removed.extend(cmd[3:])
+            return ExecResult(0, "", "")
+        text = stdin.decode()
+        self.sessions.append((cmd[4], text, dict(env or {})))
+        out = []
+        for line in text.splitlines():
+            step = self.re.search(r'IRISENV-VAL:step=(\d+)', line)
+            if step:
+                out.append(f"IRISENV-VAL:step={step.group(1)}")
+            m = self.re.search(r'GetEnviron\("(IRISENV_SQL_\d+)"\)', line)
+            if m and self.fail_sql and self.fail_sql in env[m.group(1)]:
+                out.append("IRISENV-ERR:<SQL ERROR> SQLCODE: -30 Table 'NOPE' not found")
+                return ExecResult(2, "\n".join(out) + "\n", "")
+            if "%ExistsId" in line:
+                k = self.re.search(r'cls\.(\d+)', line).group(1)
+                out.append(f"IRISENV-VAL:cls.{k}=1")
+            sentinel = self.re.match(r'write "(IRISENV-OK-[0-9a-f]+)"', line)
+            if sentinel:
+                out.append(sentinel.group(1))
+        return ExecResult(0, "\n".join(out) + "\n", "")
+
+
+def _records(iris):
+    return [env[k] for _, _, env in iris.sessions for k in env if k.startswith("IRISENV_REC_VALUE")]
+
+
+def test_apply_runs_each_entry_and_records_the_hash_last(tmp_path, monkeypatch):
+    from irisenv.iris import init as iris_init
+
+    monkeypatch.setenv("IRISENV_STATE_DIR", str(tmp_path / "state"))
+    d = _desired(tmp_path)
+    (a,) = _inits(plan_iris(d, _seen(None), fresh=True))
+    iris = _Iris()
+    iris_init.apply(iris, "c1", d, a)
+    assert _records(iris)[0].endswith("^pending") and _records(iris)[-1].endswith(d.inits[0].digest)
+    scripts = "".join(t for _, t, _ in iris.sessions)
+    assert "$SYSTEM.OBJ.ImportDir(" in scripts and "%SQL.Statement).%ExecDirect(" in scripts
+    assert any(env.get("IRISENV_SQL_0") == "CREATE TABLE a (x INT)" for _, _, env in iris.sessions)
+    assert {ns for ns, _, env in iris.sessions if "IRISENV_SQL_0" in env} == {"APP"}
+    assert iris.removed == [f"{iris_init.INIT_DIR}/app"]  # the copies are removed
+    assert init.applied()[d.inits[0].digest] == d.inits[0].files()
+
+
+def test_a_failing_statement_names_file_and_line_and_stays_pending(tmp_path, monkeypatch):
+    from irisenv.errors import IrisenvError
+    from irisenv.iris import init as iris_init
+
+    monkeypatch.setenv("IRISENV_STATE_DIR", str(tmp_path / "state"))
+    (tmp_path / "sql").mkdir()
+    (tmp_path / "sql" / "schema.sql").write_text(
+        "CREATE TABLE a (x INT);\n\n-- then\nINSERT INTO nope\n VALUES (1);\n")
+    d = _desired(tmp_path)
+    (a,) = _inits(plan_iris(d, _seen(None), fresh=True))
+    iris = _Iris(fail_sql="nope")
+    with pytest.raises(IrisenvError) as e:
+        iris_init.apply(iris, "c1", d, a)
+    assert "failed in sql/schema.sql line 4" in e.value.what
+    assert "SQLCODE: -30 Table 'NOPE' not found" in e.value.why
+    assert all(r.endswith("^pending") for r in _records(iris))  # never recorded as done
+    assert iris.removed  # copies removed even so
