@@ -34,7 +34,7 @@ import threading
 import time
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..core import labels as L
 from ..core.observed import Actual, ObservedContainer
@@ -60,58 +60,72 @@ _VERSION_REFUSED = re.compile(r"client version [\d.]+ is too (new|old)", re.I)
 _NEWEST = re.compile(r"too new\. Maximum supported API version is (\d+\.\d+)", re.I)
 
 
-def choose_endpoint(configured: str | None = None) -> tuple[str | None, str, str]:
-    """(base URL for the client, endpoint as shown, where the choice came from), as the
-    Docker CLI chooses its engine, with the project's own choice between the environment
-    and the user's current context: DOCKER_HOST, else DOCKER_CONTEXT (a context's name),
-    else ``configured`` (the project's ``engine`` key: an endpoint URL or a context's
-    name), else the current docker context (``docker context use``), else the local
-    socket. A context named by DOCKER_CONTEXT or the key that does not exist is an error;
-    an unreadable current context means the local socket, as docker-py has it."""
+class Choice(NamedTuple):
+    """The engine chosen: the client's base URL (None: docker-py's default), the endpoint
+    as shown, where the choice came from, and the TLS settings of a docker context that
+    has them (TLSConfig's arguments; None: no TLS from a context)."""
+
+    base_url: str | None
+    endpoint: str
+    source: str
+    tls: dict | None = None
+
+
+def choose_endpoint(configured: str | None = None) -> Choice:
+    """The engine, as the Docker CLI chooses it, with the project's own choice between the
+    environment and the user's current context: DOCKER_HOST, else DOCKER_CONTEXT (a
+    context's name), else ``configured`` (the project's ``engine`` key: an endpoint URL or
+    a context's name), else the current docker context (``docker context use``), else the
+    local socket. A context named by DOCKER_CONTEXT or the key that does not exist is an
+    error; an unreadable current context means the local socket, as docker-py has it."""
     host = os.environ.get("DOCKER_HOST")
     if host:
-        return host, host, "DOCKER_HOST"
+        return Choice(host, host, "DOCKER_HOST")
     name = os.environ.get("DOCKER_CONTEXT")
     if name:
         return _named_context(name, "DOCKER_CONTEXT")
     if configured:
         if "://" in configured:
-            return configured, configured, "[project] engine"
+            return Choice(configured, configured, "[project] engine")
         return _named_context(configured, "[project] engine")
     try:
-        host = _context_host()
+        ctx = _current_context()
     except Exception:  # an unreadable config or context: the local socket, as docker-py
-        host = None
-    if host:
-        return host, host, "the current docker context"
-    return None, DEFAULT_SOCKET, "the default socket"
+        ctx = None
+    if ctx is not None:
+        return Choice(ctx.host, ctx.host, "the current docker context", ctx.tls)
+    return Choice(None, DEFAULT_SOCKET, "the default socket")
 
 
-def _named_context(name: str, source: str) -> tuple[str | None, str, str]:
+def _named_context(name: str, source: str) -> Choice:
     """The endpoint of the docker context ``name`` (see choose_endpoint)."""
     if name == "default":
-        return None, DEFAULT_SOCKET, f"{source} (docker context default)"
+        return Choice(None, DEFAULT_SOCKET, f"{source} (docker context default)")
     try:
-        host = _context_meta_host(docker_unix.config_file(), name)
+        ctx = _context(docker_unix.config_file(), name)
     except (OSError, ValueError, AttributeError):
-        host = None
-    if host is None:
+        ctx = None
+    if ctx is None:
         raise IrisenvError(f"no docker context named {name!r}",
                            f"{source} names it, and the Docker client's context store has no "
                            "such context (or it has no Docker endpoint)",
                            "list them with `docker context ls`; create it with `docker context "
                            f"create {name} --docker host=ssh://user@host`, or give an endpoint "
                            "URL instead (tcp://host:2376, ssh://user@host)")
-    return host, host, f"{source} (docker context {name})"
+    return Choice(ctx.host, ctx.host, f"{source} (docker context {name})", ctx.tls)
 
 
-def _context_host() -> str | None:
-    """The current docker context's Docker endpoint, read as docker-py's
-    ``ContextAPI.get_current_context().Host`` reads it (docker/context/config.py), without
-    importing docker: ``currentContext`` of the first config file that exists
-    ($DOCKER_CONFIG/config.json, ~/.docker/config.json, ~/.dockercfg; "default" or none
-    means no context), then ``contexts/meta/<sha256 of its name>/meta.json`` next to that
-    file, its ``Endpoints.docker.Host``."""
+class _Context(NamedTuple):
+    host: str
+    tls: dict | None
+
+
+def _current_context() -> _Context | None:
+    """The current docker context, read as docker-py's ``ContextAPI.get_current_context()``
+    reads it (docker/context/config.py), without importing docker: ``currentContext`` of
+    the first config file that exists ($DOCKER_CONFIG/config.json, ~/.docker/config.json,
+    ~/.dockercfg; "default" or none means no context), then the context's store entry
+    (see _context)."""
     config = docker_unix.config_file()
     if config is None:
         return None
@@ -119,23 +133,50 @@ def _context_host() -> str | None:
         name = json.load(f).get("currentContext", "default")
     if not name or name == "default":
         return None
-    return _context_meta_host(config, name)
+    return _context(config, name)
 
 
-def _context_meta_host(config: str | None, name: str) -> str | None:
-    """``Endpoints.docker.Host`` of the context ``name`` in the store next to the Docker
-    client's config file ``config`` (~/.docker when there is none yet)."""
+def _context_host() -> str | None:
+    """The current docker context's Docker endpoint (None: no context)."""
+    ctx = _current_context()
+    return None if ctx is None else ctx.host
+
+
+def _context(config: str | None, name: str) -> _Context | None:
+    """The context ``name`` in the store next to the Docker client's config file
+    ``config`` (~/.docker when there is none yet): ``Endpoints.docker.Host`` of
+    ``contexts/meta/<sha256 of the name>/meta.json``, and its TLS as the Docker CLI and
+    docker-py's ``Context.load_context`` take it: the files ``ca.pem``, ``cert.pem`` and
+    ``key.pem`` under ``contexts/tls/<sha256>/docker/`` and ``SkipTLSVerify``; TLS when
+    any of those files exists or verification is skipped. A tcp:// host without a port
+    gets Docker's TLS port, 2376, written out (so the endpoint, and the lock and port
+    registry keys made from it, say which port is spoken to). None: no such context."""
     import hashlib
 
     base = (os.path.dirname(config) if config else
             os.environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker"))
-    meta = os.path.join(base, "contexts", "meta",
-                        hashlib.sha256(name.encode("utf-8")).hexdigest(), "meta.json")
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()
+    meta = os.path.join(base, "contexts", "meta", digest, "meta.json")
     if not os.path.isfile(meta):
         return None
     with open(meta) as f:
         endpoint = (json.load(f).get("Endpoints") or {}).get("docker") or {}
-    return endpoint.get("Host") or None
+    host = endpoint.get("Host") or None
+    if host is None:
+        return None
+    tls_dir = os.path.join(base, "contexts", "tls", digest, "docker")
+    files = {n: os.path.join(tls_dir, f"{n}.pem") for n in ("ca", "cert", "key")
+             if os.path.isfile(os.path.join(tls_dir, f"{n}.pem"))}
+    skip = bool(endpoint.get("SkipTLSVerify"))
+    if not files and not skip:
+        return _Context(host, None)
+    tls = {"ca_cert": files.get("ca"), "verify": not skip,
+           "client_cert": (files["cert"], files["key"]) if "cert" in files and "key" in files
+           else None}
+    scheme, sep, rest = host.partition("://")
+    if sep and scheme.lower() == "tcp" and not re.search(r":\d+$", rest.split("/", 1)[0]):
+        host = f"{scheme}://{rest.split('/', 1)[0]}:2376"
+    return _Context(host, tls)
 
 
 def _unix_path(base_url: str | None) -> str | None:
@@ -155,12 +196,12 @@ class DockerEngine:
     def __init__(self, endpoint: str | None = None, *, client=None, timeout: float = 60,
                  default: str | None = None):
         if endpoint is None:  # as the Docker CLI chooses, ``default`` the project's choice
-            base_url, self.endpoint, self.source = choose_endpoint(default)
+            choice = choose_endpoint(default)
         elif "://" not in endpoint:  # a docker context's name
-            base_url, self.endpoint, self.source = _named_context(endpoint, "the caller")
+            choice = _named_context(endpoint, "the caller")
         else:
-            base_url = self.endpoint = endpoint
-            self.source = "the caller"
+            choice = Choice(endpoint, endpoint, "the caller")
+        base_url, self.endpoint, self.source, self._tls = choice
         self._base_url = base_url
         self._given = endpoint is not None
         self._timeout = timeout
@@ -185,6 +226,8 @@ class DockerEngine:
             kwargs = docker.utils.kwargs_from_env()
             if self._given or (self._base_url and "base_url" not in kwargs):
                 kwargs["base_url"] = self._base_url
+            if self._tls is not None:  # a docker context's own TLS (not DOCKER_TLS_VERIFY's)
+                kwargs["tls"] = docker.tls.TLSConfig(**self._tls)
             if str(kwargs.get("base_url") or "").lower().startswith("ssh://"):
                 kwargs["use_ssh_client"] = True  # the system's ssh: see ssh_unavailable()
             return docker.APIClient(version=self._version, timeout=self._timeout, **kwargs)
