@@ -231,6 +231,11 @@ class DockerEngine:
             if str(kwargs.get("base_url") or "").lower().startswith("ssh://"):
                 kwargs["use_ssh_client"] = True  # the system's ssh: see ssh_unavailable()
             return docker.APIClient(version=self._version, timeout=self._timeout, **kwargs)
+        except ValueError as exc:  # urllib's verdict on the URL (e.g. "Invalid IPv6 URL")
+            raise IrisenvError(f"the Docker engine endpoint {self.endpoint} is not a valid URL",
+                               f"{self.source} gives it, and it does not parse: {exc}",
+                               "write it as DOCKER_HOST takes it: unix:///path/docker.sock, "
+                               "tcp://host:2376, ssh://user@host") from None
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
             if "paramiko" in str(exc):
                 raise IrisenvError(

@@ -100,7 +100,9 @@ def test_a_project_opens_the_engine_its_engine_key_names(monkeypatch):
 @pytest.mark.parametrize("value, ok", [
     ("ssh://me@buildbox", True), ("tcp://10.0.0.5:2376", True), ("unix:///x.sock", True),
     ("buildbox", True), ("my.ctx-1", True), ("k8s://cluster", False), ("has space", False),
-    ("-x", False), ("", False)])
+    ("-x", False), ("", False), ("tcp://[::1", False), ("tcp://", False), ("ssh://", False),
+    ("unix://", False), ("tcp://host:99999", False), ("tcp://host:port", False),
+    ("tcp://[::1]:2375", True), ("npipe:////./pipe/docker_engine", True)])
 def test_the_engine_key_takes_an_endpoint_or_a_context_name(value, ok):
     text = f'[project]\nname = "demo"\nengine = "{value}"\n'
     if ok:
@@ -370,3 +372,13 @@ def test_the_first_bytes_to_a_tls_context_are_a_tls_handshake(tmp_path, monkeypa
         t.join(10)
         listener.close()
     assert got and got[0][:1] == b"\x16", got
+
+
+def test_a_docker_host_that_is_not_a_url_is_an_error_not_a_bug(monkeypatch):
+    from irisenv.engine.docker import DockerEngine
+
+    monkeypatch.setenv("DOCKER_HOST", "tcp://[::1")
+    with pytest.raises(IrisenvError) as info:
+        DockerEngine()
+    assert "tcp://[::1 is not a valid URL" in info.value.what
+    assert "DOCKER_HOST gives it" in info.value.why
