@@ -733,6 +733,29 @@ _PORT_TAKEN = re.compile(r"(port is already allocated|address already in use|"
 _PORT_NUM = re.compile(r"(?:0\.0\.0\.0|127\.0\.0\.1|\[::\]|[\d.]+):(\d+)")
 
 
+def _dockers_answer(response) -> bool:
+    """Whether an HTTP error answer is the Docker API's: its routes answer with an
+    Api-Version header, and every error of Docker's (an unknown route's 404 too) is JSON
+    with a "message"."""
+    if "Api-Version" in response.headers:
+        return True
+    try:
+        return isinstance(response.json().get("message"), str)
+    except Exception:  # not JSON, or not an object: not Docker's
+        return False
+
+
+def not_docker(endpoint: str, status: int | None, server: str | None) -> IrisenvError:
+    """An HTTP server that is not a Docker engine answered (see _dockers_answer)."""
+    return IrisenvError(
+        f"no Docker engine at {endpoint}",
+        f"something answers there over HTTP (status {status}"
+        + (f", server {server!r}" if server else "") + "), but not the Docker API: its "
+        "answer has no Api-Version header and is not Docker's JSON error",
+        "point DOCKER_HOST, the docker context or [project] engine at the Docker engine's "
+        "host and port (dockerd's -H tcp://...: 2375, or 2376 with TLS)")
+
+
 def engine_unavailable(endpoint: str, exc) -> IrisenvError:
     if endpoint.lower().startswith("ssh://"):
         diagnosed = ssh_unavailable(endpoint)
@@ -933,6 +956,9 @@ def classify(exc, endpoint: str = "the Docker engine") -> IrisenvError | None:
     if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
         return engine_unavailable(endpoint, exc)
     if isinstance(exc, docker.errors.APIError):
+        response = getattr(exc, "response", None)
+        if response is not None and not _dockers_answer(response):
+            return not_docker(endpoint, exc.status_code, response.headers.get("Server"))
         return _answer(exc.status_code or 0, _explanation(exc))
     if isinstance(exc, docker.errors.DockerException):
         return engine_unavailable(endpoint, exc)

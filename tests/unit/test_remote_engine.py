@@ -382,3 +382,56 @@ def test_a_docker_host_that_is_not_a_url_is_an_error_not_a_bug(monkeypatch):
         DockerEngine()
     assert "tcp://[::1 is not a valid URL" in info.value.what
     assert "DOCKER_HOST gives it" in info.value.why
+
+
+@pytest.mark.parametrize("status", [404, 500])
+def test_an_http_server_that_is_not_docker_is_named_as_such(status):
+    """Something else answers at the endpoint (a web server, a proxy): not 'Docker could not
+    find an object' (a 404 was read as Docker's own)."""
+    import http.server
+    import threading
+
+    from irisenv.engine.docker import DockerEngine
+
+    class NotDocker(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(status)
+            self.send_header("Server", "keryx")
+            self.send_header("Content-Length", "9")
+            self.end_headers()
+            self.wfile.write(b"not found")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotDocker)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    endpoint = f"tcp://127.0.0.1:{server.server_address[1]}"
+    engine = DockerEngine(endpoint, timeout=5)
+    try:
+        with pytest.raises(IrisenvError) as info:
+            engine.list_project("demo")
+    finally:
+        engine.close()
+        server.shutdown()
+    assert info.value.what == f"no Docker engine at {endpoint}"
+    assert "keryx" in info.value.why and "not the Docker API" in info.value.why
+
+
+def test_dockers_own_json_error_without_api_version_is_still_dockers():
+    """Docker's 404 for an unknown route has no Api-Version header, but is its JSON error."""
+    import requests
+
+    from irisenv.engine.docker import _dockers_answer
+
+    def answer(body: bytes, headers: dict) -> requests.Response:
+        r = requests.Response()
+        r.status_code, r._content = 404, body
+        r.headers.update(headers)
+        return r
+
+    assert _dockers_answer(answer(b'{"message":"page not found"}',
+                                  {"Content-Type": "application/json"}))
+    assert _dockers_answer(answer(b"", {"Api-Version": "1.41"}))
+    assert not _dockers_answer(answer(b"<html>not found</html>", {"Server": "nginx"}))
+    assert not _dockers_answer(answer(b'["a list"]', {}))
