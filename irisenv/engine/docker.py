@@ -500,21 +500,39 @@ class DockerEngine:
         exec_id = ex["Id"]
         sock = self._call("exec_start", exec_id, socket=True)
         raw = getattr(sock, "_sock", sock)
+        ssh = _ssh_process(raw)
+        expired = threading.Event()
+        if ssh is not None:  # a pipe takes no timeout: end ssh at the deadline
+            def expire():
+                expired.set()
+                ssh.terminate()
+
+            watchdog = threading.Timer(max(deadline - time.monotonic(), 0.001), expire)
+            watchdog.daemon = True
+            watchdog.start()
         try:
             raw.settimeout(max(deadline - time.monotonic(), 0.001))
             if stdin is not None:
                 raw.sendall(stdin)
-                try:
-                    raw.shutdown(socket.SHUT_WR)
-                except OSError:
-                    pass
+                _end_input(raw, ssh)
             out, err = _read_frames(_reader(sock, raw), raw, deadline)
-        except (socket.timeout, TimeoutError):
+            if expired.is_set():  # the stream ended because ssh was ended
+                raise socket.timeout("deadline passed")
+        except OSError as exc:  # socket.timeout is one; over ssh, so is a pipe ssh left
+            if not isinstance(exc, TimeoutError) and not expired.is_set():
+                raise
             raise TransientError(f"command {cmd[0]} in container {container_id[:12]} timed out",
                                  f"no answer within {timeout:.0f}s",
                                  "retry; if it persists, check the container's log") from None
         finally:
-            sock.close()
+            if ssh is not None:
+                watchdog.cancel()
+            try:
+                sock.close()
+            except OSError:  # docker-py writes to an ssh that has already left
+                pass
+            if ssh is not None:
+                _end_ssh(ssh)
         code = None
         for _ in range(50):  # the exit code lands a moment after the stream closes
             code = self._call("exec_inspect", exec_id).get("ExitCode")
@@ -653,6 +671,42 @@ def _epoch(raw: str) -> float | None:
         return None
     whole = datetime.strptime(m.group(1) + "+0000", "%Y-%m-%dT%H:%M:%S%z").timestamp()
     return whole + float("0" + (m.group(2) or ".0")[:7])
+
+
+def _ssh_process(raw):
+    """The ``ssh ... docker system dial-stdio`` process behind an exec's connection over
+    docker-py's ssh transport with use_ssh_client (its SSHSocket is no socket: it reads and
+    writes that process's pipes, so a socket's timeout and shutdown do nothing there);
+    None for a real socket."""
+    import subprocess
+
+    proc = getattr(raw, "proc", None)
+    return proc if isinstance(proc, subprocess.Popen) else None
+
+
+def _end_ssh(ssh) -> None:
+    """End an exec's ssh process and reap it (docker-py's close only signals it)."""
+    import subprocess
+
+    ssh.terminate()
+    try:
+        ssh.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        ssh.kill()
+        ssh.wait()
+
+
+def _end_input(raw, ssh) -> None:
+    """End an exec's input, so that what reads it to the end (``iris session``) goes on:
+    the socket's write half shut, or over ssh, ssh's stdin closed (dial-stdio passes the
+    end on to the engine)."""
+    try:
+        if ssh is not None:
+            ssh.stdin.close()
+        else:
+            raw.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
 
 
 def _reader(sock, raw):
@@ -809,6 +863,7 @@ def ssh_unavailable(endpoint: str) -> IrisenvError | None:
 
     _, user, host, port = engine._split(endpoint)
     target = f"{user}@{host}" if user else str(host)
+    login = (f"-p {port} " if port else "") + target  # for the commands a fix gives
     cmd = (["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10"]
            + (["-p", str(port)] if port else []) + ["--", target,
                                                    "docker version --format '{{.Server.Version}}'"])
@@ -822,7 +877,7 @@ def ssh_unavailable(endpoint: str) -> IrisenvError | None:
     except subprocess.TimeoutExpired:
         return IrisenvError(f"cannot reach the Docker engine at {endpoint} over ssh",
                             f"`{' '.join(cmd[:-1])} docker version` did not end within 30 s",
-                            f"check that `ssh {target} docker version` works from this shell")
+                            f"check that `ssh {login} docker version` works from this shell")
     if proc.returncode == 0:
         return None
     said = " ".join(line.strip() for line in (proc.stderr or proc.stdout).splitlines()
@@ -831,11 +886,11 @@ def ssh_unavailable(endpoint: str) -> IrisenvError | None:
         if re.search(pattern, said, re.I):
             return IrisenvError(f"cannot reach the Docker engine at {endpoint}: {what}",
                                 f"ssh said: {said}",
-                                fix.format(host=host, user=user or "your user", target=target)
-                                + f"; check with `ssh {target} docker version`")
+                                fix.format(host=host, user=user or "your user", target=login)
+                                + f"; check with `ssh {login} docker version`")
     return IrisenvError(f"cannot reach the Docker engine at {endpoint} over ssh",
                         f"ssh exited {proc.returncode}" + (f": {said}" if said else ""),
-                        f"make `ssh {target} docker version` work from this shell (key-based "
+                        f"make `ssh {login} docker version` work from this shell (key-based "
                         "login, known host key, the docker CLI on the engine host)")
 
 

@@ -263,7 +263,12 @@ def test_an_ssh_engine_that_cannot_be_reached_says_what_ssh_said_and_how_to_fix_
     fake_ssh(tmp_path, monkeypatch, f"echo {json.dumps(said)} >&2; exit 255")
     err = ssh_unavailable("ssh://me@box:2222")
     assert err.what == f"cannot reach the Docker engine at ssh://me@box:2222: {what}"
-    assert said in err.why and "ssh me@box docker version" in err.fix
+    # the commands the fix gives reach the endpoint's port, not ssh's default
+    assert said in err.why and "`ssh -p 2222 me@box docker version`" in err.fix
+    assert "ssh me@box" not in err.fix
+    if what == "ssh could not log in":
+        assert "`ssh-copy-id -p 2222 me@box`" in err.fix
+    assert "`ssh me@box docker version`" in ssh_unavailable("ssh://me@box").fix
 
 
 def test_an_ssh_engine_whose_ssh_works_is_not_blamed_on_ssh(tmp_path, monkeypatch):
