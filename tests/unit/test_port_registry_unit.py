@@ -87,6 +87,33 @@ def test_preferred_guides_a_new_lease_and_changing_it_replaces_nothing(fake):
     assert published(fake) == {1972: 50000, 52773: 50001}
 
 
+def test_a_sync_with_changes_leases_only_once_it_holds_the_engine_lock(fake, monkeypatch):
+    """Another machine may hold the engine-side lock: the waiting sync must not lease (nor
+    say it leased) before it gets the lock; a sync that never gets it leaves no entry."""
+    import contextlib
+
+    import irisenv.enginelock
+    from irisenv.errors import IrisenvError
+
+    seen = {}
+
+    @contextlib.contextmanager
+    def hold(*args, **kwargs):
+        seen["registry at the lock"] = registry.path().exists()
+        if kwargs.get("timeout") == 0.5:  # the lock is never had
+            raise IrisenvError("the engine-side lock is held", "another machine", "wait")
+        yield
+
+    monkeypatch.setattr(irisenv.enginelock, "hold", hold)
+    events = Events()
+    with pytest.raises(IrisenvError):
+        project(fake).sync(NO_WAIT, timeout=5, reporter=events, lock_timeout=0.5)
+    assert seen == {"registry at the lock": False}
+    assert not registry.path().exists() and events.said("port") == []
+    project(fake).sync(NO_WAIT, timeout=5, reporter=events)
+    assert seen == {"registry at the lock": False} and len(entries()) == 2
+
+
 def test_a_no_op_sync_takes_no_lock_and_writes_nothing(fake):
     p = project(fake)
     p.sync(NO_WAIT, timeout=5)
