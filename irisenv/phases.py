@@ -51,7 +51,7 @@ def sync(project, options: Options, *, timeout: float, reporter, lock_timeout: f
                 held.enter_context(hold(project.engine, project.name, "sync",
                                         lease=timeout + LEASE_MARGIN, timeout=lock_timeout,
                                         reporter=reporter))
-                engine_locked = True
+                engine_locked = leases.engine_locked = True
                 plan = _planned(project, options, leases)
             first = first or plan
             for note in plan.notes:
@@ -80,18 +80,25 @@ def sync(project, options: Options, *, timeout: float, reporter, lock_timeout: f
 
 class Leases:
     """lease(desired, observed, plan) for Project.survey: the port registry asked once per
-    sync (irisenv/registry.py), and again only after a leased port was found taken."""
+    sync (irisenv/registry.py), and again only after a leased port was found taken. A plan
+    with changes is leased for only once the engine-side lock is held (``engine_locked``):
+    a sync that waits for another machine's leases nothing meanwhile, and one that never
+    gets the lock leaves no entry behind. A no-op is leased for at once (the lease keeps
+    its entries seen)."""
 
     def __init__(self, project, reporter):
         self.project, self.reporter = project, reporter
         self.ports: dict | None = None  # instance -> {kind: host port}
         self.avoid: set = set()
         self._asked: set | None = None
+        self.engine_locked = False
 
     def __call__(self, desired: list, observed, plan) -> list:
         from dataclasses import replace
 
         if plan.problems:  # the sync stops on them: nothing to lease
+            return desired
+        if plan.has_changes and not self.engine_locked:  # planned again under the lock
             return desired
         if self.ports is None or self._asked != self.avoid:
             from .registry import lease

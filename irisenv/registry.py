@@ -242,7 +242,7 @@ def lease(project, desired: list, observed, plan, reporter, avoid=frozenset()) -
             value = full[kind]
             if value is False or value == 0:
                 continue
-            pref = full.get("preferred")
+            pref = d.preferred
             if pref is not None and kind == "web":
                 pref = pref + 1 if pref < 65535 else None
             bound, picked = _bound(current.get(d.instance), kind)

@@ -144,16 +144,40 @@ def _main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return errors.EXIT_INTERRUPTED
-    except BrokenPipeError:
-        return errors.EXIT_OK
+    except BrokenPipeError as exc:
+        if _stdout_gone():  # `irisenv ... | head`: the reader has what it wanted
+            return errors.EXIT_OK
+        return _internal_error(exc)  # another pipe (an engine's ssh): not the reader's end
     except Exception as exc:  # a bug: say so plainly; the traceback only on request
-        if os.environ.get("IRISENV_DEBUG"):
-            raise
-        print(errors.redact(f"error: internal error: {exc.__class__.__name__}: {exc}\n"
-                            "  why: this is a bug in irisenv\n"
-                            "  fix: rerun with IRISENV_DEBUG=1 for the traceback and report it"),
-              file=sys.stderr)
-        return errors.EXIT_ERROR
+        return _internal_error(exc)
+
+
+def _stdout_gone() -> bool:
+    """Whether stdout is a pipe whose reader has gone: polled, it reports an error (Linux:
+    POLLERR; POLLHUP elsewhere). Where poll is missing, assumed so (the reader is the usual
+    pipe to break); stdout without a file descriptor has no reader to lose."""
+    import select
+
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return False
+    if not hasattr(select, "poll"):
+        return True
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    return any(ev & (select.POLLERR | select.POLLHUP) for _, ev in poller.poll(0))
+
+
+def _internal_error(exc: BaseException) -> int:
+    """A bug: say so plainly; the traceback only on request (IRISENV_DEBUG=1)."""
+    if os.environ.get("IRISENV_DEBUG"):
+        raise exc
+    print(errors.redact(f"error: internal error: {exc.__class__.__name__}: {exc}\n"
+                        "  why: this is a bug in irisenv\n"
+                        "  fix: rerun with IRISENV_DEBUG=1 for the traceback and report it"),
+          file=sys.stderr)
+    return errors.EXIT_ERROR
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -83,6 +83,10 @@ def rows(engines: Engines) -> list[dict]:
     from ..core.ports import stale_reason
 
     entries = registry.read(engines.current)
+    if not entries and not registry.path().exists() and engines.current is not None:
+        # no registry yet (before the first sync since it came): what the engine's irisenv
+        # containers publish, shown as the first sync will record it (nothing is written)
+        entries = registry.rebuild(engines.current)[0]
     states = registry.containers_by_engine({k: engines(k) for k in {e.engine for e in entries}})
     now, max_age = time.time(), registry.stale_after()
     out = []
@@ -101,12 +105,17 @@ def listing(args, engines: Engines) -> int:
     from .. import registry
 
     found = rows(engines)
+    recorded = registry.path().exists()
     if args.json:
-        print_json({"registry": str(registry.path()), "entries": found})
+        print_json({"registry": str(registry.path()), "recorded": recorded, "entries": found})
         return 0
     if not found:
         print(f"the port registry holds no ports ({registry.path()})", file=sys.stderr)
         return 0
+    if not recorded:
+        print(f"no port registry yet ({registry.path()}): these are the ports the engine's "
+              "irisenv containers publish, which the next `irisenv sync` records",
+              file=sys.stderr)
     table = [COLUMNS] + [(r["project"], r["instance"], r["kind"], str(r["port"]), r["how"],
                           r["container"], "yes" if r["stale"] else "no", r["engine"])
                          for r in found]

@@ -365,6 +365,20 @@ class EngineEndpoint(Str):
                                  + " or a docker context's name")
             if any(ch.isspace() for ch in value):
                 raise ValueError(f"engine {value!r} contains white space")
+            rest = value.split("://", 1)[1]
+            if scheme in ("unix", "npipe"):
+                if not rest.strip("/"):
+                    raise ValueError(f"engine {value!r} names no socket path")
+                return value
+            from urllib.parse import urlsplit
+
+            try:
+                parts = urlsplit(value)
+                host, _port = parts.hostname, parts.port  # .port raises on a bad port
+            except ValueError as exc:
+                raise ValueError(f"engine {value!r} is not a valid URL: {exc}") from None
+            if not host:
+                raise ValueError(f"engine {value!r} names no host")
             return value
         if not self._CONTEXT.match(value):
             raise ValueError(f"{value!r} is neither an endpoint URL (ssh://user@host, "

@@ -32,7 +32,6 @@ SPEC_DEFAULTS = {
     "superserver": "auto",
     "web": "auto",
     "host_ip": "127.0.0.1",
-    "preferred": None,
     "env": {},
     "merge_sha256": None,
 }
@@ -75,6 +74,9 @@ class DesiredContainer:
     # a sync (irisenv/registry.py): not part of the spec nor its hash, so a new lease is
     # never drift. Empty: Docker picks an "auto" port at each start.
     host_ports: dict = field(default_factory=dict)
+    # ports.preferred: where a new "auto" lease starts looking (not in the hash either: a
+    # hint for the next lease, not a setting of the container)
+    preferred: int | None = None
 
     @property
     def labels(self) -> dict:
@@ -118,7 +120,6 @@ def normalize(inst: Instance, license_bytes: bytes | None, merge_bytes: bytes | 
         "superserver": inst.ports.superserver,
         "web": inst.ports.web,
         "host_ip": inst.ports.host_ip,
-        "preferred": inst.ports.preferred,
         "env": dict(sorted(inst.env.items())),
         "merge_sha256": hashlib.sha256(merge_bytes).hexdigest() if merge_bytes else None,
     }
@@ -135,7 +136,7 @@ def desired_container(config: Config, inst: Instance, *, license_bytes: bytes | 
         project=config.project, instance=inst.name,
         name=labels.container_name(config.project, inst.name), image=inst.image, spec=spec,
         hash=spec_hash(spec), stop_timeout=inst.stop_timeout, reuse=inst.reuse, pull=inst.pull,
-        files=files, project_dir=str(config.base_dir))
+        files=files, project_dir=str(config.base_dir), preferred=inst.ports.preferred)
 
 
 def diff_specs(old: dict | None, new: dict) -> list[tuple[str, object, object]]:

@@ -34,7 +34,7 @@ import threading
 import time
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..core import labels as L
 from ..core.observed import Actual, ObservedContainer
@@ -60,58 +60,72 @@ _VERSION_REFUSED = re.compile(r"client version [\d.]+ is too (new|old)", re.I)
 _NEWEST = re.compile(r"too new\. Maximum supported API version is (\d+\.\d+)", re.I)
 
 
-def choose_endpoint(configured: str | None = None) -> tuple[str | None, str, str]:
-    """(base URL for the client, endpoint as shown, where the choice came from), as the
-    Docker CLI chooses its engine, with the project's own choice between the environment
-    and the user's current context: DOCKER_HOST, else DOCKER_CONTEXT (a context's name),
-    else ``configured`` (the project's ``engine`` key: an endpoint URL or a context's
-    name), else the current docker context (``docker context use``), else the local
-    socket. A context named by DOCKER_CONTEXT or the key that does not exist is an error;
-    an unreadable current context means the local socket, as docker-py has it."""
+class Choice(NamedTuple):
+    """The engine chosen: the client's base URL (None: docker-py's default), the endpoint
+    as shown, where the choice came from, and the TLS settings of a docker context that
+    has them (TLSConfig's arguments; None: no TLS from a context)."""
+
+    base_url: str | None
+    endpoint: str
+    source: str
+    tls: dict | None = None
+
+
+def choose_endpoint(configured: str | None = None) -> Choice:
+    """The engine, as the Docker CLI chooses it, with the project's own choice between the
+    environment and the user's current context: DOCKER_HOST, else DOCKER_CONTEXT (a
+    context's name), else ``configured`` (the project's ``engine`` key: an endpoint URL or
+    a context's name), else the current docker context (``docker context use``), else the
+    local socket. A context named by DOCKER_CONTEXT or the key that does not exist is an
+    error; an unreadable current context means the local socket, as docker-py has it."""
     host = os.environ.get("DOCKER_HOST")
     if host:
-        return host, host, "DOCKER_HOST"
+        return Choice(host, host, "DOCKER_HOST")
     name = os.environ.get("DOCKER_CONTEXT")
     if name:
         return _named_context(name, "DOCKER_CONTEXT")
     if configured:
         if "://" in configured:
-            return configured, configured, "[project] engine"
+            return Choice(configured, configured, "[project] engine")
         return _named_context(configured, "[project] engine")
     try:
-        host = _context_host()
+        ctx = _current_context()
     except Exception:  # an unreadable config or context: the local socket, as docker-py
-        host = None
-    if host:
-        return host, host, "the current docker context"
-    return None, DEFAULT_SOCKET, "the default socket"
+        ctx = None
+    if ctx is not None:
+        return Choice(ctx.host, ctx.host, "the current docker context", ctx.tls)
+    return Choice(None, DEFAULT_SOCKET, "the default socket")
 
 
-def _named_context(name: str, source: str) -> tuple[str | None, str, str]:
+def _named_context(name: str, source: str) -> Choice:
     """The endpoint of the docker context ``name`` (see choose_endpoint)."""
     if name == "default":
-        return None, DEFAULT_SOCKET, f"{source} (docker context default)"
+        return Choice(None, DEFAULT_SOCKET, f"{source} (docker context default)")
     try:
-        host = _context_meta_host(docker_unix.config_file(), name)
+        ctx = _context(docker_unix.config_file(), name)
     except (OSError, ValueError, AttributeError):
-        host = None
-    if host is None:
+        ctx = None
+    if ctx is None:
         raise IrisenvError(f"no docker context named {name!r}",
                            f"{source} names it, and the Docker client's context store has no "
                            "such context (or it has no Docker endpoint)",
                            "list them with `docker context ls`; create it with `docker context "
                            f"create {name} --docker host=ssh://user@host`, or give an endpoint "
                            "URL instead (tcp://host:2376, ssh://user@host)")
-    return host, host, f"{source} (docker context {name})"
+    return Choice(ctx.host, ctx.host, f"{source} (docker context {name})", ctx.tls)
 
 
-def _context_host() -> str | None:
-    """The current docker context's Docker endpoint, read as docker-py's
-    ``ContextAPI.get_current_context().Host`` reads it (docker/context/config.py), without
-    importing docker: ``currentContext`` of the first config file that exists
-    ($DOCKER_CONFIG/config.json, ~/.docker/config.json, ~/.dockercfg; "default" or none
-    means no context), then ``contexts/meta/<sha256 of its name>/meta.json`` next to that
-    file, its ``Endpoints.docker.Host``."""
+class _Context(NamedTuple):
+    host: str
+    tls: dict | None
+
+
+def _current_context() -> _Context | None:
+    """The current docker context, read as docker-py's ``ContextAPI.get_current_context()``
+    reads it (docker/context/config.py), without importing docker: ``currentContext`` of
+    the first config file that exists ($DOCKER_CONFIG/config.json, ~/.docker/config.json,
+    ~/.dockercfg; "default" or none means no context), then the context's store entry
+    (see _context)."""
     config = docker_unix.config_file()
     if config is None:
         return None
@@ -119,23 +133,50 @@ def _context_host() -> str | None:
         name = json.load(f).get("currentContext", "default")
     if not name or name == "default":
         return None
-    return _context_meta_host(config, name)
+    return _context(config, name)
 
 
-def _context_meta_host(config: str | None, name: str) -> str | None:
-    """``Endpoints.docker.Host`` of the context ``name`` in the store next to the Docker
-    client's config file ``config`` (~/.docker when there is none yet)."""
+def _context_host() -> str | None:
+    """The current docker context's Docker endpoint (None: no context)."""
+    ctx = _current_context()
+    return None if ctx is None else ctx.host
+
+
+def _context(config: str | None, name: str) -> _Context | None:
+    """The context ``name`` in the store next to the Docker client's config file
+    ``config`` (~/.docker when there is none yet): ``Endpoints.docker.Host`` of
+    ``contexts/meta/<sha256 of the name>/meta.json``, and its TLS as the Docker CLI and
+    docker-py's ``Context.load_context`` take it: the files ``ca.pem``, ``cert.pem`` and
+    ``key.pem`` under ``contexts/tls/<sha256>/docker/`` and ``SkipTLSVerify``; TLS when
+    any of those files exists or verification is skipped. A tcp:// host without a port
+    gets Docker's TLS port, 2376, written out (so the endpoint, and the lock and port
+    registry keys made from it, say which port is spoken to). None: no such context."""
     import hashlib
 
     base = (os.path.dirname(config) if config else
             os.environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker"))
-    meta = os.path.join(base, "contexts", "meta",
-                        hashlib.sha256(name.encode("utf-8")).hexdigest(), "meta.json")
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()
+    meta = os.path.join(base, "contexts", "meta", digest, "meta.json")
     if not os.path.isfile(meta):
         return None
     with open(meta) as f:
         endpoint = (json.load(f).get("Endpoints") or {}).get("docker") or {}
-    return endpoint.get("Host") or None
+    host = endpoint.get("Host") or None
+    if host is None:
+        return None
+    tls_dir = os.path.join(base, "contexts", "tls", digest, "docker")
+    files = {n: os.path.join(tls_dir, f"{n}.pem") for n in ("ca", "cert", "key")
+             if os.path.isfile(os.path.join(tls_dir, f"{n}.pem"))}
+    skip = bool(endpoint.get("SkipTLSVerify"))
+    if not files and not skip:
+        return _Context(host, None)
+    tls = {"ca_cert": files.get("ca"), "verify": not skip,
+           "client_cert": (files["cert"], files["key"]) if "cert" in files and "key" in files
+           else None}
+    scheme, sep, rest = host.partition("://")
+    if sep and scheme.lower() == "tcp" and not re.search(r":\d+$", rest.split("/", 1)[0]):
+        host = f"{scheme}://{rest.split('/', 1)[0]}:2376"
+    return _Context(host, tls)
 
 
 def _unix_path(base_url: str | None) -> str | None:
@@ -155,12 +196,12 @@ class DockerEngine:
     def __init__(self, endpoint: str | None = None, *, client=None, timeout: float = 60,
                  default: str | None = None):
         if endpoint is None:  # as the Docker CLI chooses, ``default`` the project's choice
-            base_url, self.endpoint, self.source = choose_endpoint(default)
+            choice = choose_endpoint(default)
         elif "://" not in endpoint:  # a docker context's name
-            base_url, self.endpoint, self.source = _named_context(endpoint, "the caller")
+            choice = _named_context(endpoint, "the caller")
         else:
-            base_url = self.endpoint = endpoint
-            self.source = "the caller"
+            choice = Choice(endpoint, endpoint, "the caller")
+        base_url, self.endpoint, self.source, self._tls = choice
         self._base_url = base_url
         self._given = endpoint is not None
         self._timeout = timeout
@@ -185,9 +226,16 @@ class DockerEngine:
             kwargs = docker.utils.kwargs_from_env()
             if self._given or (self._base_url and "base_url" not in kwargs):
                 kwargs["base_url"] = self._base_url
+            if self._tls is not None:  # a docker context's own TLS (not DOCKER_TLS_VERIFY's)
+                kwargs["tls"] = docker.tls.TLSConfig(**self._tls)
             if str(kwargs.get("base_url") or "").lower().startswith("ssh://"):
                 kwargs["use_ssh_client"] = True  # the system's ssh: see ssh_unavailable()
             return docker.APIClient(version=self._version, timeout=self._timeout, **kwargs)
+        except ValueError as exc:  # urllib's verdict on the URL (e.g. "Invalid IPv6 URL")
+            raise IrisenvError(f"the Docker engine endpoint {self.endpoint} is not a valid URL",
+                               f"{self.source} gives it, and it does not parse: {exc}",
+                               "write it as DOCKER_HOST takes it: unix:///path/docker.sock, "
+                               "tcp://host:2376, ssh://user@host") from None
         except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
             if "paramiko" in str(exc):
                 raise IrisenvError(
@@ -452,21 +500,39 @@ class DockerEngine:
         exec_id = ex["Id"]
         sock = self._call("exec_start", exec_id, socket=True)
         raw = getattr(sock, "_sock", sock)
+        ssh = _ssh_process(raw)
+        expired = threading.Event()
+        if ssh is not None:  # a pipe takes no timeout: end ssh at the deadline
+            def expire():
+                expired.set()
+                ssh.terminate()
+
+            watchdog = threading.Timer(max(deadline - time.monotonic(), 0.001), expire)
+            watchdog.daemon = True
+            watchdog.start()
         try:
             raw.settimeout(max(deadline - time.monotonic(), 0.001))
             if stdin is not None:
                 raw.sendall(stdin)
-                try:
-                    raw.shutdown(socket.SHUT_WR)
-                except OSError:
-                    pass
+                _end_input(raw, ssh)
             out, err = _read_frames(_reader(sock, raw), raw, deadline)
-        except (socket.timeout, TimeoutError):
+            if expired.is_set():  # the stream ended because ssh was ended
+                raise socket.timeout("deadline passed")
+        except OSError as exc:  # socket.timeout is one; over ssh, so is a pipe ssh left
+            if not isinstance(exc, TimeoutError) and not expired.is_set():
+                raise
             raise TransientError(f"command {cmd[0]} in container {container_id[:12]} timed out",
                                  f"no answer within {timeout:.0f}s",
                                  "retry; if it persists, check the container's log") from None
         finally:
-            sock.close()
+            if ssh is not None:
+                watchdog.cancel()
+            try:
+                sock.close()
+            except OSError:  # docker-py writes to an ssh that has already left
+                pass
+            if ssh is not None:
+                _end_ssh(ssh)
         code = None
         for _ in range(50):  # the exit code lands a moment after the stream closes
             code = self._call("exec_inspect", exec_id).get("ExitCode")
@@ -607,6 +673,42 @@ def _epoch(raw: str) -> float | None:
     return whole + float("0" + (m.group(2) or ".0")[:7])
 
 
+def _ssh_process(raw):
+    """The ``ssh ... docker system dial-stdio`` process behind an exec's connection over
+    docker-py's ssh transport with use_ssh_client (its SSHSocket is no socket: it reads and
+    writes that process's pipes, so a socket's timeout and shutdown do nothing there);
+    None for a real socket."""
+    import subprocess
+
+    proc = getattr(raw, "proc", None)
+    return proc if isinstance(proc, subprocess.Popen) else None
+
+
+def _end_ssh(ssh) -> None:
+    """End an exec's ssh process and reap it (docker-py's close only signals it)."""
+    import subprocess
+
+    ssh.terminate()
+    try:
+        ssh.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        ssh.kill()
+        ssh.wait()
+
+
+def _end_input(raw, ssh) -> None:
+    """End an exec's input, so that what reads it to the end (``iris session``) goes on:
+    the socket's write half shut, or over ssh, ssh's stdin closed (dial-stdio passes the
+    end on to the engine)."""
+    try:
+        if ssh is not None:
+            ssh.stdin.close()
+        else:
+            raw.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+
+
 def _reader(sock, raw):
     """How to read an exec's hijacked connection. The HTTP response's buffered reader,
     where docker-py keeps it: what the engine sent along with the response headers (e.g.
@@ -685,6 +787,29 @@ _PORT_TAKEN = re.compile(r"(port is already allocated|address already in use|"
 _PORT_NUM = re.compile(r"(?:0\.0\.0\.0|127\.0\.0\.1|\[::\]|[\d.]+):(\d+)")
 
 
+def _dockers_answer(response) -> bool:
+    """Whether an HTTP error answer is the Docker API's: its routes answer with an
+    Api-Version header, and every error of Docker's (an unknown route's 404 too) is JSON
+    with a "message"."""
+    if "Api-Version" in response.headers:
+        return True
+    try:
+        return isinstance(response.json().get("message"), str)
+    except Exception:  # not JSON, or not an object: not Docker's
+        return False
+
+
+def not_docker(endpoint: str, status: int | None, server: str | None) -> IrisenvError:
+    """An HTTP server that is not a Docker engine answered (see _dockers_answer)."""
+    return IrisenvError(
+        f"no Docker engine at {endpoint}",
+        f"something answers there over HTTP (status {status}"
+        + (f", server {server!r}" if server else "") + "), but not the Docker API: its "
+        "answer has no Api-Version header and is not Docker's JSON error",
+        "point DOCKER_HOST, the docker context or [project] engine at the Docker engine's "
+        "host and port (dockerd's -H tcp://...: 2375, or 2376 with TLS)")
+
+
 def engine_unavailable(endpoint: str, exc) -> IrisenvError:
     if endpoint.lower().startswith("ssh://"):
         diagnosed = ssh_unavailable(endpoint)
@@ -738,6 +863,7 @@ def ssh_unavailable(endpoint: str) -> IrisenvError | None:
 
     _, user, host, port = engine._split(endpoint)
     target = f"{user}@{host}" if user else str(host)
+    login = (f"-p {port} " if port else "") + target  # for the commands a fix gives
     cmd = (["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10"]
            + (["-p", str(port)] if port else []) + ["--", target,
                                                    "docker version --format '{{.Server.Version}}'"])
@@ -751,7 +877,7 @@ def ssh_unavailable(endpoint: str) -> IrisenvError | None:
     except subprocess.TimeoutExpired:
         return IrisenvError(f"cannot reach the Docker engine at {endpoint} over ssh",
                             f"`{' '.join(cmd[:-1])} docker version` did not end within 30 s",
-                            f"check that `ssh {target} docker version` works from this shell")
+                            f"check that `ssh {login} docker version` works from this shell")
     if proc.returncode == 0:
         return None
     said = " ".join(line.strip() for line in (proc.stderr or proc.stdout).splitlines()
@@ -760,11 +886,11 @@ def ssh_unavailable(endpoint: str) -> IrisenvError | None:
         if re.search(pattern, said, re.I):
             return IrisenvError(f"cannot reach the Docker engine at {endpoint}: {what}",
                                 f"ssh said: {said}",
-                                fix.format(host=host, user=user or "your user", target=target)
-                                + f"; check with `ssh {target} docker version`")
+                                fix.format(host=host, user=user or "your user", target=login)
+                                + f"; check with `ssh {login} docker version`")
     return IrisenvError(f"cannot reach the Docker engine at {endpoint} over ssh",
                         f"ssh exited {proc.returncode}" + (f": {said}" if said else ""),
-                        f"make `ssh {target} docker version` work from this shell (key-based "
+                        f"make `ssh {login} docker version` work from this shell (key-based "
                         "login, known host key, the docker CLI on the engine host)")
 
 
@@ -885,6 +1011,9 @@ def classify(exc, endpoint: str = "the Docker engine") -> IrisenvError | None:
     if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
         return engine_unavailable(endpoint, exc)
     if isinstance(exc, docker.errors.APIError):
+        response = getattr(exc, "response", None)
+        if response is not None and not _dockers_answer(response):
+            return not_docker(endpoint, exc.status_code, response.headers.get("Server"))
         return _answer(exc.status_code or 0, _explanation(exc))
     if isinstance(exc, docker.errors.DockerException):
         return engine_unavailable(endpoint, exc)

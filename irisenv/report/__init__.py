@@ -29,6 +29,8 @@ class PlainReporter(Reporter):
     def event(self, kind, message, instance=None, **fields):
         elapsed = time.monotonic() - self.t0
         prefix = f"{instance}: " if instance else ""
+        if kind == "warning":  # as the CLI's own warnings: greppable in a CI log
+            prefix += "warning: "
         with self.lock:
             self.stream.write(redact(f"[{elapsed:6.2f}s] {prefix}{message}") + "\n")
             self.stream.flush()

@@ -228,3 +228,28 @@ def test_a_bad_argument_exits_64_before_touching_the_engine(capsys, fake, projec
     assert code == 64
     assert f"usage: irisenv {argv[0]}" in err
     assert fake.opened == [] and fake.log == []
+
+
+# ------------------------------------------------------------------ broken pipes
+def test_a_broken_pipe_that_is_not_stdouts_is_an_error_not_a_silent_success(
+        capsys, fake, project_dir):
+    """A pipe to something irisenv runs (an ssh:// engine's ssh) that breaks is not the
+    reader of stdout going away: no exit 0 with nothing printed."""
+    fake.fail("list_project", BrokenPipeError(32, "Broken pipe"))
+    code = main(["status", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 1, (out, err)
+    assert "internal error: BrokenPipeError" in err
+
+
+def test_stdout_is_gone_when_it_is_a_pipe_whose_reader_has_left(monkeypatch):
+    import os
+
+    from irisenv.cli.main import _stdout_gone
+
+    read, write = os.pipe()
+    with os.fdopen(write, "w") as stdout:
+        monkeypatch.setattr(sys, "stdout", stdout)
+        assert _stdout_gone() is False  # read, as `irisenv status | head` reads it
+        os.close(read)
+        assert _stdout_gone() is True  # head has what it wanted and left

@@ -8,14 +8,15 @@ it, never skips them.
 ``second_engine`` is another Docker engine on a host address of its own (engines.py), with
 the stand-in image loaded, started once per test session (per xdist worker) and stopped
 at its end; where it cannot start, its tests fail in CI (and are skipped elsewhere, as the
-Docker tests are without an engine).
+Docker tests are without an engine). ``ssh_server`` is a real sshd on that engine's host
+(engines.SshServer), by the same rule.
 """
 from __future__ import annotations
 
 import os
 
 import pytest
-from engines import SecondEngine  # tests/docker is on sys.path (no __init__.py)
+from engines import SecondEngine, SshServer  # tests/docker is on sys.path (no __init__.py)
 from helpers import STANDIN_IMAGE, DockerProject
 
 
@@ -79,6 +80,14 @@ def auth_registry(tmp_path_factory):
     r.stop()
 
 
+def _cannot_run(problem: str) -> None:
+    """Fail in CI, where a missing capability is a broken machine (as tests/conftest.py's
+    in_ci()); skip elsewhere."""
+    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+        pytest.fail(f"CI=true but {problem}", pytrace=False)
+    pytest.skip(problem)
+
+
 @pytest.fixture(scope="session")
 def second_engine():
     engine = SecondEngine()
@@ -87,10 +96,18 @@ def second_engine():
         engine.load(STANDIN_IMAGE)
     except Exception as exc:  # any reason it cannot run: say which
         engine.stop()
-        problem = f"the second Docker engine cannot start: {exc}"
-        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):  # as
-            # tests/conftest.py's in_ci(): in CI a missing capability is a broken machine
-            pytest.fail(f"CI=true but {problem}", pytrace=False)
-        pytest.skip(problem)
+        _cannot_run(f"the second Docker engine cannot start: {exc}")
     yield engine
     engine.stop()
+
+
+@pytest.fixture(scope="session")
+def ssh_server(second_engine):
+    server = SshServer(second_engine)
+    try:
+        server.start()
+    except Exception as exc:  # any reason it cannot run: say which
+        server.stop()
+        _cannot_run(f"an ssh server on the second engine's host cannot start: {exc}")
+    yield server
+    server.stop()

@@ -206,3 +206,124 @@ def _mounts_under(path: Path) -> list[str]:
     prefix = str(path) + "/"
     with open("/proc/self/mounts") as f:
         return [line.split()[1] for line in f if line.split()[1].startswith(prefix)]
+
+
+SSHD = "/usr/sbin/sshd"  # Debian's openssh-server (.ci/run installs it)
+
+
+class SshServer:
+    """An OpenSSH server on a :class:`SecondEngine`'s host: ``ssh://root@10.213.N.2:PORT``
+    reaches a real sshd that runs ``docker system dial-stdio`` for the second engine, as
+    an ssh:// engine's host would.
+
+    Everything is its own and in a temporary directory: the host key, an sshd_config (key
+    login for root only, no PAM, no password), an authorized_keys with one key made here.
+    The file system is this machine's, so the docker CLI sshd runs would talk to the main
+    engine's /var/run/docker.sock: ``SetEnv DOCKER_HOST=`` (sshd_config, OpenSSH >= 8.7)
+    points it at the second engine's socket, as that host's own engine.
+
+    The client side is the system's ``ssh`` with a config file of its own (``ssh -F``; ssh
+    reads ~/.ssh/config from the passwd entry's home, not $HOME, so the user's is not
+    read): :meth:`path_for` gives a directory holding an ``ssh`` that execs the real one
+    with ``-F`` that config, to put first on PATH. The config names the key (the accepted
+    one, or a stranger's sshd refuses), a known_hosts holding the server's host key, and
+    no agent and no password prompts.
+    """
+
+    def __init__(self, engine: SecondEngine, port: int = 2222):
+        self.engine = engine
+        self.port = port
+        self.dir: Path | None = None
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"ssh://root@{self.engine.host}:{self.port}"
+
+    def path_for(self, key: str = "accepted") -> str:
+        """PATH with the ``ssh`` that logs in with ``key`` ("accepted", or "stranger": a
+        key the server does not know) first."""
+        return f"{self.dir / ('bin-' + key)}{os.pathsep}{os.environ.get('PATH', '')}"
+
+    def start(self) -> None:
+        for tool in (SSHD, shutil.which("ssh"), shutil.which("ssh-keygen")):
+            if tool is None or not os.access(tool, os.X_OK):
+                raise RuntimeError(f"an ssh server for the remote-engine tests needs "
+                                   f"{tool or 'ssh and ssh-keygen'} (openssh-server, "
+                                   "openssh-client)")
+        self.dir = Path(tempfile.mkdtemp(prefix="irisenv-ssh-"))
+        d = self.dir
+        for key in ("host", "accepted", "stranger"):
+            _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"irisenv-test-{key}",
+                 "-f", str(d / key))
+        (d / "authorized_keys").write_text((d / "accepted.pub").read_text())
+        (d / "sshd_config").write_text("\n".join([
+            f"Port {self.port}", f"ListenAddress {self.engine.host}",
+            f"HostKey {d / 'host'}", f"PidFile {d / 'sshd.pid'}",
+            f"AuthorizedKeysFile {d / 'authorized_keys'}",
+            "PermitRootLogin prohibit-password", "PubkeyAuthentication yes",
+            "PasswordAuthentication no", "KbdInteractiveAuthentication no", "UsePAM no",
+            "StrictModes no",  # the files are under /tmp (world-writable)
+            f"SetEnv DOCKER_HOST={self.engine.unix}",
+            "LogLevel VERBOSE", ""]))
+        host_key = (d / "host.pub").read_text().split()
+        (d / "known_hosts").write_text(
+            f"[{self.engine.host}]:{self.port} {host_key[0]} {host_key[1]}\n")
+        for key in ("accepted", "stranger"):
+            (d / f"ssh_config-{key}").write_text("\n".join([
+                "Host *", f"  IdentityFile {d / key}", "  IdentitiesOnly yes",
+                "  IdentityAgent none", f"  UserKnownHostsFile {d / 'known_hosts'}",
+                "  GlobalKnownHostsFile /dev/null", "  StrictHostKeyChecking yes",
+                "  PasswordAuthentication no", "  KbdInteractiveAuthentication no", ""]))
+            bin_dir = d / f"bin-{key}"
+            bin_dir.mkdir()
+            wrapper = bin_dir / "ssh"
+            wrapper.write_text(f'#!/bin/sh\nexec {shutil.which("ssh")} '
+                               f'-F {d / f"ssh_config-{key}"} "$@"\n')
+            wrapper.chmod(0o755)
+        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation dir
+        _run(SSHD, "-t", "-f", str(d / "sshd_config"))  # the config is valid
+        log = open(d / "sshd.log", "wb")
+        self.proc = subprocess.Popen(
+            ["nsenter", f"--net=/var/run/netns/{self.engine.netns}", SSHD, "-D", "-e",
+             "-f", str(d / "sshd_config")],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True)
+        end = time.monotonic() + START_SECONDS
+        while time.monotonic() < end:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"sshd exited {self.proc.returncode}: {self.log_tail()}")
+            if self.login_works():
+                return
+            time.sleep(0.3)
+        raise RuntimeError(f"sshd did not let the test key in within {START_SECONDS}s: "
+                           + self.log_tail())
+
+    def login_works(self) -> bool:
+        proc = subprocess.run(
+            ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "-p", str(self.port),
+             "root@" + self.engine.host, "true"],
+            capture_output=True, env={**os.environ, "PATH": self.path_for("accepted")},
+            stdin=subprocess.DEVNULL, timeout=30)
+        return proc.returncode == 0
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            text = (self.dir / "sshd.log").read_text(errors="replace")
+        except (OSError, TypeError):
+            return "(no log)"
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                try:
+                    self.proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                    self.proc.wait()
+            self.proc = None
+        if self.dir is not None:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None

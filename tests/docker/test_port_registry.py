@@ -270,6 +270,21 @@ def test_ports_lists_releases_and_prunes(make_project, state_dir, tmp_path):
     assert p.returncode == 1 and "project name" in p.stderr
 
 
+def test_ports_without_a_registry_shows_what_the_containers_publish_and_writes_nothing(
+        project, state_dir):
+    project.ok("sync", "--no-wait")
+    ports = published(project.container())
+    registry_file = Path(state_dir) / "ports.json"
+    registry_file.unlink()
+    listed = json.loads(project.ok("ports", "--json").stdout)
+    assert listed["recorded"] is False
+    assert sorted(e["port"] for e in listed["entries"] if e["project"] == project.name) == \
+        sorted(ports.values())
+    text = project.ok("ports")
+    assert "no port registry yet" in text.stderr and str(ports[1972]) in text.stdout
+    assert not registry_file.exists()
+
+
 def mine(project, name: str) -> list:
     """`irisenv ports --json`'s entries of project ``name`` (the registry also holds the
     other irisenv containers on the engine: a new registry is seeded from their labels)."""

@@ -58,6 +58,7 @@ def api_error(status: int, explanation: str):
 
     resp = requests.Response()
     resp.status_code = status
+    resp.headers["Api-Version"] = "1.41"  # as Docker's answers carry it
     return docker.errors.APIError(f"{status} error", response=resp, explanation=explanation)
 
 

@@ -18,7 +18,7 @@ from irisenv import registry
 from irisenv.config.load import parse_config
 from irisenv.core import labels as L
 from irisenv.core import ports as P
-from irisenv.core.plan import Options
+from irisenv.core.plan import Create, Options, Replace
 from irisenv.errors import IrisenvError, PortInUseError
 from irisenv.project import Project
 
@@ -73,6 +73,45 @@ def test_the_port_stays_across_replace_down_and_sync(fake):
     assert fake.containers == {}
     p.sync(NO_WAIT, timeout=5)
     assert published(fake) == first
+
+
+def test_preferred_guides_a_new_lease_and_changing_it_replaces_nothing(fake):
+    """ports.preferred is a hint for the next lease, not a setting of the container:
+    adding or removing it plans nothing (it once forced a replacement, twice)."""
+    p = project(fake, extra="[instances.iris.ports]\npreferred = 50000\n")
+    p.sync(NO_WAIT, timeout=5)
+    assert published(fake) == {1972: 50000, 52773: 50001}
+    for extra in ("", "[instances.iris.ports]\npreferred = 50100\n"):
+        plan = project(fake, extra=extra).plan()
+        assert not [s for s in plan.steps if isinstance(s, (Create, Replace))], plan.steps
+    assert published(fake) == {1972: 50000, 52773: 50001}
+
+
+def test_a_sync_with_changes_leases_only_once_it_holds_the_engine_lock(fake, monkeypatch):
+    """Another machine may hold the engine-side lock: the waiting sync must not lease (nor
+    say it leased) before it gets the lock; a sync that never gets it leaves no entry."""
+    import contextlib
+
+    import irisenv.enginelock
+    from irisenv.errors import IrisenvError
+
+    seen = {}
+
+    @contextlib.contextmanager
+    def hold(*args, **kwargs):
+        seen["registry at the lock"] = registry.path().exists()
+        if kwargs.get("timeout") == 0.5:  # the lock is never had
+            raise IrisenvError("the engine-side lock is held", "another machine", "wait")
+        yield
+
+    monkeypatch.setattr(irisenv.enginelock, "hold", hold)
+    events = Events()
+    with pytest.raises(IrisenvError):
+        project(fake).sync(NO_WAIT, timeout=5, reporter=events, lock_timeout=0.5)
+    assert seen == {"registry at the lock": False}
+    assert not registry.path().exists() and events.said("port") == []
+    project(fake).sync(NO_WAIT, timeout=5, reporter=events)
+    assert seen == {"registry at the lock": False} and len(entries()) == 2
 
 
 def test_a_no_op_sync_takes_no_lock_and_writes_nothing(fake):

@@ -59,19 +59,20 @@ def test_the_engine_is_chosen_as_the_docker_cli_chooses_with_the_project_between
     make_context(tmp_path, "current", "tcp://10.0.0.1:2375", current=True)
     make_context(tmp_path, "named", "ssh://me@box")
     make_context(tmp_path, "env", "tcp://10.0.0.3:2375")
-    assert choose_endpoint(None)[1:] == ("tcp://10.0.0.1:2375", "the current docker context")
+    assert choose_endpoint(None)[1:3] == ("tcp://10.0.0.1:2375", "the current docker context")
     assert choose_endpoint("named")[1] == "ssh://me@box"
     assert "docker context named" in choose_endpoint("named")[2]
-    assert choose_endpoint("tcp://10.0.0.9:2375")[1:] == ("tcp://10.0.0.9:2375",
+    assert choose_endpoint("tcp://10.0.0.9:2375")[1:3] == ("tcp://10.0.0.9:2375",
                                                           "[project] engine")
     monkeypatch.setenv("DOCKER_CONTEXT", "env")  # the environment beats the project's key
     assert choose_endpoint("named")[1] == "tcp://10.0.0.3:2375"
     monkeypatch.setenv("DOCKER_HOST", "tcp://10.0.0.4:2375")  # and DOCKER_HOST beats both
-    assert choose_endpoint("named")[1:] == ("tcp://10.0.0.4:2375", "DOCKER_HOST")
+    assert choose_endpoint("named")[1:3] == ("tcp://10.0.0.4:2375", "DOCKER_HOST")
 
 
 def test_no_choice_at_all_is_the_local_socket():
-    assert choose_endpoint(None) == (None, "unix:///var/run/docker.sock", "the default socket")
+    assert choose_endpoint(None) == (None, "unix:///var/run/docker.sock", "the default socket",
+                                     None)
 
 
 @pytest.mark.parametrize("where", ["DOCKER_CONTEXT", "[project] engine"])
@@ -99,7 +100,9 @@ def test_a_project_opens_the_engine_its_engine_key_names(monkeypatch):
 @pytest.mark.parametrize("value, ok", [
     ("ssh://me@buildbox", True), ("tcp://10.0.0.5:2376", True), ("unix:///x.sock", True),
     ("buildbox", True), ("my.ctx-1", True), ("k8s://cluster", False), ("has space", False),
-    ("-x", False), ("", False)])
+    ("-x", False), ("", False), ("tcp://[::1", False), ("tcp://", False), ("ssh://", False),
+    ("unix://", False), ("tcp://host:99999", False), ("tcp://host:port", False),
+    ("tcp://[::1]:2375", True), ("npipe:////./pipe/docker_engine", True)])
 def test_the_engine_key_takes_an_endpoint_or_a_context_name(value, ok):
     text = f'[project]\nname = "demo"\nengine = "{value}"\n'
     if ok:
@@ -260,7 +263,12 @@ def test_an_ssh_engine_that_cannot_be_reached_says_what_ssh_said_and_how_to_fix_
     fake_ssh(tmp_path, monkeypatch, f"echo {json.dumps(said)} >&2; exit 255")
     err = ssh_unavailable("ssh://me@box:2222")
     assert err.what == f"cannot reach the Docker engine at ssh://me@box:2222: {what}"
-    assert said in err.why and "ssh me@box docker version" in err.fix
+    # the commands the fix gives reach the endpoint's port, not ssh's default
+    assert said in err.why and "`ssh -p 2222 me@box docker version`" in err.fix
+    assert "ssh me@box" not in err.fix
+    if what == "ssh could not log in":
+        assert "`ssh-copy-id -p 2222 me@box`" in err.fix
+    assert "`ssh me@box docker version`" in ssh_unavailable("ssh://me@box").fix
 
 
 def test_an_ssh_engine_whose_ssh_works_is_not_blamed_on_ssh(tmp_path, monkeypatch):
@@ -275,3 +283,160 @@ def test_ssh_runs_without_prompting_with_the_port_and_user_of_the_endpoint(tmp_p
     assert args.read_text().splitlines() == [
         "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-p", "2222", "--", "me@box",
         "docker version --format '{{.Server.Version}}'"]
+
+
+# ------------------------------------------------------------------ a context's TLS
+def tls_context(tmp_path, name: str, host: str, *, files=("ca", "cert", "key"),
+                skip: bool = False) -> None:
+    """A context with TLS, as `docker context create NAME --docker host=...,ca=...,cert=...,
+    key=...` stores it: the files under contexts/tls/<sha256>/docker/."""
+    make_context(tmp_path, name, host)
+    digest = hashlib.sha256(name.encode()).hexdigest()
+    meta = tmp_path / "docker-config" / "contexts" / "meta" / digest / "meta.json"
+    data = json.loads(meta.read_text())
+    data["Endpoints"]["docker"]["SkipTLSVerify"] = skip
+    meta.write_text(json.dumps(data))
+    tls = tmp_path / "docker-config" / "contexts" / "tls" / digest / "docker"
+    tls.mkdir(parents=True)
+    for f in files:
+        (tls / f"{f}.pem").write_text(f"not a real {f}\n")
+
+
+def test_a_contexts_tls_files_are_used_as_docker_py_reads_them(tmp_path, monkeypatch):
+    from docker.context import ContextAPI
+
+    from irisenv.engine.docker import DockerEngine
+
+    tls_context(tmp_path, "secure", "tcp://10.0.0.7:2376")
+    (tmp_path / "docker-config" / "config.json").write_text("{}")  # docker-py looks beside it
+    monkeypatch.setenv("DOCKER_CONTEXT", "secure")
+    engine = DockerEngine()
+    client = engine._docker_py
+    theirs = ContextAPI.get_context("secure").TLSConfig
+    assert client.base_url == "https://10.0.0.7:2376"
+    assert client.cert == theirs.cert and client.cert[0].endswith("cert.pem")
+    assert client.verify == theirs.ca_cert and client.verify.endswith("ca.pem")
+    engine.close()
+
+
+def test_a_tls_context_without_a_port_speaks_to_2376_and_keys_its_locks_by_it(tmp_path,
+                                                                             monkeypatch):
+    from irisenv.engine.docker import DockerEngine
+    from irisenv.lock import lock_key
+
+    tls_context(tmp_path, "noport", "tcp://10.0.0.8", files=("ca",))
+    monkeypatch.setenv("DOCKER_CONTEXT", "noport")
+    engine = DockerEngine()
+    assert engine.endpoint == "tcp://10.0.0.8:2376"
+    assert engine._docker_py.base_url == "https://10.0.0.8:2376"
+    assert lock_key(engine.endpoint, "p") != lock_key("tcp://10.0.0.8", "p")  # 2375 there
+    engine.close()
+
+
+def test_a_context_without_tls_data_speaks_plain_http(tmp_path, monkeypatch):
+    from irisenv.engine.docker import DockerEngine
+
+    make_context(tmp_path, "plain", "tcp://10.0.0.9:2375")
+    monkeypatch.setenv("DOCKER_CONTEXT", "plain")
+    engine = DockerEngine()
+    assert engine._docker_py.base_url == "http://10.0.0.9:2375"
+    engine.close()
+
+
+def test_the_first_bytes_to_a_tls_context_are_a_tls_handshake(tmp_path, monkeypatch):
+    """Over the wire: what reaches the engine's port is a TLS ClientHello (0x16), not
+    `GET /v1.44/...` (a context's TLS was once ignored)."""
+    import socket
+    import threading
+
+    from irisenv.engine.docker import DockerEngine
+    from irisenv.errors import IrisenvError
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    tls_context(tmp_path, "wire", f"tcp://127.0.0.1:{port}", files=(), skip=True)
+    monkeypatch.setenv("DOCKER_CONTEXT", "wire")
+    got = []
+
+    def accept():
+        conn, _ = listener.accept()
+        conn.settimeout(5)
+        got.append(conn.recv(8))
+        conn.close()
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    engine = DockerEngine(timeout=5)
+    try:
+        with pytest.raises(IrisenvError):
+            engine.info()
+    finally:
+        engine.close()
+        t.join(10)
+        listener.close()
+    assert got and got[0][:1] == b"\x16", got
+
+
+def test_a_docker_host_that_is_not_a_url_is_an_error_not_a_bug(monkeypatch):
+    from irisenv.engine.docker import DockerEngine
+
+    monkeypatch.setenv("DOCKER_HOST", "tcp://[::1")
+    with pytest.raises(IrisenvError) as info:
+        DockerEngine()
+    assert "tcp://[::1 is not a valid URL" in info.value.what
+    assert "DOCKER_HOST gives it" in info.value.why
+
+
+@pytest.mark.parametrize("status", [404, 500])
+def test_an_http_server_that_is_not_docker_is_named_as_such(status):
+    """Something else answers at the endpoint (a web server, a proxy): not 'Docker could not
+    find an object' (a 404 was read as Docker's own)."""
+    import http.server
+    import threading
+
+    from irisenv.engine.docker import DockerEngine
+
+    class NotDocker(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(status)
+            self.send_header("Server", "keryx")
+            self.send_header("Content-Length", "9")
+            self.end_headers()
+            self.wfile.write(b"not found")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotDocker)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    endpoint = f"tcp://127.0.0.1:{server.server_address[1]}"
+    engine = DockerEngine(endpoint, timeout=5)
+    try:
+        with pytest.raises(IrisenvError) as info:
+            engine.list_project("demo")
+    finally:
+        engine.close()
+        server.shutdown()
+    assert info.value.what == f"no Docker engine at {endpoint}"
+    assert "keryx" in info.value.why and "not the Docker API" in info.value.why
+
+
+def test_dockers_own_json_error_without_api_version_is_still_dockers():
+    """Docker's 404 for an unknown route has no Api-Version header, but is its JSON error."""
+    import requests
+
+    from irisenv.engine.docker import _dockers_answer
+
+    def answer(body: bytes, headers: dict) -> requests.Response:
+        r = requests.Response()
+        r.status_code, r._content = 404, body
+        r.headers.update(headers)
+        return r
+
+    assert _dockers_answer(answer(b'{"message":"page not found"}',
+                                  {"Content-Type": "application/json"}))
+    assert _dockers_answer(answer(b"", {"Api-Version": "1.41"}))
+    assert not _dockers_answer(answer(b"<html>not found</html>", {"Server": "nginx"}))
+    assert not _dockers_answer(answer(b'["a list"]', {}))

@@ -28,6 +28,16 @@ def test_ci_installs_the_image_registry_the_registry_tests_start():
     assert '"docker-registry"' in registries  # the binary the tests look for
 
 
+def test_ci_installs_what_the_second_engine_and_its_sshd_need():
+    """The remote-engine tests start a dockerd in a network namespace (ip, nsenter) and an
+    sshd on its host (the binary engines.py runs, from openssh-server)."""
+    ci = (ROOT / ".ci" / "run").read_text()
+    for package in ("iproute2", "util-linux", "openssh-server", "openssh-client"):
+        assert re.search(rf"apt-get install [^\n]*\b{package}\b", ci), package
+    engines = (ROOT / "tests" / "docker" / "engines.py").read_text()
+    assert 'SSHD = "/usr/sbin/sshd"' in engines and "[ ! -x /usr/sbin/sshd ]" in ci
+
+
 def test_python_requirement_matches_the_code_and_the_readme():
     """The code imports tomllib (3.11+) without a fallback: the package says >= 3.11, needs no
     tomli, and README says the same (3.10 reached end of life in October 2026)."""
