@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "unit"))
-from test_fixture import DATA, DIR, FsEngine, instance, make_fixture  # noqa: E402
+from test_fixture import DATA, FsEngine, instance, make_fixture  # noqa: E402
 
 from irisenv.cli.main import main  # noqa: E402
 from irisenv.core import labels as L  # noqa: E402
