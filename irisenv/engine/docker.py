@@ -391,6 +391,20 @@ class DockerEngine:
                        _tar({leaf + "/": None, **{f"{leaf}/{k}": v for k, v in entries.items()}},
                             files.owner))
 
+    def get_files(self, container_id: str, path: str, dest: str) -> list[str]:
+        """docker-py's get_archive (the engine's GET /containers/{id}/archive), its tar
+        stream unpacked as it arrives (a database file may be large): see _untar."""
+        stream, _stat = self._call("get_archive", container_id, path)
+        try:
+            return _untar(_Chunks(stream), dest)
+        except IrisenvError:
+            raise
+        except Exception as exc:
+            err = classify(exc, self.endpoint)
+            if err is None:
+                raise
+            raise err from None
+
     def start(self, container_id: str) -> None:
         self._call("start", container_id)
 
@@ -775,6 +789,61 @@ def _tar(entries: dict, owner: int) -> bytes:
                 info.mode = 0o600
                 tar.addfile(info, io.BytesIO(content))
     return buf.getvalue()
+
+
+class _Chunks(io.RawIOBase):
+    """A file object over an iterator of byte chunks (docker-py's archive stream)."""
+
+    def __init__(self, chunks):
+        self._chunks = iter(chunks)
+        self._left = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf) -> int:
+        while not self._left:
+            self._left = next(self._chunks, b"")
+            if not self._left:
+                return 0
+        n = min(len(buf), len(self._left))
+        buf[:n] = self._left[:n]
+        self._left = self._left[n:]
+        return n
+
+
+def _untar(fileobj, dest: str) -> list[str]:
+    """Unpack a tar stream into ``dest``: directories and regular files only, each inside
+    ``dest`` (an absolute name, "..", a link or a device is refused), files written mode
+    0600. The relative paths of the files written, in archive order."""
+    import shutil
+    import tarfile
+    from pathlib import Path, PurePosixPath
+
+    root = Path(dest)
+    root.mkdir(parents=True, exist_ok=True)
+    written = []
+    with tarfile.open(fileobj=io.BufferedReader(fileobj, 1 << 20), mode="r|") as tar:
+        for member in tar:
+            rel = PurePosixPath(member.name)
+            if rel.is_absolute() or ".." in rel.parts:
+                raise IrisenvError("the engine sent a file outside the requested path",
+                                   f"archive entry {member.name!r}", "report this")
+            target = root.joinpath(*rel.parts) if rel.parts else root
+            if member.isdir():
+                target.mkdir(parents=True, exist_ok=True)
+            elif member.isfile():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                src = tar.extractfile(member)
+                with open(target, "wb") as out:
+                    os.chmod(target, 0o600)
+                    shutil.copyfileobj(src, out, 1 << 20)
+                written.append(str(PurePosixPath(*rel.parts)))
+            else:
+                raise IrisenvError("irisenv copies only regular files out of a container",
+                                   f"{member.name!r} is a link or a special file",
+                                   "copy the file it points to instead")
+    return written
 
 
 def _explanation(exc) -> str:

@@ -614,6 +614,7 @@ function rec_get(kind, name, key,    f, l, v) {
 # first; "" when there is none. Only globals, only the one-argument form.
 function order_fn(x,    gk, n, k, i, parent, last, kk, rest, m, sub_, best, have) {
     if (!expect("(")) return
+    if (substr(L, P, 2) == "^$") return order_ssvn_global(x)
     if (ch() != "^") return syn()
     gk = gref(x, 1)
     if (SYN != "") return
@@ -633,6 +634,32 @@ function order_fn(x,    gk, n, k, i, parent, last, kk, rest, m, sub_, best, have
         sub_ = m ? substr(rest, 1, m - 1) : rest
         if (last != "" && !collates_after(sub_, last)) continue
         if (!have || collates_after(best, sub_)) { best = sub_; have = 1 }
+    }
+    return best
+}
+# $ORDER(^$GLOBAL(name)) / $ORDER(^$|ns|GLOBAL(name)) (RCOS_sglobal): the next global
+# name ("^Name", with its caret) after name in the namespace's Globals database (the
+# session's, or ns's: an extended SSVN reference whose ns is any expression); "" after
+# the last. Names sort in byte order (no numeric names exist).
+function order_ssvn_global(x,    ns, w, after, save, ok, kk, m, name, best, have) {
+    P += 2; ns = ""
+    if (ch() == "|") { P++; ns = expr(x); if (SYN != "" || !expect("|")) return }
+    w = toupper(word())
+    if (w != "GLOBAL" && w != "G") return syn()
+    if (!expect("(")) return
+    after = expr(x)
+    if (SYN != "" || !expect(")") || !expect(")")) return
+    if (!runs(x)) return ""
+    save = NS
+    if (ns != "") NS = toupper(ns)
+    if (!rec_exists("namespaces", NS)) { ERR = "<NAMESPACE> *" ns; NS = save; return "" }
+    ok = gload(); NS = save
+    if (!ok) return ""
+    best = ""; have = 0
+    for (kk in GD) {
+        m = index(kk, SUBSEP); name = "^" (m ? substr(kk, 1, m - 1) : kk)
+        if (after != "" && !((name "") > (after ""))) continue
+        if (!have || (best "") > (name "")) { best = name; have = 1 }
     }
     return best
 }
@@ -697,7 +724,35 @@ function gfile(    db, dir) {
     dir = (db == "") ? "" : rec_get("databases", db, "Directory")
     if (dir == "") { ERR = "<DIRECTORY> globals database of namespace " NS " is not configured"; return "" }
     sub(/\/+$/, "", dir)
+    if (is_dismounted(dir)) { ERR = "<PROTECT> database " dir "/ is dismounted"; return "" }
     return dir "/IRIS.DAT"
+}
+# SYS.Database.DismountDatabase leaves a marker file in the directory (the stand-in's
+# own bookkeeping: no IRIS file is named so); MountDatabase removes it
+function is_dismounted(dir,    l, r) {
+    r = (getline l < (dir "/.standin-dismounted")); close(dir "/.standin-dismounted")
+    return r >= 0
+}
+# DismountDatabase(dir) / MountDatabase(dir): %Status (SYS.Database class reference)
+function sys_database(meth, dir,    f, l, r, n, k) {
+    sub(/\/+$/, "", dir)
+    if (dir !~ /^\//) return status_err("ERROR #5001: the stand-in takes an absolute database directory, not " dir)
+    if (dir == MGRDIR || dir == MGRDIR "/user") return status_err("ERROR #5001: the stand-in refuses to dismount or mount a system database: " dir)
+    f = dir "/IRIS.DAT"
+    r = (getline l < f); close(f)
+    if (r < 0) return status_err("ERROR #5001: no database file " f)
+    if (meth == "DismountDatabase") {
+        if (system("touch " shq(dir "/.standin-dismounted") " 2>/dev/null") != 0) return status_err("ERROR #5001: cannot dismount " dir)
+        return 1
+    }
+    # MountDatabase: every line must be a global node of the stand-in's format
+    while ((getline l < f) > 0) {
+        n = split(l, k, "\t")
+        if (n < 3 || k[1] !~ /^[0-9]+$/ || k[1] + 0 != n - 3) { close(f); return status_err("ERROR #5001: " f " is not a valid database file") }
+    }
+    close(f)
+    system("rm -f " shq(dir "/.standin-dismounted"))
+    return 1
 }
 # load every node of the current namespace into GD[key]; 0 on failure
 function gload(    f, l, n, fl, i, key) {
@@ -773,7 +828,7 @@ function call(x, cls, meth,    d, r, a1, arr, kind, kk) {
     if (SYN != "" || !runs(x)) { DEPTH--; return "" }
     a1 = A[d, 1]; arr = BYREF[d, 2]
     r = ""
-    if (cls ~ /^(Config|Security)\./ && NS != "%SYS") {
+    if ((cls ~ /^(Config|Security)\./ || cls == "SYS.Database") && NS != "%SYS") {
         # these classes live in %SYS only
         ERR = "<CLASS DOES NOT EXIST> *" cls
     } else if (cls == "%SYSTEM.Util") {
@@ -798,6 +853,9 @@ function call(x, cls, meth,    d, r, a1, arr, kind, kk) {
         else nometh(cls, meth)
     } else if (cls == "%SYSTEM.Version") {
         if (meth == "GetNumber") { split(VERSION, vp, "."); r = vp[1] "." vp[2] }
+        else nometh(cls, meth)
+    } else if (cls == "SYS.Database") {
+        if (meth == "DismountDatabase" || meth == "MountDatabase") r = sys_database(meth, a1)
         else nometh(cls, meth)
     } else if (cls == "%SYS.Namespace") {
         if (meth == "Exists") r = rec_exists("namespaces", a1) ? 1 : 0
