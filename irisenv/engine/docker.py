@@ -377,19 +377,24 @@ class DockerEngine:
         return res["Id"]
 
     def put_files(self, container_id: str, files: Files) -> None:
-        """One put_archive per directory (each directory in the archive too, so a missing
-        one is made with the owner and mode the contract says)."""
-        by_dir: dict[str, dict] = {}
-        for path, content in files.contents.items():
-            directory, base = path.rsplit("/", 1)
-            by_dir.setdefault(directory, {})[base] = content
-        for directory in files.dirs:
-            by_dir.setdefault(directory, {})
-        for directory, entries in by_dir.items():
-            parent, leaf = directory.rsplit("/", 1)
-            self._call("put_archive", container_id, parent or "/",
-                       _tar({leaf + "/": None, **{f"{leaf}/{k}": v for k, v in entries.items()}},
-                            files.owner))
+        """One put_archive per root directory (a directory none of the others is under),
+        into its parent: the archive holds the root, every directory between it and the
+        files or dirs under it, and those files, so a missing directory is made with the
+        owner and mode the contract says, at any depth."""
+        dirs = list(dict.fromkeys([p.rsplit("/", 1)[0] for p in files.contents] + list(files.dirs)))
+        roots = [d for d in dirs if not any(d.startswith(o + "/") for o in dirs)]
+        for root in roots:
+            parent, leaf = root.rsplit("/", 1)
+            entries: dict = {leaf + "/": None}
+            for d in sorted(dirs):
+                if d.startswith(root + "/"):
+                    parts = d[len(root) + 1:].split("/")
+                    for i in range(1, len(parts) + 1):
+                        entries.setdefault(f"{leaf}/{'/'.join(parts[:i])}/", None)
+            for path, content in files.contents.items():
+                if path.startswith(root + "/"):
+                    entries[f"{leaf}/{path[len(root) + 1:]}"] = content
+            self._call("put_archive", container_id, parent or "/", _tar(entries, files.owner))
 
     def get_files(self, container_id: str, path: str, dest: str) -> list[str]:
         """docker-py's get_archive (the engine's GET /containers/{id}/archive), its tar

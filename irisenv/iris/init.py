@@ -61,7 +61,8 @@ def apply(engine, container_id: str, d: IrisDesired, a: InitNamespace, *,
     base = f"{INIT_DIR}/{ns.lower()}"
     files = {f"{base}/files/{i.rel}": b for i, b in zip(items, datas) if i.kind != "run"}
     try:
-        engine.put_files(container_id, iris_files(files))
+        # INIT_DIR is the root: every directory under it is made (engine.put_files)
+        engine.put_files(container_id, iris_files(files, dirs=(INIT_DIR,)))
         for n, (item, data) in _groups(items, datas):
             _run_group(engine, container_id, d, ns, n, item, data, base, items, datas, timeout)
         _verify(engine, container_id, d, ns, items, datas, timeout)
