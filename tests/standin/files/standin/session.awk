@@ -179,6 +179,18 @@ function stmt(x,    w, c, v) {
         if (runs(x)) ERR = (index(v, OBJ) == 1) ? substr(v, length(OBJ) + 1) : "<THROW> " v
         return
     }
+    if (w == "xecute" || w == "x") {
+        # XECUTE expr{,expr}: each value runs as a line of statements (init.awk)
+        if (ch() != " ") return syn()
+        P++
+        while (1) {
+            v = expr(x)
+            if (SYN != "") return
+            if (runs(x)) xecute_line(v)
+            if (ch() != ",") return
+            P++
+        }
+    }
     if (w == "kill" || w == "k") {
         if (ch() != " ") return syn()
         P++
@@ -342,7 +354,7 @@ function expr(x,    v, op, w) {
     while (SYN == "") {
         op = ch()
         if (op == "'" && substr(L, P + 1, 1) == "=") { op = "'="; P += 2 }
-        else if (op == "_" || op == "=" || op == "&" || op == "+" || op == "-") P++
+        else if (op == "_" || op == "=" || op == "&" || op == "+" || op == "-" || op == "<" || op == ">") P++
         else break
         w = unary(x)
         if (SYN != "") break
@@ -350,6 +362,8 @@ function expr(x,    v, op, w) {
         else if (op == "=") v = (v "" == w "") ? 1 : 0
         else if (op == "'=") v = (v "" != w "") ? 1 : 0
         else if (op == "&") v = (truthy(v) && truthy(w)) ? 1 : 0
+        else if (op == "<") v = ((v + 0) < (w + 0)) ? 1 : 0
+        else if (op == ">") v = ((v + 0) > (w + 0)) ? 1 : 0
         else if (op == "+") v = v + w
         else v = v - w
     }
@@ -403,6 +417,11 @@ function primary(x,    c, s, q, w, lw, cls, meth, name, sub_, v) {
         if (lw == "data" || lw == "d") return data_fn(x)
         if (lw == "order" || lw == "o") return order_fn(x)
         return syn()
+    }
+    if (c == "(") {                                     # (expr)
+        P++; v = expr(x)
+        if (SYN != "" || !expect(")")) return
+        return v
     }
     if (c == "^") {                                     # ^global(subs)
         w = gref(x)
@@ -846,10 +865,26 @@ function call(x, cls, meth,    d, r, a1, arr, kind, kk) {
         if (meth == "IsOK") r = truthy(a1) ? 1 : 0
         else if (meth == "IsError") r = truthy(a1) ? 0 : 1
         else if (meth == "GetErrorText") r = truthy(a1) ? "" : st_text(a1)
+        else if (meth == "OK") r = 1
+        else if (meth == "Error") r = status_err("ERROR #" a1 ": " A[d, 2])
         else if (meth == "DisplayError") { if (!truthy(a1)) errline(st_text(a1)); r = 1 }
         else nometh(cls, meth)
     } else if (cls == "%SYSTEM.OBJ") {
         if (meth == "DisplayError") { if (!truthy(a1)) errline(st_text(a1)); r = 1 }
+        else if (meth == "Load") r = obj_load(a1, BYREF[d, 3])
+        else if (meth == "ImportDir") r = obj_importdir(a1, A[d, 2], BYREF[d, 4], A[d, 5])
+        else nometh(cls, meth)
+    } else if (cls == "%Dictionary.CompiledClass") {
+        if (meth == "%ExistsId") r = class_compiled(a1)
+        else nometh(cls, meth)
+    } else if (cls == "%SQL.Statement") {
+        if (meth == "%ExecDirect") r = sql_exec(A[d, 2])
+        else nometh(cls, meth)
+    } else if (cls == "%Exception.SQL") {
+        if (meth == "CreateFromSQLCODE") r = OBJ "SQLCODE " a1 ": " A[d, 2]
+        else nometh(cls, meth)
+    } else if (cls == "%Library.Global") {
+        if (meth == "Import") r = global_import(a1, A[d, 2], A[d, 3], A[d, 4])
         else nometh(cls, meth)
     } else if (cls == "%SYSTEM.Version") {
         if (meth == "GetNumber") { split(VERSION, vp, "."); r = vp[1] "." vp[2] }
@@ -889,6 +924,8 @@ function call(x, cls, meth,    d, r, a1, arr, kind, kk) {
                 r = 1
             }
         } else nometh(cls, meth)
+    } else if (user_call(cls, meth, NA[d])) {
+        r = CALLRET                         # a class compiled by init.awk's loader
     } else {
         ERR = "<CLASS DOES NOT EXIST> *" cls
     }
