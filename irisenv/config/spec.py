@@ -105,7 +105,9 @@ NAMESPACE = Table("", "A namespace with its own databases.", (
           "What the namespace is initialised with, in order, inside IRIS: paths relative to "
           "the config file (a directory of .cls .mac .inc .int .xml files, loaded and "
           "compiled; a .cls .mac .inc .int .xml file; a .sql script; a .gof globals export) "
-          "and { run = \"##class(App.Setup).Run()\" } (its %Status checked). Re-applied, "
+          "and { run = \"##class(App.Setup).Run()\" } (its %Status checked); first, "
+          "optionally, { fixture = \"fixtures/app\" } (a database fixture whose IRIS.DAT "
+          "replaces the namespace's data database). Re-applied, "
           "after a reset of the namespace's databases, only when the content changes."),
 ))
 

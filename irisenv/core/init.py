@@ -3,7 +3,8 @@
 ``init`` (docs/config.md) lists entries in order; a directory stands for every class or
 routine file under it (.cls .mac .inc .int .xml, recursively, sorted by relative path).
 The content hash covers, in order, each entry's kind, its relative path and its file's
-bytes (a run entry: its expression); never an mtime. It is what irisenv records in IRIS
+bytes (a run entry: its expression; a fixture: the sha256 of IRIS.DAT its manifest
+gives); never an mtime. It is what irisenv records in IRIS
 (core/iris_record.py, the ``init`` field) and compares on every plan.
 
 Hashing a file is skipped when its size and mtime are those of the last run: the per-user
@@ -66,6 +67,13 @@ def expand(entries: tuple, instance: str, namespace: str) -> list[Item]:
     for e in entries:
         if e.kind == "run":
             out.append(Item("run", run=e.run, entry=e.label))
+        elif e.kind == "fixture":
+            if not e.path.is_dir():
+                raise IrisenvError(f"{key}: fixture {e.rel} does not exist or is not a directory",
+                                   "a fixture is a directory made by `irisenv fixture export`, "
+                                   "relative to the config file's directory",
+                                   f"export it there, or correct {key}")
+            out.append(Item("fixture", e.rel, e.path, entry=e.rel))
         elif e.kind == "codedir":
             files = sorted(_walk(e.path, e.rel), key=lambda p: p[0])
             if not files:
@@ -166,10 +174,23 @@ def declared(instance, hashes: HashCache | None = None) -> dict:
             continue
         key = _key(instance.name, ns.name)
         items = [i if i.kind == "run" else Item(i.kind, i.rel, i.path, entry=i.entry,
-                                                  sha=_sha(hashes, i, key))
+                                                  sha=fixture_sha(i, key) if i.kind == "fixture"
+                                                  else _sha(hashes, i, key))
                  for i in expand(ns.init, instance.name, ns.name)]
         out[ns.name] = NamespaceInit(ns.name, tuple(items), digest_of(items))
     return out
+
+
+def fixture_sha(item: Item, key: str) -> str:
+    """A fixture entry's content: the sha256 its manifest gives IRIS.DAT (the manifest is
+    read, the database file is not: loading it verifies the file against the manifest, so
+    a changed file is refused there)."""
+    from . import fixture
+
+    try:
+        return fixture.read(item.path).files[fixture.DATA_FILE]["sha256"]
+    except fixture.FixtureError as exc:
+        raise IrisenvError(f"{key}: fixture {item.rel}: {exc.what}", exc.why, exc.fix) from None
 
 
 def _sha(hashes: HashCache, item: Item, key: str) -> str:

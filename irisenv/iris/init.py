@@ -1,5 +1,8 @@
 """Apply a namespace's declared init inside IRIS (docs/learnings/init.md).
 
+A fixture entry (always the first) is loaded by iris/fixture.load, which replaces the
+namespace's data database with the fixture's IRIS.DAT; the other entries then run on top.
+
 Order: the record's init field is set to ``pending`` (so a failure or a crash leaves the
 namespace not initialised, and the next sync resets and retries it) -> when the plan says
 so, the namespace's databases are reset (dropped and created again with `iris merge`,
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import replace
 
 from ..core.desired import CONTAINER_DIR
 from ..core.init import PENDING, Item, NamespaceInit, digest_of, read, split_sql
@@ -27,6 +31,8 @@ from .runner import VAL_TAG, env_ref
 
 INIT_DIR = CONTAINER_DIR + "/init"
 SQL_BATCH = 512 * 1024  # bytes of SQL text passed in one session's environment
+FIXTURE_TIMEOUT = 600  # at least this long for each step of a fixture's load (a large file)
+NOT_COPIED = ("run", "fixture")  # kinds whose bytes are not copied in with the init's files
 CODE_TYPES = "*.cls;*.mac;*.inc;*.int;*.xml"
 _THROW = "if $SYSTEM.Status.IsError(sc) { throw ##class(%Exception.StatusException).CreateFromStatus(sc) }"
 _CLASS = re.compile(rb"^\s*Class\s+(%?[A-Za-z][A-Za-z0-9.]*)", re.M)
@@ -50,26 +56,50 @@ def apply(engine, container_id: str, d: IrisDesired, a: InitNamespace, *,
     ns = check_namespace(a.name)
     key = f"instances.{d.instance}.namespaces.{ns}.init"
     # the bytes copied in are the bytes hashed: a file edited meanwhile is recorded as is
-    datas = [b"" if i.kind == "run" else read(i, key) for i in a.init.items]
-    items = tuple(i if i.kind == "run" else Item(i.kind, i.rel, i.path, entry=i.entry,
-                                                  sha=hashlib.sha256(b).hexdigest())
-                  for i, b in zip(a.init.items, datas))
-    done = NamespaceInit(ns, items, digest_of(items))
+    # (a fixture's database file is not read here: iris/fixture.load verifies it against
+    # its manifest, and the sha256 recorded is the one of the manifest it loaded)
+    datas = [b"" if i.kind in NOT_COPIED else read(i, key) for i in a.init.items]
+    items = [i if i.kind in NOT_COPIED else Item(i.kind, i.rel, i.path, entry=i.entry,
+                                                 sha=hashlib.sha256(b).hexdigest())
+             for i, b in zip(a.init.items, datas)]
     _record(engine, container_id, a, PENDING, timeout)
     if a.reset:
         _reset(engine, container_id, d, ns, timeout)
     base = f"{INIT_DIR}/{ns.lower()}"
-    files = {f"{base}/files/{i.rel}": b for i, b in zip(items, datas) if i.kind != "run"}
+    files = {f"{base}/files/{i.rel}": b for i, b in zip(items, datas)
+             if i.kind not in NOT_COPIED}
     try:
         # INIT_DIR is the root: every directory under it is made (engine.put_files)
         engine.put_files(container_id, iris_files(files, dirs=(INIT_DIR,)))
         for n, (item, data) in _groups(items, datas):
+            if item.kind == "fixture":
+                items[n] = replace(item, sha=_fixture(engine, container_id, d, ns, item, timeout))
+                continue
             _run_group(engine, container_id, d, ns, n, item, data, base, items, datas, timeout)
         _verify(engine, container_id, d, ns, items, datas, timeout)
     finally:
         engine.exec(container_id, ["rm", "-rf", "--", base], timeout=timeout)
+    done = NamespaceInit(ns, tuple(items), digest_of(items))
     _record(engine, container_id, a, done.digest, timeout)
     applied().add(done)
+
+
+def _fixture(engine, cid, d: IrisDesired, ns: str, item: Item, timeout) -> str:
+    """Load a fixture entry (iris/fixture.load: verified, version checked, copied in,
+    swapped in while the data database is dismounted, globals compared); the sha256 of
+    the IRIS.DAT loaded. An error names the entry."""
+    from ..core.fixture import DATA_FILE
+    from .fixture import load
+
+    try:
+        manifest = load(engine, cid, ns, item.path, timeout=max(timeout, FIXTURE_TIMEOUT))
+    except IrisenvError as exc:
+        raise IrisenvError(
+            f"instance {d.instance}: init of namespace {ns} failed in fixture {item.rel}: "
+            f"{exc.what}", exc.why,
+            f"{exc.fix.rstrip('.')}; namespace {ns} stays marked not initialised, and the next "
+            "sync resets its databases and applies the init again") from None
+    return manifest.files[DATA_FILE]["sha256"]
 
 
 def _groups(items, datas):
