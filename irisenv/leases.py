@@ -40,8 +40,13 @@ def table_path(endpoint: str | None, project: str) -> Path:
 
 
 # ------------------------------------------------------------------ processes
-def _boot_id() -> str:
-    return (statedir.read_text(Path(_BOOT_ID)) or "").strip()
+_HERE: list = []  # (host name, boot id) of this machine, read once per process
+
+
+def _here() -> tuple[str, str]:
+    if not _HERE:
+        _HERE.append((socket.gethostname(), (statedir.read_text(Path(_BOOT_ID)) or "").strip()))
+    return _HERE[0]
 
 
 def _start_time(pid: int) -> int:
@@ -60,12 +65,13 @@ def _start_time(pid: int) -> int:
 def holder(pid: int | None = None) -> core.Holder:
     """The Holder of process ``pid`` (default: this process) on this host."""
     pid = os.getpid() if pid is None else pid
-    return core.Holder(pid, socket.gethostname(), _boot_id(), _start_time(pid))
+    host, boot = _here()
+    return core.Holder(pid, host, boot, _start_time(pid))
 
 
 def alive(h: core.Holder) -> bool | None:
     """Whether holder ``h`` still runs: None when it cannot tell (another host or boot)."""
-    if h.host != socket.gethostname() or h.boot != _boot_id():
+    if (h.host, h.boot) != _here():
         return None
     try:
         os.kill(h.pid, 0)
