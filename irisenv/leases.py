@@ -203,5 +203,4 @@ def _ns(template: str) -> str:
 
 
 def _counts_text(counts: dict) -> str:
-    said = ", ".join(f"{n} {state}" for state, n in counts.items() if n)
-    return f"every copy is in use ({said or 'none'})"
+    return f"every copy is in use ({core.describe_counts(counts)})"

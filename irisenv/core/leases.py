@@ -308,6 +308,11 @@ def forget(table: Table, template: str) -> Table:
     return Table(templates, copies)
 
 
+def describe_counts(counts: dict) -> str:
+    """``{"clean": 2, "leased": 1, ...}`` -> "2 clean, 1 leased" (states with none left out)."""
+    return ", ".join(f"{n} {state}" for state, n in counts.items() if n) or "no copies"
+
+
 def _held(table: Table, copy: str, state: str, holder: Holder) -> Copy:
     c = table.copies.get(copy)
     if c is None or c.state != state or c.holder is None or not c.holder.same_process(holder):
