@@ -282,9 +282,10 @@ def synced(table: Table, template: str, init: str, size: int, existing: dict,
            now: float) -> Table:
     """Sync's view of one template's pool: its current init hash, its max, and the copies
     that exist in IRIS (``existing``: {copy key: (number, init of its record)}). A copy
-    unknown to the table is dirty unless its record's init is current (then clean); a
-    clean copy with another init is stale (dirty); a copy that no longer exists is
-    forgotten unless held or kept (its release forgets it)."""
+    unknown to the table is dirty, whatever its record says: the table was lost or
+    damaged, and a process may still be using the copy; a clean copy with another init is
+    stale (dirty); a copy that no longer exists is forgotten unless held or kept (its
+    release forgets it)."""
     templates = dict(table.templates)
     templates[template] = Template(init, size)
     copies = {k: c for k, c in table.copies.items() if c.template != template}
@@ -295,8 +296,7 @@ def synced(table: Table, template: str, init: str, size: int, existing: dict,
             copies[k] = c
     for k, (number, rec_init) in existing.items():
         if k not in copies:
-            current = rec_init == init and bool(init)
-            copies[k] = Copy(template, number, CLEAN if current else DIRTY, rec_init, now)
+            copies[k] = Copy(template, number, DIRTY, rec_init, now)
     return Table(templates, copies)
 
 
@@ -306,6 +306,14 @@ def forget(table: Table, template: str) -> Table:
     copies = {k: c for k, c in table.copies.items()
               if c.template != template or c.state in (LEASED, KEPT, CREATING)}
     return Table(templates, copies)
+
+
+def held(table: Table, instance: str) -> frozenset:
+    """The names of an instance's copies a sync must not drop: leased, kept or being
+    created (pool_plan.pool_actions' ``held``)."""
+    prefix = f"{instance}/"
+    return frozenset(k[len(prefix):] for k, c in table.copies.items()
+                     if k.startswith(prefix) and c.state in (LEASED, KEPT, CREATING))
 
 
 def describe_counts(counts: dict) -> str:

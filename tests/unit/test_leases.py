@@ -24,8 +24,11 @@ PROJECT = "demo"
 
 
 def table(size=4, clean=(1, 2), init="h1") -> leases.LeaseTable:
+    """A pool whose copies ``clean`` exist (sync saw them: dirty) and were reset (clean)."""
     t = leases.LeaseTable(None, PROJECT)
     t.synced(T, init, size, {leases.copy_key(T, n): (n, init) for n in clean})
+    for copy in t.claim_dirty():
+        t.reset_done(copy, init)
     return t
 
 

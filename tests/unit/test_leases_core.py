@@ -133,7 +133,7 @@ def test_sync_records_the_template_and_marks_unknown_and_stale_copies_dirty():
     states = {k: c.state for k, c in table.of(T).items()}
     assert states == {name(T, 1): DIRTY,  # clean from the old template: stale
                       name(T, 2): LEASED,  # keeps working until released
-                      name(T, 3): CLEAN,  # unknown to the table, its record current
+                      name(T, 3): DIRTY,  # unknown to the table: maybe in use, reset first
                       name(T, 4): DIRTY}  # unknown, from the old template
     assert table.templates[T] == core.Template("h1", 4)
 
@@ -170,3 +170,15 @@ def test_malformed_entries_are_skipped():
                        "d": {**good, "number": True}}}
     table = core.load(json.dumps(data))
     assert set(table.copies) == {"a"} and set(table.templates) == {T}
+
+
+def test_held_names_the_copies_a_sync_must_not_drop():
+    table = pool(4, clean=(1,), p2=core.Copy(T, 2, LEASED, "h1", NOW, ME),
+                 p3=core.Copy(T, 3, KEPT, "h1", NOW), p4=core.Copy(T, 4, CREATING, "", NOW, ME))
+    table = table.with_copy("other/APP_P1", core.Copy("other/APP", 1, LEASED, "h1", NOW, ME))
+    assert core.held(table, "iris") == {"APP_P2", "APP_P3", "APP_P4"}
+
+
+def test_counts_read_as_text():
+    assert core.describe_counts({"clean": 2, "leased": 0, "dirty": 1}) == "2 clean, 1 dirty"
+    assert core.describe_counts({"clean": 0}) == "no copies"
