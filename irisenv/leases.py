@@ -121,8 +121,17 @@ class LeaseTable:
         return core.load(statedir.read_text(self.path))
 
     def _apply(self, fn, *args):
-        with self.change() as box:
-            box[0] = fn(box[0], *args)
+        """``fn(table, *args)`` under the lock; the core's refusal (a copy that is not in
+        the state asked for) becomes an IrisenvError."""
+        try:
+            with self.change() as box:
+                box[0] = fn(box[0], *args)
+        except ValueError as exc:
+            raise IrisenvError(f"pool copy: {exc}",
+                               "the lease table says otherwise: it was released or reset "
+                               "already, or its lease expired (its holder was gone)",
+                               "see the pool's copies in the lease table "
+                               f"{self.path}") from None
 
     # -- leases
     def try_lease(self, template: str, who: core.Holder | None = None,

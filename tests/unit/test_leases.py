@@ -177,3 +177,12 @@ def test_the_table_lives_in_the_state_dir_and_leasing_imports_no_docker(state_di
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, env=os.environ.copy())
     assert out.stdout.strip() == "[]"
+
+
+def test_releasing_a_copy_twice_is_an_irisenv_error_naming_it():
+    t = table(size=1, clean=(1,))
+    got = t.lease(T, timeout=5)
+    t.release(got.copy)
+    with pytest.raises(IrisenvError) as err:
+        t.release(got.copy)
+    assert "iris/APP_P1 is not leased (it is dirty)" in err.value.what
