@@ -182,11 +182,12 @@ class LeaseTable:
         self._apply(core.keep, copy, time.time())
 
     # -- resets
-    def claim_dirty(self, who: core.Holder | None = None, template: str | None = None) -> tuple:
+    def claim_dirty(self, who: core.Holder | None = None, template: str | None = None,
+                    skip: frozenset = frozenset()) -> tuple:
         who = who or holder()
         with self.change() as box:
             box[0], _ = core.expire(box[0], time.time(), alive)
-            box[0], taken = core.claim_dirty(box[0], who, time.time(), template)
+            box[0], taken = core.claim_dirty(box[0], who, time.time(), template, skip)
         return taken
 
     def reset_done(self, copy: str, init: str, who: core.Holder | None = None) -> None:

@@ -145,6 +145,26 @@ def file_lock(path: Path, owner: Path | None, verb: str, timeout: float, on_wait
         lock.release()
 
 
+@contextmanager
+def try_file_lock(path: Path):
+    """The filelock ``path`` if it is free at once: yields True holding it, or False (held
+    elsewhere) without waiting. For work one process at a time does for everybody (the
+    pool's resetter): whoever finds it held leaves the work to the holder."""
+    from filelock import FileLock, Timeout
+
+    statedir.refuse_link(path)
+    lock = FileLock(str(path), mode=0o600)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        lock.release()
+
+
 def _read_owner(owner: Path) -> str:
     try:
         info = json.loads(statedir.read_text(owner) or "")

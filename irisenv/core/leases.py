@@ -254,10 +254,12 @@ def keep(table: Table, copy: str, now: float) -> Table:
 
 # ------------------------------------------------------------------ reset
 def claim_dirty(table: Table, holder: Holder, now: float, template: str | None = None,
-                ) -> tuple[Table, tuple]:
-    """A resetter takes every dirty copy (of ``template``, or all): they become resetting,
-    held by it. Returns (table, their keys)."""
+                skip: frozenset = frozenset()) -> tuple[Table, tuple]:
+    """A resetter takes every dirty copy (of ``template``, or all) of a pool the table
+    knows, except those in ``skip`` (e.g. the ones whose reset it saw fail): they become
+    resetting, held by it. Returns (table, their keys)."""
     taken = tuple(sorted(k for k, c in table.copies.items() if c.state == DIRTY
+                         and c.template in table.templates and k not in skip
                          and (template is None or c.template == template)))
     copies = dict(table.copies)
     for k in taken:
@@ -266,9 +268,12 @@ def claim_dirty(table: Table, holder: Holder, now: float, template: str | None =
 
 
 def reset_done(table: Table, copy: str, holder: Holder, init: str, now: float) -> Table:
-    """The resetter reset ``copy`` from the master ``init``: clean."""
+    """The resetter reset ``copy`` from the master ``init``: clean, unless the template
+    changed meanwhile (then dirty again, to be reset from the new master)."""
     c = _held(table, copy, RESETTING, holder)
-    return table.with_copy(copy, replace(c, state=CLEAN, init=init, since=now, holder=None))
+    t = table.templates.get(c.template)
+    state = CLEAN if t is not None and t.init == init else DIRTY
+    return table.with_copy(copy, replace(c, state=state, init=init, since=now, holder=None))
 
 
 def reset_failed(table: Table, copy: str, holder: Holder, error: str, now: float) -> Table:

@@ -182,3 +182,18 @@ def test_held_names_the_copies_a_sync_must_not_drop():
 def test_counts_read_as_text():
     assert core.describe_counts({"clean": 2, "leased": 0, "dirty": 1}) == "2 clean, 1 dirty"
     assert core.describe_counts({"clean": 0}) == "no copies"
+
+
+def test_a_reset_from_a_master_the_template_left_meanwhile_ends_dirty():
+    table = pool(1, clean=(), p1=core.Copy(T, 1, DIRTY, "h0", NOW))
+    table, _ = core.claim_dirty(table, OTHER, NOW)
+    table = core.synced(table, T, "h2", 1, {name(T, 1): (1, "h0")}, NOW)  # template changed
+    table = core.reset_done(table, name(T, 1), OTHER, "h1", NOW)
+    assert table.copies[name(T, 1)].state == DIRTY
+
+
+def test_claim_skips_copies_asked_and_copies_of_unknown_pools():
+    table = pool(2, clean=(), p1=core.Copy(T, 1, DIRTY, "h1", NOW),
+                 p2=core.Copy(T, 2, DIRTY, "h1", NOW))
+    table = table.with_copy("iris/GONE_P1", core.Copy("iris/GONE", 1, DIRTY, "h1", NOW))
+    assert core.claim_dirty(table, ME, NOW, skip=frozenset({name(T, 1)}))[1] == (name(T, 2),)
