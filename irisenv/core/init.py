@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -313,3 +314,64 @@ def split_sql(text: str) -> list[tuple[int, str]]:
         i += 1
     flush()
     return out
+
+
+# ------------------------------------------------------------------ tables a script creates
+# An identifier: unquoted (a letter, % or _, then letters, digits, _ @ # $), or delimited
+# ("...", a doubled "" inside); a name is one, or schema.name.
+_IDENT = r'(?:"(?:[^"]|"")+"|[^\W\d][\w@#$]*|%[\w@#$]*)'
+_NAME = rf"({_IDENT})(?:\s*\.\s*({_IDENT}))?"
+_CREATE = re.compile(rf"CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?{_NAME}", re.I)
+_DROP = re.compile(rf"DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?{_NAME}(?:\s+(?:CASCADE|RESTRICT))?\s*$",
+                   re.I)
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table named in a statement: ``text`` as written (quotes kept, ``schema.name``),
+    ``key`` to compare names (quotes removed, upper-case: IRIS compares SQL names without
+    regard to case; an unqualified name has no schema in its key)."""
+
+    text: str
+    key: tuple
+
+
+def _table(m) -> Table:
+    parts = [p for p in m.groups() if p is not None]
+
+    def bare(p):
+        return p[1:-1].replace('""', '"') if p.startswith('"') else p
+
+    key = tuple(bare(p).upper() for p in parts)
+    return Table(".".join(parts), key if len(key) == 2 else ("",) + key)
+
+
+def created_table(sql: str) -> Table | None:
+    """The table a ``CREATE TABLE [IF NOT EXISTS] name ...`` statement creates (a
+    statement of split_sql: comments already out), or None for any other statement
+    (a GLOBAL TEMPORARY table included)."""
+    m = _CREATE.match(sql.strip())
+    return _table(m) if m else None
+
+
+def dropped_table(sql: str) -> Table | None:
+    """The table a ``DROP TABLE [IF EXISTS] name`` statement drops, or None."""
+    m = _DROP.match(sql.strip())
+    return _table(m) if m else None
+
+
+def tables_to_verify(statements) -> list[tuple[int, Table]]:
+    """(line, table) for each table the script's CREATE TABLE statements create and no
+    later DROP TABLE drops, once each, in order: the tables that must exist once the
+    script ran. An unqualified name is checked unqualified: IRIS gives it the default
+    schema (SQLUser unless configured) both when creating and when checking."""
+    out: dict = {}
+    for line, sql in statements:
+        t = created_table(sql)
+        if t is not None:
+            out.setdefault(t.key, (line, t))
+            continue
+        t = dropped_table(sql)
+        if t is not None:
+            out.pop(t.key, None)
+    return list(out.values())
