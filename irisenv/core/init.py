@@ -10,12 +10,17 @@ gives); never an mtime. It is what irisenv records in IRIS
 Hashing a file is skipped when its size and mtime are those of the last run: the per-user
 state directory keeps ``init-hashes.json`` (path -> size, mtime_ns, sha256), so an
 unchanged init costs a stat per file. The cache is only a shortcut: deleting it is safe.
+A file modified less than RACY_NS before it was hashed is not kept there (git's "racily
+clean" rule): a filesystem stores mtimes in ticks (1 s on some network and FUSE mounts,
+2 s on FAT), so an edit of the same size in the same tick would leave size and mtime as
+they were, and a cached hash would hide the change from every later plan.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +30,7 @@ from ..errors import IrisenvError
 LIMIT = 16 * 1024 * 1024  # one init file (a class, a script, a globals export)
 CACHE_FILE = "init-hashes.json"
 PENDING = "pending"  # the record's init while an init is under way, or after one failed
+RACY_NS = 2 * 10**9  # a file modified this recently is hashed again on the next run
 
 
 @dataclass(frozen=True)
@@ -140,8 +146,11 @@ class HashCache:
         if isinstance(known, list) and known[:2] == [st.st_size, st.st_mtime_ns]:
             return known[2]
         sha = hashlib.sha256(read(item, key)).hexdigest()
-        self.entries[str(item.path)] = [st.st_size, st.st_mtime_ns, sha]
-        self.changed = True
+        if st.st_mtime_ns < time.time_ns() - RACY_NS:
+            self.entries[str(item.path)] = [st.st_size, st.st_mtime_ns, sha]
+            self.changed = True
+        elif self.entries.pop(str(item.path), None) is not None:
+            self.changed = True  # a racily clean file: hashed again next time
         return sha
 
     def save(self) -> None:
