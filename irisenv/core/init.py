@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,6 +144,8 @@ class HashCache:
         known = self.entries.get(str(item.path))
         if isinstance(known, list) and known[:2] == [st.st_size, st.st_mtime_ns]:
             return known[2]
+        import time
+
         sha = hashlib.sha256(read(item, key)).hexdigest()
         if st.st_mtime_ns < time.time_ns() - RACY_NS:
             self.entries[str(item.path)] = [st.st_size, st.st_mtime_ns, sha]
