@@ -9,7 +9,8 @@ gives); never an mtime. It is what irisenv records in IRIS
 
 Hashing a file is skipped when its size and mtime are those of the last run: the per-user
 state directory keeps ``init-hashes.json`` (path -> size, mtime_ns, sha256), so an
-unchanged init costs a stat per file. The cache is only a shortcut: deleting it is safe.
+unchanged init costs a stat per file. The cache is only a shortcut: deleting it is safe;
+when it is written, entries of files that no longer exist are dropped.
 A file modified less than RACY_NS before it was hashed is not kept there (git's "racily
 clean" rule): a filesystem stores mtimes in ticks (1 s on some network and FUSE mounts,
 2 s on FAT), so an edit of the same size in the same tick would leave size and mtime as
@@ -159,8 +160,11 @@ class HashCache:
             return
         from .. import statedir
 
+        # shared by every project of the user: files gone since (a removed checkout or
+        # temporary project) are dropped, so the file read by every plan does not grow
+        live = {p: e for p, e in self.entries.items() if os.path.isfile(p)}
         try:
-            statedir.write_file(self.path, json.dumps(self.entries, sort_keys=True))
+            statedir.write_file(self.path, json.dumps(live, sort_keys=True))
         except (OSError, IrisenvError):
             pass  # only a shortcut: the next run hashes again
 

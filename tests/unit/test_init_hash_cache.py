@@ -44,3 +44,22 @@ def test_a_file_older_than_the_tick_is_cached(tmp_path, monkeypatch):
     reads = []
     monkeypatch.setattr(init, "read", lambda item, key: reads.append(item) or b"")
     assert init.HashCache(tmp_path / "h.json").sha(_item(f), "k") == first and reads == []
+
+
+def test_entries_of_files_gone_are_dropped_when_the_cache_is_written(tmp_path):
+    """The cache is shared by every project of the user and read by every plan: files of
+    checkouts removed since (a CI workspace, a temporary project) must not pile up in it."""
+    old = 1_600_000_000 * 10**9
+    gone, kept, new = (tmp_path / n for n in ("gone.sql", "kept.sql", "new.sql"))
+    for f in (gone, kept, new):
+        f.write_text("select 1;\n")
+        os.utime(f, ns=(old, old))
+    cache = init.HashCache(tmp_path / "h.json")
+    cache.sha(_item(gone), "k")
+    cache.sha(_item(kept), "k")
+    cache.save()
+    gone.unlink()
+    again = init.HashCache(tmp_path / "h.json")
+    again.sha(_item(new), "k")  # something to write
+    again.save()
+    assert set(init.HashCache(tmp_path / "h.json").entries) == {str(kept), str(new)}
