@@ -9,7 +9,12 @@ gives); never an mtime. It is what irisenv records in IRIS
 
 Hashing a file is skipped when its size and mtime are those of the last run: the per-user
 state directory keeps ``init-hashes.json`` (path -> size, mtime_ns, sha256), so an
-unchanged init costs a stat per file. The cache is only a shortcut: deleting it is safe.
+unchanged init costs a stat per file. The cache is only a shortcut: deleting it is safe;
+when it is written, entries of files that no longer exist are dropped.
+A file modified less than RACY_NS before it was hashed is not kept there (git's "racily
+clean" rule): a filesystem stores mtimes in ticks (1 s on some network and FUSE mounts,
+2 s on FAT), so an edit of the same size in the same tick would leave size and mtime as
+they were, and a cached hash would hide the change from every later plan.
 """
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ from ..errors import IrisenvError
 LIMIT = 16 * 1024 * 1024  # one init file (a class, a script, a globals export)
 CACHE_FILE = "init-hashes.json"
 PENDING = "pending"  # the record's init while an init is under way, or after one failed
+RACY_NS = 2 * 10**9  # a file modified this recently is hashed again on the next run
 
 
 @dataclass(frozen=True)
@@ -140,9 +146,14 @@ class HashCache:
         known = self.entries.get(str(item.path))
         if isinstance(known, list) and known[:2] == [st.st_size, st.st_mtime_ns]:
             return known[2]
+        import time
+
         sha = hashlib.sha256(read(item, key)).hexdigest()
-        self.entries[str(item.path)] = [st.st_size, st.st_mtime_ns, sha]
-        self.changed = True
+        if st.st_mtime_ns < time.time_ns() - RACY_NS:
+            self.entries[str(item.path)] = [st.st_size, st.st_mtime_ns, sha]
+            self.changed = True
+        elif self.entries.pop(str(item.path), None) is not None:
+            self.changed = True  # a racily clean file: hashed again next time
         return sha
 
     def save(self) -> None:
@@ -150,8 +161,11 @@ class HashCache:
             return
         from .. import statedir
 
+        # shared by every project of the user: files gone since (a removed checkout or
+        # temporary project) are dropped, so the file read by every plan does not grow
+        live = {p: e for p, e in self.entries.items() if os.path.isfile(p)}
         try:
-            statedir.write_file(self.path, json.dumps(self.entries, sort_keys=True))
+            statedir.write_file(self.path, json.dumps(live, sort_keys=True))
         except (OSError, IrisenvError):
             pass  # only a shortcut: the next run hashes again
 

@@ -73,6 +73,8 @@ def test_hash_follows_bytes_not_mtime(tmp_path):
 
 def test_cache_skips_reading_unchanged_files(tmp_path, monkeypatch):
     inst = _project(tmp_path, 'init = ["sql/schema.sql"]')
+    old = 1_600_000_000 * 10**9  # a file settled long ago (one just written is hashed again)
+    os.utime(tmp_path / "sql" / "schema.sql", ns=(old, old))
     cache = init.HashCache(tmp_path / "state" / "h.json")
     (tmp_path / "state").mkdir()
     first = init.declared(inst, cache)["APP"].digest
