@@ -139,7 +139,8 @@ def _phase_two(reporter, timeout: float):
     """Phase two of one instance, once its container is ready: observe IRIS, plan, apply.
     Its first look (one probe) is started by the ladder alongside qlist (apply.py, wait):
     when that answered, it is the observation; else IRIS is probed until it answers."""
-    from .core.iris_plan import kept_note, plan_iris, sticky_note
+    from .core.init import applied
+    from .core.iris_plan import init_kept_note, kept_note, plan_iris, sticky_note
     from .errors import IrisenvError
     from .iris.probe import observe, observe_when_ready
 
@@ -160,9 +161,12 @@ def _phase_two(reporter, timeout: float):
         if seen is None:
             seen = observe_when_ready(executor.engine, container_id, want,
                                       executor.passwords.get(d.instance, ""), timeout=timeout)
-        ip = plan_iris(want, seen, drop_durable=step.drop_durable, fresh=step.fresh)
+        ip = plan_iris(want, seen, drop_durable=step.drop_durable, fresh=step.fresh,
+                       previous=applied().get)
         for name in ip.kept:
             reporter.event("note", kept_note(name), instance=d.instance)
+        for name in ip.init_kept:
+            reporter.event("note", init_kept_note(name), instance=d.instance)
         if ip.sticky:
             reporter.event("note", sticky_note(want.username), instance=d.instance)
         if ip.empty:

@@ -49,9 +49,19 @@ class Project:
 
     # ------------------------------------------------------------------ desired
     def iris_desired(self) -> dict:
-        from .core.iris_plan import IrisDesired
+        """IrisDesired by instance, with each namespace's declared init hashed (once per
+        Project: files whose size and mtime are unchanged are not read again)."""
+        if getattr(self, "_iris_desired", None) is None:
+            from .core import init
+            from .core.iris_plan import IrisDesired
 
-        return {name: IrisDesired.of(inst) for name, inst in self.config.instances.items()}
+            hashes = init.cache() if any(ns.init for inst in self.config.instances.values()
+                                         for ns in inst.namespaces) else None
+            self._iris_desired = {name: IrisDesired.of(inst, init.declared(inst, hashes))
+                                  for name, inst in self.config.instances.items()}
+            if hashes is not None:
+                hashes.save()
+        return self._iris_desired
 
     def passwords(self) -> dict:
         return {name: inst.credentials.password for name, inst in self.config.instances.items()}
@@ -100,14 +110,17 @@ class Project:
         desired = self.desired()
         observed = observing.result(desired, tags_to_check(desired, options) if registry else ())
         iris = self.iris_desired()
+        from .core.init import applied
+
+        init_previous = applied().get
         unreachable = self.unreachable()
-        plan = reconcile(desired, observed, options, iris)
+        plan = reconcile(desired, observed, options, iris, init_previous)
         plan.problems.extend(unreachable)
         if lease is not None:
             leased = lease(desired, observed, plan)
             if leased != desired:  # the run specs carry the ports; the decisions are the same
                 desired = leased
-                plan = reconcile(desired, observed, options, iris)
+                plan = reconcile(desired, observed, options, iris, init_previous)
                 plan.problems.extend(unreachable)
         return desired, observed, plan
 

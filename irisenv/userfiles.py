@@ -45,8 +45,9 @@ def _kind(mode: int) -> str:
     return next((name for test, name in _KINDS if test(mode)), "not a regular file")
 
 
-def read(path, key: str, *, what: str = "file") -> bytes:
-    """The bytes of the regular file at ``path`` (symlinks followed), at most LIMIT of them.
+def read(path, key: str, *, what: str = "file", limit: int = LIMIT) -> bytes:
+    """The bytes of the regular file at ``path`` (symlinks followed), at most ``limit`` of
+    them (LIMIT unless the caller reads bigger files, e.g. an init script).
 
     ``key`` names the setting in messages (``instances.iris.merge``); ``what`` names the
     file's purpose in them ("CPF merge file")."""
@@ -62,17 +63,17 @@ def read(path, key: str, *, what: str = "file") -> bytes:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):  # replaced since the stat above
             raise _not_regular(key, path, st.st_mode, what)
-        if st.st_size > LIMIT:
-            raise _too_large(key, path, what)
+        if st.st_size > limit:
+            raise _too_large(key, path, what, limit)
         chunks, total = [], 0
-        while total <= LIMIT:
-            chunk = os.read(fd, LIMIT + 1 - total)
+        while total <= limit:
+            chunk = os.read(fd, limit + 1 - total)
             if not chunk:
                 break
             chunks.append(chunk)
             total += len(chunk)
-        if total > LIMIT:
-            raise _too_large(key, path, what)
+        if total > limit:
+            raise _too_large(key, path, what, limit)
         return b"".join(chunks)
     except FileNotFoundError:
         raise UserFileError(key, path, f"{what} {path} does not exist",
@@ -101,9 +102,10 @@ def _not_regular(key: str, path: Path, mode: int, what: str) -> UserFileError:
                          f"point {key} at a regular file (a symlink to one is fine)")
 
 
-def _too_large(key: str, path: Path, what: str) -> UserFileError:
-    return UserFileError(key, path, f"{path} is larger than {_LIMIT_TEXT}",
-                         f"a {what} is a few KB; irisenv refuses files over {_LIMIT_TEXT}",
+def _too_large(key: str, path: Path, what: str, limit: int = LIMIT) -> UserFileError:
+    size = f"{limit // (1024 * 1024)} MiB"
+    return UserFileError(key, path, f"{path} is larger than {size}",
+                         f"irisenv refuses a {what} over {size}",
                          f"check that {key} names the right file")
 
 

@@ -19,8 +19,10 @@ end: they check the user's table names and give their JSON Schema.
 from __future__ import annotations
 
 import ipaddress
+import posixpath
 import re
 from pathlib import Path
+from typing import NamedTuple
 
 from .. import names
 from ..errors import did_you_mean
@@ -548,6 +550,121 @@ class EnvMap(Kind):
         return {"type": "object", "propertyNames": {"pattern": names.ENV_KEY_PATTERN,
                                                     "not": {"enum": sorted(self.reserved)}},
                 "additionalProperties": {"type": ["string", "integer", "number"]}}
+
+
+class InitEntry(NamedTuple):
+    """One entry of a namespace's ``init`` list. ``kind``: code (a class/routine file),
+    codedir (a directory of them), sql, globals, fixture (a database fixture's directory,
+    core/fixture.py) or run. ``rel`` is the path as written (relative to the config file's
+    directory, "/" separated); ``path`` the absolute path; ``run`` the ObjectScript
+    expression of a run entry."""
+
+    kind: str
+    rel: str = ""
+    path: Path | None = None
+    run: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.rel or f"run {self.run}"
+
+
+CODE_EXTENSIONS = (".cls", ".mac", ".inc", ".int", ".xml")
+INIT_EXTENSIONS = {**{e: "code" for e in CODE_EXTENSIONS}, ".sql": "sql", ".gof": "globals"}
+
+
+class InitList(Kind):
+    """A namespace's ``init``: an ordered list of paths (a directory of classes/routines,
+    or a file whose kind follows its extension) and ``{ run = "<expression>" }`` tables,
+    optionally starting with one ``{ fixture = "<directory>" }`` (it replaces the data
+    database, so it can only come first). Paths are relative to the config file's
+    directory and stay inside it."""
+
+    __slots__ = ()
+    stringy = False
+    why = ("init lists what a namespace is initialised with, in order: paths relative to "
+           "the config file's directory (a directory of .cls .mac .inc .int .xml files, or "
+           "a .cls .mac .inc .int .xml .sql .gof file), { run = \"##class(...).M()\" } and, "
+           "first, { fixture = \"<directory>\" }")
+
+    def check(self, value, ctx, path):
+        _need(value, (list,), "an array of paths and { run = \"...\" } tables")
+        out = []
+        for i, item in enumerate(value):
+            sub = path + (str(i),)
+            try:
+                entry = self._entry(item, ctx)
+            except ValueError as exc:
+                ctx.fail(sub, str(exc), self.why,
+                         'write e.g. init = ["src/", "sql/schema.sql", "data/seed.gof", '
+                         '{ run = "##class(App.Setup).Run()" }]')
+                continue
+            if entry.kind == "fixture" and i > 0:
+                ctx.fail(sub, "a { fixture = ... } entry must be the first entry of init",
+                         "loading a fixture replaces the namespace's data database: whatever "
+                         "the entries before it wrote there would be lost",
+                         "move it to the front: init = [{ fixture = \"...\" }, \"src/\", ...] "
+                         "(one fixture per namespace)")
+                continue
+            out.append(entry)
+        return tuple(out)
+
+    def _entry(self, item, ctx) -> InitEntry:
+        if isinstance(item, dict):
+            if set(item) == {"fixture"}:
+                _need(item["fixture"], (str,), "a fixture directory (a path)")
+                norm = self._inside(item["fixture"])
+                return InitEntry("fixture", norm, ctx.base_dir / norm)
+            if set(item) != {"run"}:
+                raise ValueError("a table entry must be { run = \"<ObjectScript expression>\" } "
+                                 "or { fixture = \"<fixture directory>\" } "
+                                 f"(found keys: {', '.join(sorted(item)) or 'none'})")
+            run = item["run"]
+            _need(run, (str,), "an ObjectScript expression (a string)")
+            if not run.strip() or any(c in run for c in "\r\n\x00"):
+                raise ValueError("run must be one non-empty line of ObjectScript")
+            return InitEntry("run", run=run.strip())
+        _need(item, (str,), "a path or a { run = \"...\" } table")
+        norm = self._inside(item)
+        raw = item.strip().replace("\\", "/")
+        full = ctx.base_dir / norm
+        if full.is_dir():
+            return InitEntry("codedir", norm, full)
+        ext = posixpath.splitext(norm)[1].lower()
+        if raw.endswith("/") or (ext not in INIT_EXTENSIONS and not full.exists()):
+            raise ValueError(f"{item!r} does not exist (relative to the config file's directory)")
+        if ext not in INIT_EXTENSIONS:
+            raise ValueError(f"{item!r} has no known kind: a directory, or a file ending in "
+                             + " ".join(list(CODE_EXTENSIONS) + [".sql", ".gof"]))
+        return InitEntry(INIT_EXTENSIONS[ext], norm, full)
+
+    @staticmethod
+    def _inside(item: str) -> str:
+        """``item`` normalised, "/" separated; ValueError when empty or outside the
+        config file's directory (absolute, ``~``, or climbing out with ``..``)."""
+        if not item.strip():
+            raise ValueError("a path must not be empty")
+        raw = item.strip().replace("\\", "/")
+        norm = posixpath.normpath(raw)
+        if raw.startswith(("/", "~")) or norm == ".." or norm.startswith("../"):
+            raise ValueError(f"{item!r} is outside the project: init paths are relative to "
+                             "the config file's directory and stay inside it")
+        return norm
+
+    def default(self, value):
+        return tuple(value)
+
+    def show(self, value):
+        return [{"run": e.run} if e.kind == "run" else {"fixture": e.rel}
+                if e.kind == "fixture" else e.rel for e in value]
+
+    def schema(self):
+        return {"type": "array", "items": {"anyOf": [
+            {"type": "string", "minLength": 1},
+            {"type": "object", "properties": {"run": {"type": "string", "minLength": 1}},
+             "required": ["run"], "additionalProperties": False},
+            {"type": "object", "properties": {"fixture": {"type": "string", "minLength": 1}},
+             "required": ["fixture"], "additionalProperties": False}]}}
 
 
 # ---------------------------------------------------------------- names of named tables

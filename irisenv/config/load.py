@@ -388,6 +388,15 @@ class _Validator:
                       f"retention ({units.format_duration(mon.retention)}) is shorter than "
                       f"interval ({units.format_duration(mon.interval)})",
                       "no sample would ever be kept", "make retention at least the interval")
+        for ns in i.namespaces:
+            if ns.init and ns.name in names.BUILTIN_NAMESPACES:
+                self.fail(path + ("namespaces", ns.name, "init"),
+                          f"{ns.name} is a built-in namespace: irisenv initialises only the "
+                          "namespaces it creates",
+                          "a re-initialisation resets the namespace's databases, which irisenv "
+                          "does only to namespaces it made",
+                          "declare a namespace of your own, e.g. [instances.iris.namespaces.APP], "
+                          "and move init there")
         for key in i.env or ():
             if key in spec.MANAGED_ENV:
                 self.fail(path + ("env", key), f"{key} is set by irisenv itself",

@@ -92,13 +92,17 @@ class _Scanner:
         ch = self.s[i] if i < self.n else ""
         if ch in "\"'":
             return self.string(i)[1]
-        if ch == "[":
+        if ch == "[":  # an array: each element is found at path + ("<index>",)
             i += 1
+            index = 0
             while True:
                 i = self.ws(i, newlines=True)
                 if i >= self.n or self.s[i] == "]":
                     return i + 1
-                i = self.value(i, path)
+                line, col = self.linecol(i)
+                self.found.setdefault(path + (str(index),), Loc(line, col, col))
+                index += 1
+                i = self.value(i, path + (str(index - 1),))
                 i = self.ws(i, newlines=True)
                 if i < self.n and self.s[i] == ",":
                     i += 1

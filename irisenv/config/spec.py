@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from .kinds import (Bool, Duration, EngineEndpoint, Enum, EnvMap, FilePath, Float, HostIp, Image,
-                    InstanceName, Int, NamespaceName, Password, Port, PortRange, ProjectName,
+                    InitList, InstanceName, Int, NamespaceName, Password, Port, PortRange, ProjectName,
                     Size, UserName, WebPort)
 
 DEFAULT_IMAGE = "containers.intersystems.com/intersystems/iris-community:latest-em"
@@ -101,6 +101,14 @@ NAMESPACE = Table("", "A namespace with its own databases.", (
     Field("pool", Int(1, 32), 1,
           "How many isolated copies to keep for parallel tests (pooling is applied by a later "
           "release; the value is validated now)."),
+    Field("init", InitList(), [],
+          "What the namespace is initialised with, in order, inside IRIS: paths relative to "
+          "the config file (a directory of .cls .mac .inc .int .xml files, loaded and "
+          "compiled; a .cls .mac .inc .int .xml file; a .sql script; a .gof globals export) "
+          "and { run = \"##class(App.Setup).Run()\" } (its %Status checked); first, "
+          "optionally, { fixture = \"fixtures/app\" } (a database fixture whose IRIS.DAT "
+          "replaces the namespace's data database). Re-applied, "
+          "after a reset of the namespace's databases, only when the content changes."),
 ))
 
 MONITORING = Table("monitoring", "^SystemPerformance policy for debugging (validated now; "

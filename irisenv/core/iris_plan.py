@@ -38,13 +38,16 @@ class IrisDesired:
     namespaces: tuple  # declared, upper-case, built-ins (USER) excluded
     callin: bool
     storage: str = "ephemeral"
+    inits: tuple = ()  # core/init.NamespaceInit of each namespace that declares an init
 
     @classmethod
-    def of(cls, inst: Instance) -> "IrisDesired":
+    def of(cls, inst: Instance, inits: dict | None = None) -> "IrisDesired":
+        """``inits``: {namespace: NamespaceInit} (core/init.declared reads the files)."""
         return cls(instance=inst.name, username=inst.credentials.username,
                    namespaces=tuple(n.name for n in inst.namespaces
                                     if n.name not in BUILTIN_NAMESPACES),
-                   callin=inst.services.callin, storage=inst.storage)
+                   callin=inst.services.callin, storage=inst.storage,
+                   inits=tuple((inits or {}).values()))
 
 
 @dataclass(frozen=True)
@@ -169,8 +172,72 @@ class MigrateRecord(_Action):
                              legacy=self.legacy.nodes)
 
 
+@dataclass(frozen=True)
+class InitNamespace(_Action):
+    """Initialise a namespace with its declared init (core/init.py), after resetting its
+    databases when ``reset`` (its init changed, or a previous one failed). The record's
+    init field is written by the init itself (iris/init.py): pending first, the content
+    hash once every entry is applied and verified."""
+
+    name: str
+    init: object  # core/init.NamespaceInit
+    reset: bool = False
+    changed: tuple = ()  # the files whose content changed, when known
+    destroys: bool = False  # the reset loses data on durable storage (needs the opt-in)
+    retry: bool = False  # the record says the last init did not complete (pending)
+    record_kind: str = DECLARED
+    created: int = 0
+    run: str = ""
+    kind = "init-namespace"
+
+    def describe(self) -> str:
+        n = len(self.init.items)
+        if not self.reset:
+            return f"namespace {self.name}: initialise ({n} {'entry' if n == 1 else 'entries'})"
+        why = ("previous init did not complete" if self.retry
+               else f"init changed ({', '.join(self.changed)})" if self.changed
+               else "init changed")
+        lost = ": its data will be lost" if self.destroys else ""
+        return f"namespace {self.name}: {why} -> databases reset and re-initialised{lost}"
+
+
 ACTIONS = (CreateNamespace, DropNamespace, SetCallIn, EnsureUser, ClearSystemChange,
-           MigrateRecord)
+           MigrateRecord, InitNamespace)
+
+
+def init_actions(d: IrisDesired, o: IrisObserved, claim: tuple = (), *,
+                 drop_durable: bool = False, previous=None) -> tuple[tuple, tuple]:
+    """(InitNamespace actions, namespaces whose changed init is kept) for the namespaces
+    that declare an init. An unchanged hash plans nothing. A namespace created now, or
+    claimed, or recorded without an init is initialised as it is; a changed init or one
+    that did not complete resets the databases first. On durable storage a reset of an
+    initialised namespace loses data: it is planned only with ``drop_durable``, else kept.
+    ``previous(digest)`` -> {rel: sha} of an init applied before (the state dir's), to
+    name the changed files."""
+    from .init import PENDING, changed_files
+
+    acts, kept = [], []
+    for ni in d.inits:
+        rec = o.records.get(ni.namespace)
+        exists = o.namespaces.get(ni.namespace, False)
+        if rec is not None and rec.init == ni.digest and exists:
+            continue
+        if exists and rec is None and ni.namespace not in claim:
+            continue  # not irisenv's namespace: never reset nor written to
+        mine = rec if rec is not None and exists else NamespaceRecord(DECLARED, int(o.observed_at), SYNC_RUN)
+        initialised = exists and rec is not None and rec.init not in ("", PENDING)
+        reset = exists and rec is not None and rec.init != ""
+        destroys = initialised and d.storage == "volume"
+        if destroys and not drop_durable:
+            kept.append(ni.namespace)
+            continue
+        old = previous(rec.init) if (initialised and previous) else None
+        changed = tuple(changed_files(old, ni.files())) if old is not None else ()
+        acts.append(InitNamespace(ni.namespace, ni, reset=reset, changed=changed,
+                                  destroys=destroys, retry=reset and not initialised,
+                                  record_kind=mine.kind,
+                                  created=mine.created, run=mine.run))
+    return tuple(acts), tuple(kept)
 
 
 def _undeclared(d: IrisDesired, o: IrisObserved) -> list:
@@ -259,10 +326,12 @@ class IrisPlan:
     records: RecordChanges
     kept: tuple = ()
     sticky: bool = False
+    init_kept: tuple = ()  # namespaces whose changed init is not applied (durable storage)
 
     @property
     def drops(self) -> tuple:
-        return tuple(a for a in self.actions if isinstance(a, DropNamespace))
+        return tuple(a for a in self.actions if isinstance(a, DropNamespace)
+                     or getattr(a, "destroys", False))
 
     @property
     def empty(self) -> bool:
@@ -270,15 +339,24 @@ class IrisPlan:
 
 
 def plan_iris(d: IrisDesired, o: IrisObserved, *, drop_durable: bool = False,
-              fresh: bool = False) -> IrisPlan:
+              fresh: bool = False, previous=None) -> IrisPlan:
     """The one pure planner of IRIS-level state, for `plan` (a running instance) and for
     phase two of a sync (an instance once ready). ``fresh``: the container is new, so the
-    declared namespaces its boot merge made are irisenv's and get a record."""
+    declared namespaces its boot merge made are irisenv's and get a record. ``previous``:
+    see init_actions."""
     actions = diff(d, o, drop_durable=drop_durable)
     claim = tuple(n for n in d.namespaces if o.namespaces.get(n)) if fresh else ()
-    return IrisPlan(actions, record_changes(o, actions, claim=claim),
+    inits, init_kept = init_actions(d, o, claim, drop_durable=drop_durable, previous=previous)
+    records = record_changes(o, actions, claim=claim)
+    return IrisPlan(actions + inits, records,
                     kept_namespaces(d, o, drop_durable),
-                    o.system_change_sticky and system_change_left(d, o))
+                    o.system_change_sticky and system_change_left(d, o), init_kept)
+
+
+def init_kept_note(name: str) -> str:
+    return (f"namespace {name}: init changed but not re-applied: the instance's storage is a "
+            "durable volume and re-initialising resets the namespace's databases "
+            "(`irisenv sync --drop-namespaces` resets and re-initialises it)")
 
 
 def kept_note(name: str) -> str:

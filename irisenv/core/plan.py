@@ -17,7 +17,8 @@ from . import labels as L
 from .desired import HASH_FORMAT, DesiredContainer, diff_specs
 from .display import show, show_actual
 from .drift import container_drift
-from .iris_plan import (DropNamespace, IrisDesired, kept_note, plan_iris, sticky_note)
+from .iris_plan import (DropNamespace, InitNamespace, IrisDesired, init_kept_note, kept_note,
+                        plan_iris, sticky_note)
 from .iris_record import RecordChanges
 from .observed import Observed, ObservedContainer
 
@@ -121,12 +122,35 @@ class Converge:
 
     @property
     def drops(self) -> tuple:
-        """The namespace drops this step carries out: their data is lost."""
-        return tuple(a for a in self.actions if isinstance(a, DropNamespace))
+        """The namespace drops this step carries out, and the re-inits that reset a
+        durable namespace: their data is lost."""
+        return tuple(a for a in self.actions if isinstance(a, DropNamespace)
+                     or getattr(a, "destroys", False))
 
     @property
     def cause(self) -> str:
         return "; ".join(a.describe() for a in self.actions)
+
+
+@dataclass(frozen=True)
+class InitPreview:
+    """A declared init phase two applies once IRIS is ready: ``certain`` when it is known
+    now (a brand-new IRIS, or what the volume's IRIS already showed); otherwise it is
+    applied unless IRIS's record shows this very init applied already."""
+
+    namespace: str
+    entries: int
+    certain: bool = True
+
+
+def init_previews(want: IrisDesired, fresh: bool, ip) -> tuple:
+    """The inits a ConvergeWhenReady step will apply, as far as the config and what IRIS
+    showed (``ip``, the plan of the current container's IRIS, or None) tell."""
+    if fresh or ip is None:
+        return tuple(InitPreview(ni.namespace, len(ni.items), certain=fresh)
+                     for ni in want.inits)
+    return tuple(InitPreview(a.name, len(a.init.items)) for a in ip.actions
+                 if isinstance(a, InitNamespace))
 
 
 @dataclass(frozen=True)
@@ -140,6 +164,7 @@ class ConvergeWhenReady:
     fresh: bool = False  # the container is new: its boot merge created the namespaces
     drop_durable: bool = False  # --drop-namespaces: drop undeclared namespaces on a volume too
     destroys: tuple = ()  # the drops already foreseeable (a volume carries IRIS's state over)
+    inits: tuple = ()  # InitPreview of each namespace whose declared init phase two applies
     symbol = "~"
     kind = "converge"
 
@@ -230,10 +255,11 @@ _GONE = ("removing", "dead")
 
 
 def reconcile(desired: list[DesiredContainer], observed: Observed, options: Options = Options(),
-              iris: dict | None = None) -> Plan:
+              iris: dict | None = None, init_previous=None) -> Plan:
     """``iris`` maps instance -> IrisDesired; with it, IRIS-level state is planned too
     (observed.iris maps container id -> IrisObserved for running containers whose IRIS
-    answered the probe: those are the ready ones)."""
+    answered the probe: those are the ready ones). ``init_previous``: see
+    iris_plan.init_actions."""
     plan = Plan(project=observed.project)
 
     def wait(d, current=None) -> Wait:
@@ -245,9 +271,11 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
         want = iris[d.instance]
         drop = options.drop_namespaces
         now = None if current is None else observed.iris.get(current.id)
-        ip = None if now is None else plan_iris(want, now, drop_durable=drop)
+        ip = None if now is None else plan_iris(want, now, drop_durable=drop,
+                                                previous=init_previous)
         if ip is not None:
             plan.notes.extend(f"{d.instance}: {kept_note(name)}" for name in ip.kept)
+            plan.notes.extend(f"{d.instance}: {init_kept_note(name)}" for name in ip.init_kept)
         if ip is None and not changed and not options.wait:
             return  # IRIS has not answered and --no-wait does not wait for it (no phase two)
         if changed or ip is None:
@@ -255,7 +283,8 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
             # will make are foreseeable from what the running container shows.
             destroys = () if ip is None or fresh or want.storage != "volume" else ip.drops
             plan.steps.append(ConvergeWhenReady(d, want, alongside=changed, fresh=fresh,
-                                                drop_durable=drop, destroys=destroys))
+                                                drop_durable=drop, destroys=destroys,
+                                                inits=init_previews(want, fresh, ip)))
             return
         if ip.sticky:
             plan.notes.append(f"{d.instance}: {sticky_note(want.username)}")
@@ -400,5 +429,5 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
     return plan
 
 
-__all__ = ["Converge", "ConvergeWhenReady", "Create", "Options", "Plan", "Problem", "Pull",
+__all__ = ["Converge", "ConvergeWhenReady", "Create", "InitPreview", "Options", "Plan", "Problem", "Pull",
            "Remove", "Replace", "Start", "Wait", "pull_policy", "reconcile", "tags_to_check"]

@@ -101,8 +101,8 @@ class LogStream(Iterable[bytes], Protocol):
 RETRIED = frozenset({
     "list_project", "list_managed", "published_ports", "find_by_name", "image_id",
     "image_digests", "registry_digest", "volumes",
-    "create_volume", "create", "put_files", "start", "unpause", "stop", "remove", "rename",
-    "remove_volume", "create_lock", "read_lock", "remove_lock",
+    "create_volume", "create", "put_files", "get_files", "start", "unpause", "stop",
+    "remove", "rename", "remove_volume", "create_lock", "read_lock", "remove_lock",
 })
 
 
@@ -206,6 +206,16 @@ class Engine(Protocol):
         """Write ``files`` into a container, created or running (the contract of
         :class:`Files`: modes 0600 / 0700, owned by ``files.owner``), replacing existing
         ones; ``files.dirs`` are made too. Idempotent. Retried."""
+        ...
+
+    def get_files(self, container_id: str, path: str, dest: str) -> list[str]:
+        """Copy the file or directory ``path`` out of the container (created, running or
+        stopped) into the local directory ``dest`` (made when missing), streamed, so a
+        large file never sits in memory. Only directories and regular files are written,
+        each inside ``dest`` (files mode 0600, replacing existing ones); a link or a special
+        file in ``path`` raises IrisenvError. Returns the paths of the files written,
+        relative to ``dest`` (a single file: its base name). Raises IrisenvError when
+        ``path`` does not exist. Retried (a read: a repeat writes the same files again)."""
         ...
 
     def start(self, container_id: str) -> None:

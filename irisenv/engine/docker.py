@@ -377,19 +377,38 @@ class DockerEngine:
         return res["Id"]
 
     def put_files(self, container_id: str, files: Files) -> None:
-        """One put_archive per directory (each directory in the archive too, so a missing
-        one is made with the owner and mode the contract says)."""
-        by_dir: dict[str, dict] = {}
-        for path, content in files.contents.items():
-            directory, base = path.rsplit("/", 1)
-            by_dir.setdefault(directory, {})[base] = content
-        for directory in files.dirs:
-            by_dir.setdefault(directory, {})
-        for directory, entries in by_dir.items():
-            parent, leaf = directory.rsplit("/", 1)
-            self._call("put_archive", container_id, parent or "/",
-                       _tar({leaf + "/": None, **{f"{leaf}/{k}": v for k, v in entries.items()}},
-                            files.owner))
+        """One put_archive per root directory (a directory none of the others is under),
+        into its parent: the archive holds the root, every directory between it and the
+        files or dirs under it, and those files, so a missing directory is made with the
+        owner and mode the contract says, at any depth."""
+        dirs = list(dict.fromkeys([p.rsplit("/", 1)[0] for p in files.contents] + list(files.dirs)))
+        roots = [d for d in dirs if not any(d.startswith(o + "/") for o in dirs)]
+        for root in roots:
+            parent, leaf = root.rsplit("/", 1)
+            entries: dict = {leaf + "/": None}
+            for d in sorted(dirs):
+                if d.startswith(root + "/"):
+                    parts = d[len(root) + 1:].split("/")
+                    for i in range(1, len(parts) + 1):
+                        entries.setdefault(f"{leaf}/{'/'.join(parts[:i])}/", None)
+            for path, content in files.contents.items():
+                if path.startswith(root + "/"):
+                    entries[f"{leaf}/{path[len(root) + 1:]}"] = content
+            self._call("put_archive", container_id, parent or "/", _tar(entries, files.owner))
+
+    def get_files(self, container_id: str, path: str, dest: str) -> list[str]:
+        """docker-py's get_archive (the engine's GET /containers/{id}/archive), its tar
+        stream unpacked as it arrives (a database file may be large): see _untar."""
+        stream, _stat = self._call("get_archive", container_id, path)
+        try:
+            return _untar(_Chunks(stream), dest)
+        except IrisenvError:
+            raise
+        except Exception as exc:
+            err = classify(exc, self.endpoint)
+            if err is None:
+                raise
+            raise err from None
 
     def start(self, container_id: str) -> None:
         self._call("start", container_id)
@@ -775,6 +794,61 @@ def _tar(entries: dict, owner: int) -> bytes:
                 info.mode = 0o600
                 tar.addfile(info, io.BytesIO(content))
     return buf.getvalue()
+
+
+class _Chunks(io.RawIOBase):
+    """A file object over an iterator of byte chunks (docker-py's archive stream)."""
+
+    def __init__(self, chunks):
+        self._chunks = iter(chunks)
+        self._left = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf) -> int:
+        while not self._left:
+            self._left = next(self._chunks, b"")
+            if not self._left:
+                return 0
+        n = min(len(buf), len(self._left))
+        buf[:n] = self._left[:n]
+        self._left = self._left[n:]
+        return n
+
+
+def _untar(fileobj, dest: str) -> list[str]:
+    """Unpack a tar stream into ``dest``: directories and regular files only, each inside
+    ``dest`` (an absolute name, "..", a link or a device is refused), files written mode
+    0600. The relative paths of the files written, in archive order."""
+    import shutil
+    import tarfile
+    from pathlib import Path, PurePosixPath
+
+    root = Path(dest)
+    root.mkdir(parents=True, exist_ok=True)
+    written = []
+    with tarfile.open(fileobj=io.BufferedReader(fileobj, 1 << 20), mode="r|") as tar:
+        for member in tar:
+            rel = PurePosixPath(member.name)
+            if rel.is_absolute() or ".." in rel.parts:
+                raise IrisenvError("the engine sent a file outside the requested path",
+                                   f"archive entry {member.name!r}", "report this")
+            target = root.joinpath(*rel.parts) if rel.parts else root
+            if member.isdir():
+                target.mkdir(parents=True, exist_ok=True)
+            elif member.isfile():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                src = tar.extractfile(member)
+                with open(target, "wb") as out:
+                    os.chmod(target, 0o600)
+                    shutil.copyfileobj(src, out, 1 << 20)
+                written.append(str(PurePosixPath(*rel.parts)))
+            else:
+                raise IrisenvError("irisenv copies only regular files out of a container",
+                                   f"{member.name!r} is a link or a special file",
+                                   "copy the file it points to instead")
+    return written
 
 
 def _explanation(exc) -> str:

@@ -106,6 +106,9 @@ class RetryingEngine:
     def put_files(self, container_id, files):
         return self._retried("put_files", container_id, files)
 
+    def get_files(self, container_id, path, dest):
+        return self._retried("get_files", container_id, path, dest)
+
     def start(self, container_id):
         return self._retried("start", container_id)
 

@@ -19,8 +19,8 @@ from typing import Callable
 
 from ..core.desired import CONTAINER_DIR, MERGE_PATH, data_dir
 from ..core.iris_plan import (SYSTEM_USER, ClearSystemChange, CreateNamespace, DropNamespace,
-                              EnsureUser, IrisDesired, IrisObserved, MigrateRecord, SetCallIn,
-                              diff)
+                              EnsureUser, InitNamespace, IrisDesired, IrisObserved,
+                              MigrateRecord, SetCallIn, diff)
 from ..core.iris_record import LEGACY_NODES, STICKY, SYSCHANGE, RecordChanges
 from ..errors import IrisenvError
 from ..names import namespace as check_namespace
@@ -125,6 +125,8 @@ HOW: dict = {
     ClearSystemChange.kind: How(
         merge=lambda d, a: [f"ModifyUser:Name={SYSTEM_USER},ChangePassword=0,"
                             "PasswordNeverExpires=1"]),
+    # applied after the rest, by iris/init.py (converge() below): no merge lines here
+    InitNamespace.kind: How(fix=lambda a, d: "read the error above; run `irisenv sync` again"),
     MigrateRecord.kind: How(
         statements=_legacy_kill,
         still=lambda a: ("the older record's nodes (" + ", ".join(a.legacy.nodes) + ") are "
@@ -180,6 +182,24 @@ def record_statements(changes: RecordChanges) -> tuple[list, dict]:
 # ------------------------------------------------------------------ converge
 def converge(engine, container_id: str, d: IrisDesired, password: str, actions: tuple,
              records: RecordChanges, *, timeout: float = 120) -> IrisObserved | None:
+    """Apply ``actions`` (see _converge_state), then each namespace's init (iris/init.py),
+    once the namespaces exist and the record holds them."""
+    inits = tuple(a for a in actions if a.kind == InitNamespace.kind)
+    rest = tuple(a for a in actions if a.kind != InitNamespace.kind)
+    after = None
+    if rest or records or not inits:
+        after = _converge_state(engine, container_id, d, password, rest, records,
+                                timeout=timeout)
+    if inits:
+        from . import init
+
+        for a in inits:
+            init.apply(engine, container_id, d, a, timeout=timeout)
+    return after
+
+
+def _converge_state(engine, container_id: str, d: IrisDesired, password: str, actions: tuple,
+                    records: RecordChanges, *, timeout: float = 120) -> IrisObserved | None:
     """Apply ``actions`` and ``records`` (core/iris_plan.record_changes) and verify; raise
     IrisenvError if IRIS is not as declared after.
 

@@ -232,7 +232,33 @@ class FakeEngine:
     def put_files(self, container_id, files):
         self._enter("put_files", container_id)
         with self.lock:
-            self._get(container_id)["files"] = files
+            c = self._get(container_id)
+            c["files"] = files
+            c.setdefault("fs", {}).update(files.contents)
+
+    # get_files: the files put_files wrote (or a test set in the container's "fs": absolute
+    # path -> bytes), at ``path`` or under it
+    def get_files(self, container_id, path, dest):
+        self._enter("get_files", container_id, path, dest)
+        import pathlib
+
+        with self.lock:
+            fs = dict(self._get(container_id).get("fs", {}))
+        base = path.rstrip("/")
+        found = {p: b for p, b in fs.items() if p == base or p.startswith(base + "/")}
+        if not found:
+            raise IrisenvError("Docker could not find an object irisenv needs",
+                               f"Could not find the file {path} in container {container_id}",
+                               "run `irisenv sync` again")
+        keep = base.rsplit("/", 1)[0]  # the archive names start with path's last part
+        written = []
+        for p, content in sorted(found.items()):
+            rel = p[len(keep) + 1:]
+            target = pathlib.Path(dest, rel)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+            written.append(rel)
+        return written
 
     def start(self, container_id):
         self._enter("start", container_id)

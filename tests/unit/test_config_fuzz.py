@@ -160,6 +160,12 @@ def good_value(f: spec.Field):
         return st.dictionaries(st.sampled_from(["TZ", "LANG", "A_1", "1X", "ISC_DATA_DIRECTORY", "A B"]),
                                st.one_of(st.text(max_size=5), st.integers(), st.booleans()),
                                max_size=3)
+    if k == "InitList":
+        return st.lists(st.one_of(
+            st.sampled_from(["src/", "sql/schema.sql", "x.gof", "a.cls", "../x.sql", "/abs.sql",
+                             "a.txt", "", "~/x.sql"]),
+            st.fixed_dictionaries({"run": st.sampled_from(["##class(A).B()", "", "a\nb", 1])}),
+            st.just({"fixture": "x"}), st.integers()), max_size=4)
     raise AssertionError(k)
 
 

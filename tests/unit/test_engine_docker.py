@@ -339,3 +339,22 @@ def test_the_local_image_digests_are_its_repo_digests():
     assert DockerEngine("unix:///x.sock", client=client).image_digests("team/iris:v1") == ()
     client.answer = api_error(404, "No such image: team/iris:v1")
     assert DockerEngine("unix:///x.sock", client=client).image_digests("team/iris:v1") == ()
+
+
+def test_nested_files_go_in_one_archive_with_every_directory_between():
+    """put_files makes missing directories at any depth (the Files contract): files in
+    sibling subdirectories of a directory that does not exist yet (an init's src/App/,
+    sql/) go in one archive put into the root's parent, with each directory between."""
+    from irisenv.core.runspec import Files
+    from irisenv.engine.docker import DockerEngine
+
+    client = recording_client()
+    engine = DockerEngine(client=client)
+    engine.put_files("c" * 64, Files({"/r/init/a/src/App/X.cls": b"X", "/r/init/a/sql/s.sql": b"S"},
+                                     owner=51773, dirs=("/r/init",)))
+    [put] = client.calls
+    assert put[0] == "put_archive" and put[1] == "/r"
+    names = [(m[0], m[3]) for m in put[2]]
+    assert names == [("init", "0o700"), ("init/a", "0o700"), ("init/a/sql", "0o700"),
+                     ("init/a/src", "0o700"), ("init/a/src/App", "0o700"),
+                     ("init/a/src/App/X.cls", "0o600"), ("init/a/sql/s.sql", "0o600")]

@@ -179,6 +179,18 @@ function stmt(x,    w, c, v) {
         if (runs(x)) ERR = (index(v, OBJ) == 1) ? substr(v, length(OBJ) + 1) : "<THROW> " v
         return
     }
+    if (w == "xecute" || w == "x") {
+        # XECUTE expr{,expr}: each value runs as a line of statements (init.awk)
+        if (ch() != " ") return syn()
+        P++
+        while (1) {
+            v = expr(x)
+            if (SYN != "") return
+            if (runs(x)) xecute_line(v)
+            if (ch() != ",") return
+            P++
+        }
+    }
     if (w == "kill" || w == "k") {
         if (ch() != " ") return syn()
         P++
@@ -342,7 +354,7 @@ function expr(x,    v, op, w) {
     while (SYN == "") {
         op = ch()
         if (op == "'" && substr(L, P + 1, 1) == "=") { op = "'="; P += 2 }
-        else if (op == "_" || op == "=" || op == "&" || op == "+" || op == "-") P++
+        else if (op == "_" || op == "=" || op == "&" || op == "+" || op == "-" || op == "<" || op == ">") P++
         else break
         w = unary(x)
         if (SYN != "") break
@@ -350,6 +362,8 @@ function expr(x,    v, op, w) {
         else if (op == "=") v = (v "" == w "") ? 1 : 0
         else if (op == "'=") v = (v "" != w "") ? 1 : 0
         else if (op == "&") v = (truthy(v) && truthy(w)) ? 1 : 0
+        else if (op == "<") v = ((v + 0) < (w + 0)) ? 1 : 0
+        else if (op == ">") v = ((v + 0) > (w + 0)) ? 1 : 0
         else if (op == "+") v = v + w
         else v = v - w
     }
@@ -403,6 +417,11 @@ function primary(x,    c, s, q, w, lw, cls, meth, name, sub_, v) {
         if (lw == "data" || lw == "d") return data_fn(x)
         if (lw == "order" || lw == "o") return order_fn(x)
         return syn()
+    }
+    if (c == "(") {                                     # (expr)
+        P++; v = expr(x)
+        if (SYN != "" || !expect(")")) return
+        return v
     }
     if (c == "^") {                                     # ^global(subs)
         w = gref(x)
@@ -614,6 +633,7 @@ function rec_get(kind, name, key,    f, l, v) {
 # first; "" when there is none. Only globals, only the one-argument form.
 function order_fn(x,    gk, n, k, i, parent, last, kk, rest, m, sub_, best, have) {
     if (!expect("(")) return
+    if (substr(L, P, 2) == "^$") return order_ssvn_global(x)
     if (ch() != "^") return syn()
     gk = gref(x, 1)
     if (SYN != "") return
@@ -633,6 +653,32 @@ function order_fn(x,    gk, n, k, i, parent, last, kk, rest, m, sub_, best, have
         sub_ = m ? substr(rest, 1, m - 1) : rest
         if (last != "" && !collates_after(sub_, last)) continue
         if (!have || collates_after(best, sub_)) { best = sub_; have = 1 }
+    }
+    return best
+}
+# $ORDER(^$GLOBAL(name)) / $ORDER(^$|ns|GLOBAL(name)) (RCOS_sglobal): the next global
+# name ("^Name", with its caret) after name in the namespace's Globals database (the
+# session's, or ns's: an extended SSVN reference whose ns is any expression); "" after
+# the last. Names sort in byte order (no numeric names exist).
+function order_ssvn_global(x,    ns, w, after, save, ok, kk, m, name, best, have) {
+    P += 2; ns = ""
+    if (ch() == "|") { P++; ns = expr(x); if (SYN != "" || !expect("|")) return }
+    w = toupper(word())
+    if (w != "GLOBAL" && w != "G") return syn()
+    if (!expect("(")) return
+    after = expr(x)
+    if (SYN != "" || !expect(")") || !expect(")")) return
+    if (!runs(x)) return ""
+    save = NS
+    if (ns != "") NS = toupper(ns)
+    if (!rec_exists("namespaces", NS)) { ERR = "<NAMESPACE> *" ns; NS = save; return "" }
+    ok = gload(); NS = save
+    if (!ok) return ""
+    best = ""; have = 0
+    for (kk in GD) {
+        m = index(kk, SUBSEP); name = "^" (m ? substr(kk, 1, m - 1) : kk)
+        if (after != "" && !((name "") > (after ""))) continue
+        if (!have || (best "") > (name "")) { best = name; have = 1 }
     }
     return best
 }
@@ -697,7 +743,35 @@ function gfile(    db, dir) {
     dir = (db == "") ? "" : rec_get("databases", db, "Directory")
     if (dir == "") { ERR = "<DIRECTORY> globals database of namespace " NS " is not configured"; return "" }
     sub(/\/+$/, "", dir)
+    if (is_dismounted(dir)) { ERR = "<PROTECT> database " dir "/ is dismounted"; return "" }
     return dir "/IRIS.DAT"
+}
+# SYS.Database.DismountDatabase leaves a marker file in the directory (the stand-in's
+# own bookkeeping: no IRIS file is named so); MountDatabase removes it
+function is_dismounted(dir,    l, r) {
+    r = (getline l < (dir "/.standin-dismounted")); close(dir "/.standin-dismounted")
+    return r >= 0
+}
+# DismountDatabase(dir) / MountDatabase(dir): %Status (SYS.Database class reference)
+function sys_database(meth, dir,    f, l, r, n, k) {
+    sub(/\/+$/, "", dir)
+    if (dir !~ /^\//) return status_err("ERROR #5001: the stand-in takes an absolute database directory, not " dir)
+    if (dir == MGRDIR || dir == MGRDIR "/user") return status_err("ERROR #5001: the stand-in refuses to dismount or mount a system database: " dir)
+    f = dir "/IRIS.DAT"
+    r = (getline l < f); close(f)
+    if (r < 0) return status_err("ERROR #5001: no database file " f)
+    if (meth == "DismountDatabase") {
+        if (system("touch " shq(dir "/.standin-dismounted") " 2>/dev/null") != 0) return status_err("ERROR #5001: cannot dismount " dir)
+        return 1
+    }
+    # MountDatabase: every line must be a global node of the stand-in's format
+    while ((getline l < f) > 0) {
+        n = split(l, k, "\t")
+        if (n < 3 || k[1] !~ /^[0-9]+$/ || k[1] + 0 != n - 3) { close(f); return status_err("ERROR #5001: " f " is not a valid database file") }
+    }
+    close(f)
+    system("rm -f " shq(dir "/.standin-dismounted"))
+    return 1
 }
 # load every node of the current namespace into GD[key]; 0 on failure
 function gload(    f, l, n, fl, i, key) {
@@ -773,7 +847,7 @@ function call(x, cls, meth,    d, r, a1, arr, kind, kk) {
     if (SYN != "" || !runs(x)) { DEPTH--; return "" }
     a1 = A[d, 1]; arr = BYREF[d, 2]
     r = ""
-    if (cls ~ /^(Config|Security)\./ && NS != "%SYS") {
+    if ((cls ~ /^(Config|Security)\./ || cls == "SYS.Database") && NS != "%SYS") {
         # these classes live in %SYS only
         ERR = "<CLASS DOES NOT EXIST> *" cls
     } else if (cls == "%SYSTEM.Util") {
@@ -791,13 +865,35 @@ function call(x, cls, meth,    d, r, a1, arr, kind, kk) {
         if (meth == "IsOK") r = truthy(a1) ? 1 : 0
         else if (meth == "IsError") r = truthy(a1) ? 0 : 1
         else if (meth == "GetErrorText") r = truthy(a1) ? "" : st_text(a1)
+        else if (meth == "OK") r = 1
+        else if (meth == "Error") r = status_err("ERROR #" a1 ": " A[d, 2])
         else if (meth == "DisplayError") { if (!truthy(a1)) errline(st_text(a1)); r = 1 }
         else nometh(cls, meth)
     } else if (cls == "%SYSTEM.OBJ") {
         if (meth == "DisplayError") { if (!truthy(a1)) errline(st_text(a1)); r = 1 }
+        else if (meth == "Load") r = obj_load(a1, BYREF[d, 3])
+        else if (meth == "ImportDir") r = obj_importdir(a1, A[d, 2], BYREF[d, 4], A[d, 5])
+        else nometh(cls, meth)
+    } else if (cls == "%Dictionary.CompiledClass") {
+        if (meth == "%ExistsId") r = class_compiled(a1)
+        else nometh(cls, meth)
+    } else if (cls == "%SQL.Statement") {
+        if (meth == "%ExecDirect") r = sql_exec(A[d, 2])
+        else nometh(cls, meth)
+    } else if (cls == "%SYSTEM.SQL.Schema") {
+        if (meth == "TableExists") r = sql_table_exists(a1)
+        else nometh(cls, meth)
+    } else if (cls == "%Exception.SQL") {
+        if (meth == "CreateFromSQLCODE") r = OBJ "SQLCODE " a1 ": " A[d, 2]
+        else nometh(cls, meth)
+    } else if (cls == "%Library.Global") {
+        if (meth == "Import") r = global_import(a1, A[d, 2], A[d, 3], A[d, 4])
         else nometh(cls, meth)
     } else if (cls == "%SYSTEM.Version") {
         if (meth == "GetNumber") { split(VERSION, vp, "."); r = vp[1] "." vp[2] }
+        else nometh(cls, meth)
+    } else if (cls == "SYS.Database") {
+        if (meth == "DismountDatabase" || meth == "MountDatabase") r = sys_database(meth, a1)
         else nometh(cls, meth)
     } else if (cls == "%SYS.Namespace") {
         if (meth == "Exists") r = rec_exists("namespaces", a1) ? 1 : 0
@@ -831,6 +927,8 @@ function call(x, cls, meth,    d, r, a1, arr, kind, kk) {
                 r = 1
             }
         } else nometh(cls, meth)
+    } else if (user_call(cls, meth, NA[d])) {
+        r = CALLRET                         # a class compiled by init.awk's loader
     } else {
         ERR = "<CLASS DOES NOT EXIST> *" cls
     }
