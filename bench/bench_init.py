@@ -43,7 +43,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_sync import Bench, fmt_ms, med, mn, ratio, sh  # noqa: E402
+from bench_sync import Bench, fmt_ms, med, mn, ratio, run_sections, sh  # noqa: E402
 
 SECTIONS = ("load", "noop")
 NAMESPACES = ("APP1", "APP2", "APP3")
@@ -372,18 +372,8 @@ def main() -> int:
     print(f"python  : {sys.version.split()[0]} · image {args.image} (the STAND-IN, not IRIS)")
     print(f"irisenv : {shlex.join(v.cmd)} · from {root} ({rev})")
     print(f"runs    : {runs} per measurement (interleaved, after a warm-up round)")
-    if sh(["docker", "image", "inspect", "--format", "ok", args.image]) != "ok":
-        print(f"bench: image {args.image} is missing: bash tests/standin/build.sh", file=sys.stderr)
-        return 1
-    sys.stdout.flush()
-    try:
-        for section in SECTIONS:
-            if section in only:
-                globals()[f"sec_{section}"](b, runs)
-        print(f"\nload after: {sh(['uptime'])}")
-    finally:
-        b.cleanup()
-    return 0
+    return run_sections(b, args.image, runs, [globals()[f"sec_{s}"] for s in SECTIONS
+                                              if s in only])
 
 
 if __name__ == "__main__":
