@@ -641,14 +641,20 @@ def main() -> int:
     print(f"runs    : {runs} per measurement (interleaved; no-op rows after a warm-up round)")
     print(f"pyc     : PYTHONDONTWRITEBYTECODE={b.env.get('PYTHONDONTWRITEBYTECODE', '(unset)')} "
           f"PYTHONPYCACHEPREFIX={b.env.get('PYTHONPYCACHEPREFIX', '(unset)')}")
-    if sh(["docker", "image", "inspect", "--format", "ok", args.image]) != "ok":
-        print(f"bench: image {args.image} is missing: bash tests/standin/build.sh", file=sys.stderr)
+    return run_sections(b, args.image, runs, [globals()[f"sec_{s}"] for s in SECTIONS
+                                              if s in only])
+
+
+def run_sections(b: Bench, image: str, runs: int, sections: list) -> int:
+    """Run the chosen sections (functions of (bench, runs)) on the stand-in ``image``, then
+    the load after them; the bench's containers are removed whatever happens. 1: no image."""
+    if sh(["docker", "image", "inspect", "--format", "ok", image]) != "ok":
+        print(f"bench: image {image} is missing: bash tests/standin/build.sh", file=sys.stderr)
         return 1
     sys.stdout.flush()
     try:
-        for section in SECTIONS:
-            if section in only:
-                globals()[f"sec_{section}"](b, runs)
+        for section in sections:
+            section(b, runs)
         print(f"\nload after: {sh(['uptime'])}")
     finally:
         b.cleanup()

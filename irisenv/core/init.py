@@ -9,13 +9,19 @@ gives); never an mtime. It is what irisenv records in IRIS
 
 Hashing a file is skipped when its size and mtime are those of the last run: the per-user
 state directory keeps ``init-hashes.json`` (path -> size, mtime_ns, sha256), so an
-unchanged init costs a stat per file. The cache is only a shortcut: deleting it is safe.
+unchanged init costs a stat per file. The cache is only a shortcut: deleting it is safe;
+when it is written, entries of files that no longer exist are dropped.
+A file modified less than RACY_NS before it was hashed is not kept there (git's "racily
+clean" rule): a filesystem stores mtimes in ticks (1 s on some network and FUSE mounts,
+2 s on FAT), so an edit of the same size in the same tick would leave size and mtime as
+they were, and a cached hash would hide the change from every later plan.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +31,7 @@ from ..errors import IrisenvError
 LIMIT = 16 * 1024 * 1024  # one init file (a class, a script, a globals export)
 CACHE_FILE = "init-hashes.json"
 PENDING = "pending"  # the record's init while an init is under way, or after one failed
+RACY_NS = 2 * 10**9  # a file modified this recently is hashed again on the next run
 
 
 @dataclass(frozen=True)
@@ -139,9 +146,14 @@ class HashCache:
         known = self.entries.get(str(item.path))
         if isinstance(known, list) and known[:2] == [st.st_size, st.st_mtime_ns]:
             return known[2]
+        import time
+
         sha = hashlib.sha256(read(item, key)).hexdigest()
-        self.entries[str(item.path)] = [st.st_size, st.st_mtime_ns, sha]
-        self.changed = True
+        if st.st_mtime_ns < time.time_ns() - RACY_NS:
+            self.entries[str(item.path)] = [st.st_size, st.st_mtime_ns, sha]
+            self.changed = True
+        elif self.entries.pop(str(item.path), None) is not None:
+            self.changed = True  # a racily clean file: hashed again next time
         return sha
 
     def save(self) -> None:
@@ -149,8 +161,11 @@ class HashCache:
             return
         from .. import statedir
 
+        # shared by every project of the user: files gone since (a removed checkout or
+        # temporary project) are dropped, so the file read by every plan does not grow
+        live = {p: e for p, e in self.entries.items() if os.path.isfile(p)}
         try:
-            statedir.write_file(self.path, json.dumps(self.entries, sort_keys=True))
+            statedir.write_file(self.path, json.dumps(live, sort_keys=True))
         except (OSError, IrisenvError):
             pass  # only a shortcut: the next run hashes again
 
@@ -313,3 +328,64 @@ def split_sql(text: str) -> list[tuple[int, str]]:
         i += 1
     flush()
     return out
+
+
+# ------------------------------------------------------------------ tables a script creates
+# An identifier: unquoted (a letter, % or _, then letters, digits, _ @ # $), or delimited
+# ("...", a doubled "" inside); a name is one, or schema.name.
+_IDENT = r'(?:"(?:[^"]|"")+"|[^\W\d][\w@#$]*|%[\w@#$]*)'
+_NAME = rf"({_IDENT})(?:\s*\.\s*({_IDENT}))?"
+_CREATE = re.compile(rf"CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?{_NAME}", re.I)
+_DROP = re.compile(rf"DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?{_NAME}(?:\s+(?:CASCADE|RESTRICT))?\s*$",
+                   re.I)
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table named in a statement: ``text`` as written (quotes kept, ``schema.name``),
+    ``key`` to compare names (quotes removed, upper-case: IRIS compares SQL names without
+    regard to case; an unqualified name has no schema in its key)."""
+
+    text: str
+    key: tuple
+
+
+def _table(m) -> Table:
+    parts = [p for p in m.groups() if p is not None]
+
+    def bare(p):
+        return p[1:-1].replace('""', '"') if p.startswith('"') else p
+
+    key = tuple(bare(p).upper() for p in parts)
+    return Table(".".join(parts), key if len(key) == 2 else ("",) + key)
+
+
+def created_table(sql: str) -> Table | None:
+    """The table a ``CREATE TABLE [IF NOT EXISTS] name ...`` statement creates (a
+    statement of split_sql: comments already out), or None for any other statement
+    (a GLOBAL TEMPORARY table included)."""
+    m = _CREATE.match(sql.strip())
+    return _table(m) if m else None
+
+
+def dropped_table(sql: str) -> Table | None:
+    """The table a ``DROP TABLE [IF EXISTS] name`` statement drops, or None."""
+    m = _DROP.match(sql.strip())
+    return _table(m) if m else None
+
+
+def tables_to_verify(statements) -> list[tuple[int, Table]]:
+    """(line, table) for each table the script's CREATE TABLE statements create and no
+    later DROP TABLE drops, once each, in order: the tables that must exist once the
+    script ran. An unqualified name is checked unqualified: IRIS gives it the default
+    schema (SQLUser unless configured) both when creating and when checking."""
+    out: dict = {}
+    for line, sql in statements:
+        t = created_table(sql)
+        if t is not None:
+            out.setdefault(t.key, (line, t))
+            continue
+        t = dropped_table(sql)
+        if t is not None:
+            out.pop(t.key, None)
+    return list(out.values())

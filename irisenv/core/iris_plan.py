@@ -184,6 +184,7 @@ class InitNamespace(_Action):
     reset: bool = False
     changed: tuple = ()  # the files whose content changed, when known
     destroys: bool = False  # the reset loses data on durable storage (needs the opt-in)
+    retry: bool = False  # the record says the last init did not complete (pending)
     record_kind: str = DECLARED
     created: int = 0
     run: str = ""
@@ -193,8 +194,9 @@ class InitNamespace(_Action):
         n = len(self.init.items)
         if not self.reset:
             return f"namespace {self.name}: initialise ({n} {'entry' if n == 1 else 'entries'})"
-        why = (f"init changed ({', '.join(self.changed)})" if self.changed
-               else "init changed" if self.destroys else "previous init did not complete")
+        why = ("previous init did not complete" if self.retry
+               else f"init changed ({', '.join(self.changed)})" if self.changed
+               else "init changed")
         lost = ": its data will be lost" if self.destroys else ""
         return f"namespace {self.name}: {why} -> databases reset and re-initialised{lost}"
 
@@ -232,7 +234,8 @@ def init_actions(d: IrisDesired, o: IrisObserved, claim: tuple = (), *,
         old = previous(rec.init) if (initialised and previous) else None
         changed = tuple(changed_files(old, ni.files())) if old is not None else ()
         acts.append(InitNamespace(ni.namespace, ni, reset=reset, changed=changed,
-                                  destroys=destroys, record_kind=mine.kind,
+                                  destroys=destroys, retry=reset and not initialised,
+                                  record_kind=mine.kind,
                                   created=mine.created, run=mine.run))
     return tuple(acts), tuple(kept)
 

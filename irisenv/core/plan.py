@@ -17,8 +17,8 @@ from . import labels as L
 from .desired import HASH_FORMAT, DesiredContainer, diff_specs
 from .display import show, show_actual
 from .drift import container_drift
-from .iris_plan import (DropNamespace, IrisDesired, init_kept_note, kept_note, plan_iris,
-                        sticky_note)
+from .iris_plan import (DropNamespace, InitNamespace, IrisDesired, init_kept_note, kept_note,
+                        plan_iris, sticky_note)
 from .iris_record import RecordChanges
 from .observed import Observed, ObservedContainer
 
@@ -133,6 +133,27 @@ class Converge:
 
 
 @dataclass(frozen=True)
+class InitPreview:
+    """A declared init phase two applies once IRIS is ready: ``certain`` when it is known
+    now (a brand-new IRIS, or what the volume's IRIS already showed); otherwise it is
+    applied unless IRIS's record shows this very init applied already."""
+
+    namespace: str
+    entries: int
+    certain: bool = True
+
+
+def init_previews(want: IrisDesired, fresh: bool, ip) -> tuple:
+    """The inits a ConvergeWhenReady step will apply, as far as the config and what IRIS
+    showed (``ip``, the plan of the current container's IRIS, or None) tell."""
+    if fresh or ip is None:
+        return tuple(InitPreview(ni.namespace, len(ni.items), certain=fresh)
+                     for ni in want.inits)
+    return tuple(InitPreview(a.name, len(a.init.items)) for a in ip.actions
+                 if isinstance(a, InitNamespace))
+
+
+@dataclass(frozen=True)
 class ConvergeWhenReady:
     """Phase two for an instance that is new, changed or not ready yet: once it is ready,
     IRIS is observed and iris_plan.plan_iris() decides the actions (see irisenv/phases.py)."""
@@ -143,6 +164,7 @@ class ConvergeWhenReady:
     fresh: bool = False  # the container is new: its boot merge created the namespaces
     drop_durable: bool = False  # --drop-namespaces: drop undeclared namespaces on a volume too
     destroys: tuple = ()  # the drops already foreseeable (a volume carries IRIS's state over)
+    inits: tuple = ()  # InitPreview of each namespace whose declared init phase two applies
     symbol = "~"
     kind = "converge"
 
@@ -261,7 +283,8 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
             # will make are foreseeable from what the running container shows.
             destroys = () if ip is None or fresh or want.storage != "volume" else ip.drops
             plan.steps.append(ConvergeWhenReady(d, want, alongside=changed, fresh=fresh,
-                                                drop_durable=drop, destroys=destroys))
+                                                drop_durable=drop, destroys=destroys,
+                                                inits=init_previews(want, fresh, ip)))
             return
         if ip.sticky:
             plan.notes.append(f"{d.instance}: {sticky_note(want.username)}")
@@ -406,5 +429,5 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
     return plan
 
 
-__all__ = ["Converge", "ConvergeWhenReady", "Create", "Options", "Plan", "Problem", "Pull",
+__all__ = ["Converge", "ConvergeWhenReady", "Create", "InitPreview", "Options", "Plan", "Problem", "Pull",
            "Remove", "Replace", "Start", "Wait", "pull_policy", "reconcile", "tags_to_check"]

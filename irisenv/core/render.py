@@ -17,6 +17,21 @@ def _ports(spec: dict) -> str:
     return ", ".join(parts)
 
 
+def _ns_with_init(want, inits) -> str:
+    """``APP (init: 3 entries), OTHER``: the declared namespaces, each with the init phase
+    two applies to it (InitPreview), if any."""
+    by = {p.namespace: p for p in inits}
+    out = []
+    for name in want.namespaces:
+        p = by.get(name)
+        if p is None:
+            out.append(name)
+            continue
+        n = f"{p.entries} {'entry' if p.entries == 1 else 'entries'}"
+        out.append(f"{name} (init: {n}{'' if p.certain else ', unless already applied'})")
+    return ", ".join(out) or "none besides USER"
+
+
 def plan_text(plan: Plan) -> str:
     lines: list[str] = []
     for step in plan.steps:
@@ -57,7 +72,7 @@ def plan_text(plan: Plan) -> str:
             lines += [f"  # {step.reason}", f"  - container {c.name} ({c.short_id})", ""]
         elif isinstance(step, ConvergeWhenReady):
             d, want = step.desired, step.iris
-            ns = ", ".join(want.namespaces) or "none besides USER"
+            ns = _ns_with_init(want, step.inits)
             lines += [f"  # instance {d.instance}: IRIS-level state converged once IRIS is ready",
                       f"  ~ iris {d.name}",
                       f"      namespaces: {ns}; %Service_CallIn: "
@@ -120,6 +135,10 @@ def plan_json(plan: Plan) -> dict:
             item["iris_changes"] = [{"op": a.symbol, "change": a.describe()}
                                     for a in (s.destroys if item["after_ready"] else s.actions)]
             item["destroys"] = [a.name for a in s.drops]
+        if isinstance(s, ConvergeWhenReady):
+            item["namespaces"] = list(s.iris.namespaces)
+            item["inits"] = [{"namespace": p.namespace, "entries": p.entries,
+                              "certain": p.certain} for p in s.inits]
         steps.append(item)
     return {
         "format_version": "1",

@@ -21,16 +21,20 @@ import re
 from dataclasses import replace
 
 from ..core.desired import CONTAINER_DIR
-from ..core.init import PENDING, Item, NamespaceInit, digest_of, read, split_sql
+from ..core.init import (PENDING, Item, NamespaceInit, digest_of, read, split_sql,
+                         tables_to_verify)
 from ..core.iris_plan import InitNamespace, IrisDesired
 from ..core.iris_record import NamespaceRecord, RecordChanges
 from ..errors import IrisenvError
 from ..names import namespace as check_namespace
 from . import runner
-from .runner import VAL_TAG, env_ref
+from .runner import VAL_TAG, env_long, env_ref
 
 INIT_DIR = CONTAINER_DIR + "/init"
-SQL_BATCH = 512 * 1024  # bytes of SQL text passed in one session's environment
+# One session's environment must stay under ARG_MAX (runner.env_long): at most SQL_BATCH
+# bytes of SQL, or one statement of up to STATEMENT_LIMIT bytes alone.
+SQL_BATCH = 512 * 1024
+STATEMENT_LIMIT = 1024 * 1024
 FIXTURE_TIMEOUT = 600  # at least this long for each step of a fixture's load (a large file)
 NOT_COPIED = ("run", "fixture")  # kinds whose bytes are not copied in with the init's files
 CODE_TYPES = "*.cls;*.mac;*.inc;*.int;*.xml"
@@ -177,29 +181,65 @@ def _run_group(engine, cid, d, ns, n, item: Item, data: bytes, base, items, data
 
 
 def _sql(engine, cid, d, ns, item: Item, data: bytes, timeout) -> None:
+    """Run the script's statements, a batch of at most SQL_BATCH bytes per session, then
+    check that each table its CREATE TABLE statements create exists."""
     from ..userfiles import text
 
     stmts_all = split_sql(text(data, item.path, f"init {item.rel}", what="SQL script"))
+    for line, sql in stmts_all:
+        if len(sql.encode()) > STATEMENT_LIMIT:
+            raise IrisenvError(
+                f"instance {d.instance}: init of namespace {ns}: {item.rel} line {line}: the "
+                f"statement is {len(sql.encode()) // 1024} KiB, more than irisenv passes to "
+                f"IRIS in one statement ({STATEMENT_LIMIT // 1024} KiB)",
+                "a statement travels to IRIS in the environment of one exec, which Linux "
+                "limits (all of a process's arguments and environment together, ARG_MAX: "
+                "2 MiB with the usual stack limit)",
+                f"split it into several statements (an INSERT per batch of rows), or bring "
+                f"large data as a globals export (.gof) or a fixture; namespace {ns} stays "
+                "marked not initialised")
+    tables = tables_to_verify(stmts_all)
     lines = {}
     batch, env, size = [], {}, 0
     for k, (line, sql) in enumerate(stmts_all):
-        name = f"IRISENV_SQL_{k}"
-        env[name] = sql
-        lines[k] = line
-        batch.append(_step(k))
-        batch.append(f"set r=##class(%SQL.Statement).%ExecDirect(,{env_ref(name)}) "
-                     "if r.%SQLCODE<0 { throw ##class(%Exception.SQL).CreateFromSQLCODE("
-                     "r.%SQLCODE,r.%Message) }")
-        size += len(sql.encode())
-        if size >= SQL_BATCH or k == len(stmts_all) - 1:
+        n = len(sql.encode())
+        if batch and size + n > SQL_BATCH:
             _session(engine, cid, d, ns, batch, env, timeout, item.rel, lines=lines)
             batch, env, size = [], {}, 0
+        part_env, expr = env_long(f"IRISENV_SQL_{k}", sql)
+        env.update(part_env)
+        lines[k] = line
+        batch.append(_step(k))
+        batch.append(f"set r=##class(%SQL.Statement).%ExecDirect(,{expr}) "
+                     "if r.%SQLCODE<0 { throw ##class(%Exception.SQL).CreateFromSQLCODE("
+                     "r.%SQLCODE,r.%Message) }")
+        size += n
+    # the last batch also asks, once every statement ran, whether each table exists
+    for k, (_, t) in enumerate(tables):
+        env[f"IRISENV_TBL_{k}"] = t.text
+        batch.append(f'write "{VAL_TAG}tbl.{k}=",##class(%SYSTEM.SQL.Schema).TableExists('
+                     f'{env_ref(f"IRISENV_TBL_{k}")}),!')
+    if not batch:
+        return
+    vals = _session(engine, cid, d, ns, batch, env, timeout, item.rel, lines=lines).values
+    missing = [(line, t) for k, (line, t) in enumerate(tables) if vals.get(f"tbl.{k}") != "1"]
+    if missing:
+        line, t = missing[0]
+        names = ", ".join(t.text for _, t in missing)
+        raise IrisenvError(
+            f"instance {d.instance}: init of namespace {ns}: table {names} does not exist "
+            f"after {item.rel} (created at line {line})",
+            "IRIS reported success for every statement, but $SYSTEM.SQL.Schema.TableExists "
+            "does not find the table" + ("s" if len(missing) > 1 else ""),
+            f"check {item.rel} (what its later statements do to the table), then run "
+            f"`irisenv sync` again: namespace {ns} stays marked not initialised, and the "
+            "next sync resets its databases and applies the init again")
 
 
 def _session(engine, cid, d, ns, stmts, env, timeout, label, *, lines=None, files=None):
     try:
-        runner.run(engine, cid, stmts, env=env, namespace=ns, timeout=timeout,
-                   what=f"init of namespace {ns} ({label})")
+        return runner.run(engine, cid, stmts, env=env, namespace=ns, timeout=timeout,
+                          what=f"init of namespace {ns} ({label})")
     except runner.ScriptError as exc:
         said = "; ".join(getattr(exc, "errors", ()) or ()) or exc.why
         where = label

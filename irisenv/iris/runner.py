@@ -41,6 +41,39 @@ def env_ref(name: str) -> str:
     return f'$System.Util.GetEnviron("{name}")'
 
 
+# Linux caps ONE environment string ("NAME=value") at 32 pages, 128 KiB (MAX_ARG_STRLEN),
+# and all of a process's arguments and environment together at ARG_MAX (a quarter of the
+# stack limit: 2 MiB with the usual 8 MiB): an exec with a longer value fails. A value
+# longer than ENV_PART travels in parts.
+ENV_PART = 64 * 1024  # bytes of one part (UTF-8), well under MAX_ARG_STRLEN
+
+
+def env_parts(value: str, limit: int = ENV_PART) -> list[str]:
+    """``value`` cut into pieces of at most ``limit`` bytes in UTF-8, never inside a
+    character; joined, they are ``value``."""
+    data = value.encode()
+    out, i = [], 0
+    while i < len(data):
+        j = min(i + limit, len(data))
+        while j < len(data) and (data[j] & 0xC0) == 0x80:  # a continuation byte
+            j -= 1
+        out.append(data[i:j].decode())
+        i = j
+    return out or [""]
+
+
+def env_long(name: str, value: str) -> tuple[dict, str]:
+    """({environment}, ObjectScript expression) passing ``value`` of any length: one
+    variable ``name`` when it fits in ENV_PART bytes, else ``name_P0``, ``name_P1``...
+    concatenated (``_``) by the expression. The caller keeps one exec's whole environment
+    under ARG_MAX."""
+    parts = env_parts(value)
+    if len(parts) == 1:
+        return {name: value}, env_ref(name)
+    names = [f"{name}_P{k}" for k in range(len(parts))]
+    return dict(zip(names, parts)), "_".join(env_ref(n) for n in names)
+
+
 @dataclass(frozen=True)
 class Tolerant:
     """A statement whose failure is a finding, not an abort: on error the session writes

@@ -194,3 +194,35 @@ def test_durable_namespace_keeps_its_data_until_drop_namespaces(project):
     s = state(c)
     assert s["marker"] == "" and s["gof"] == "three", s
     assert project.run("plan", "--detailed-exitcode").returncode == 0
+
+
+def test_a_table_missing_after_a_reported_success_fails_the_sync(project):
+    """IRIS's word is checked: a CREATE TABLE that reports success but leaves no table
+    (the stand-in's STANDIN_NOT_CREATED convention) fails the init, which stays pending."""
+    (project.path / "sql").mkdir()
+    (project.path / "sql" / "schema.sql").write_text(
+        SCHEMA + "\nCREATE TABLE App.STANDIN_NOT_CREATED_X (id INT);\n")
+    write_project(project)
+    sync = project.run("sync", "--timeout", "60")
+    assert sync.returncode == 1, describe(sync)
+    assert ("table App.STANDIN_NOT_CREATED_X does not exist after sql/schema.sql (created at "
+            "line 8)") in sync.stderr, describe(sync)
+    assert "TableExists" in sync.stderr and "stays marked not initialised" in sync.stderr
+    assert state(project.container())["init"] == "pending"
+
+
+def test_a_statement_over_128_kib_reaches_iris(project):
+    """Linux refuses one environment string over 128 KiB (MAX_ARG_STRLEN): a statement that
+    long travels in parts, joined in ObjectScript."""
+    (project.path / "sql").mkdir()
+    big = "x" * (200 * 1024)
+    (project.path / "sql" / "schema.sql").write_text(
+        SCHEMA + f"INSERT INTO Customer (id, name) VALUES (2, '{big}');\n")
+    write_project(project)
+    project.ok("sync", "--timeout", "60")
+    s = state(project.container())
+    assert re.fullmatch(r"[0-9a-f]{32}", s["init"]) and s["table"] == "-201", s
+    # both INSERTs ran: the stand-in keeps the table's row count in its bookkeeping file
+    res = project.container().exec_run(
+        ["sh", "-c", "cat $(find / -path '*standin-sql/SQLUSER.CUSTOMER' 2>/dev/null)"])
+    assert res.output.decode().split() == ["2"], res.output

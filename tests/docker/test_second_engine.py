@@ -123,7 +123,7 @@ def test_two_machines_syncing_one_project_on_one_engine_take_turns(
 
 def test_doctor_checks_a_fixed_port_on_the_engines_host(remote, remote_client, second_engine):
     taken = remote_client.containers.run(
-        "irisenv-standin:latest", detach=True, name=f"{remote.name}-squatter",
+        STANDIN_IMAGE, detach=True, name=f"{remote.name}-squatter",
         environment={"STANDIN_BOOT_SECONDS": "0"},
         ports={"1972/tcp": (second_engine.host, None)})
     port = int(wait_for(lambda: (taken.reload() or taken.ports.get("1972/tcp") or [{}])[0]

@@ -23,7 +23,7 @@ READ = ('write "IRISENV-T:fx=",$Get(^IrisenvFx(1)),"|",$Get(^IrisenvFx(2,"name")
 def test_export_and_load_on_real_iris(real_project: RealProject, tmp_path):
     p = real_project
     p.ok("sync", "--timeout", str(SYNC_TIMEOUT), "--progress", "plain")
-    p.objectscript([SET], namespace="APP")
+    p.objectscript([SET, 'write "IRISENV-T:set=1",!'], namespace="APP")  # it needs a value
     assert p.objectscript([READ], namespace="APP")["fx"] == "Ada|Grace|y"
 
     fx = tmp_path / "fx"

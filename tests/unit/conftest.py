@@ -11,3 +11,13 @@ def fast_retries(monkeypatch):
 
     monkeypatch.setattr(retry, "RETRY_ATTEMPTS", 3)
     monkeypatch.setattr(retry, "RETRY_SECONDS", 5.0)
+
+
+@pytest.fixture
+def fake():
+    """An in-memory engine (fake_engine.FakeEngine) holding fake_engine.IMAGE."""
+    from fake_engine import IMAGE, IMG_ID, FakeEngine
+
+    eng = FakeEngine()
+    eng.images[IMAGE] = IMG_ID
+    return eng

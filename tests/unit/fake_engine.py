@@ -25,6 +25,8 @@ from irisenv.iris.runner import VAL_TAG
 from irisenv.report import Reporter
 
 IMG = "intersystemsdc/iris-community:2025.1"
+# the image the project-level tests declare (the default registry's reference)
+IMAGE = "containers.intersystems.com/intersystems/iris-community:2025.1"
 IMG_ID = "sha256:" + "a" * 64
 
 # What a session in an IRIS as irisenv's default config wants it reports (see

@@ -73,6 +73,8 @@ def test_hash_follows_bytes_not_mtime(tmp_path):
 
 def test_cache_skips_reading_unchanged_files(tmp_path, monkeypatch):
     inst = _project(tmp_path, 'init = ["sql/schema.sql"]')
+    old = 1_600_000_000 * 10**9  # a file settled long ago (one just written is hashed again)
+    os.utime(tmp_path / "sql" / "schema.sql", ns=(old, old))
     cache = init.HashCache(tmp_path / "state" / "h.json")
     (tmp_path / "state").mkdir()
     first = init.declared(inst, cache)["APP"].digest
@@ -162,11 +164,13 @@ class _Iris:
     """Answers `iris session` like IRIS: the values the script writes, the sentinel; a SQL
     statement named in ``fail_sql`` fails with an SQL error after its step marker."""
 
-    def __init__(self, fail_sql: str = ""):
+    def __init__(self, fail_sql: str = "", vanish: str = ""):
         import re
 
         self.re, self.fail_sql = re, fail_sql
+        self.vanish = vanish  # a CREATE TABLE naming it reports success, creates nothing
         self.sessions, self.files, self.removed = [], {}, []
+        self.tables: set = set()
 
     def put_files(self, cid, files):
         self.files.update(files.contents)
@@ -188,6 +192,15 @@ class _Iris:
             if m and self.fail_sql and self.fail_sql in env[m.group(1)]:
                 out.append("IRISENV-ERR:<SQL ERROR> SQLCODE: -30 Table 'NOPE' not found")
                 return ExecResult(2, "\n".join(out) + "\n", "")
+            if "%ExecDirect" in line:  # the statement: its environment parts, joined
+                sql = "".join(env[n] for n in self.re.findall(r'GetEnviron\("([A-Z0-9_]+)"\)', line))
+                t = self.re.match(r"CREATE TABLE ([\w.]+)", sql, self.re.I)
+                if t and t.group(1) != self.vanish:
+                    self.tables.add(t.group(1).upper())
+            if "TableExists" in line:
+                k = self.re.search(r'tbl\.(\d+)', line).group(1)
+                name = env[f"IRISENV_TBL_{k}"].upper()
+                out.append(f"IRISENV-VAL:tbl.{k}={int(name in self.tables)}")
             if "%ExistsId" in line:
                 k = self.re.search(r'cls\.(\d+)', line).group(1)
                 out.append(f"IRISENV-VAL:cls.{k}=1")
@@ -235,3 +248,115 @@ def test_a_failing_statement_names_file_and_line_and_stays_pending(tmp_path, mon
     assert "SQLCODE: -30 Table 'NOPE' not found" in e.value.why
     assert all(r.endswith("^pending") for r in _records(iris))  # never recorded as done
     assert iris.removed  # copies removed even so
+
+
+# ------------------------------------------------------------------ tables a script creates
+@pytest.mark.parametrize("sql, text, key", [
+    ("CREATE TABLE a (x INT)", "a", ("", "A")),
+    ("create table App.Customer(id INT)", "App.Customer", ("APP", "CUSTOMER")),
+    ("CREATE  TABLE\n IF NOT EXISTS  App . Customer (id INT)", "App.Customer",
+     ("APP", "CUSTOMER")),
+    ('CREATE TABLE "My Schema"."Odd ""Name""" (x INT)', '"My Schema"."Odd ""Name"""',
+     ("MY SCHEMA", 'ODD "NAME"')),
+    ("CREATE TABLE %Z_t.x1 AS SELECT * FROM b", "%Z_t.x1", ("%Z_T", "X1")),
+])
+def test_created_table_names(sql, text, key):
+    t = init.created_table(sql)
+    assert (t.text, t.key) == (text, key)
+
+
+@pytest.mark.parametrize("sql", [
+    "INSERT INTO a VALUES (1)", "CREATE GLOBAL TEMPORARY TABLE t (x INT)",
+    "CREATE INDEX i ON a (x)", "SELECT 'CREATE TABLE a (x INT)'", "CREATE TABLE (x INT)",
+])
+def test_other_statements_create_no_table(sql):
+    assert init.created_table(sql) is None
+
+
+def test_tables_to_verify_once_each_and_not_when_dropped_later():
+    stmts = init.split_sql(
+        "CREATE TABLE a (x INT);\nCREATE TABLE App.B (x INT);\nINSERT INTO a VALUES (1);\n"
+        "CREATE TABLE IF NOT EXISTS A (x INT);\nCREATE TABLE tmp (x INT);\n"
+        "DROP TABLE IF EXISTS TMP;\n")
+    assert [(line, t.text) for line, t in init.tables_to_verify(stmts)] == [
+        (1, "a"), (2, "App.B")]
+
+
+def _apply_script(tmp_path, monkeypatch, script: str, **iris_kw):
+    from irisenv.iris import init as iris_init
+
+    monkeypatch.setenv("IRISENV_STATE_DIR", str(tmp_path / "state"))
+    (tmp_path / "sql").mkdir(exist_ok=True)
+    (tmp_path / "sql" / "schema.sql").write_text(script)
+    d = _desired(tmp_path)
+    (a,) = _inits(plan_iris(d, _seen(None), fresh=True))
+    iris = _Iris(**iris_kw)
+    return iris, lambda: iris_init.apply(iris, "c1", d, a)
+
+
+def test_a_table_missing_after_a_reported_success_is_an_error_and_stays_pending(
+        tmp_path, monkeypatch):
+    from irisenv.errors import IrisenvError
+
+    iris, apply = _apply_script(tmp_path, monkeypatch,
+                                "CREATE TABLE a (x INT);\n\nCREATE TABLE App.Gone (x INT);\n",
+                                vanish="App.Gone")
+    with pytest.raises(IrisenvError) as e:
+        apply()
+    assert "table App.Gone does not exist after sql/schema.sql (created at line 3)" in e.value.what
+    assert "TableExists" in e.value.why and "not initialised" in e.value.fix
+    assert all(r.endswith("^pending") for r in _records(iris))
+    # the check runs in the script's last session, with the names from the environment
+    _, text, env = iris.sessions[-1]
+    assert "##class(%SYSTEM.SQL.Schema).TableExists($System.Util.GetEnviron(" in text
+    assert [env[k] for k in sorted(env) if k.startswith("IRISENV_TBL_")] == ["a", "App.Gone"]
+
+
+def test_env_parts_stay_under_the_limit_and_never_cut_a_character():
+    from irisenv.iris.runner import env_long, env_parts
+
+    value = "é" * 100_000 + "x"  # 200,001 bytes in UTF-8
+    parts = env_parts(value, 65_537)
+    assert "".join(parts) == value and all(len(p.encode()) <= 65_537 for p in parts)
+    assert len(parts) == 4
+    env, expr = env_long("IRISENV_SQL_3", value)
+    assert sorted(env) == [f"IRISENV_SQL_3_P{k}" for k in range(4)]
+    assert expr == "_".join(f'$System.Util.GetEnviron("IRISENV_SQL_3_P{k}")' for k in range(4))
+    assert env_long("IRISENV_SQL_3", "select 1") == (
+        {"IRISENV_SQL_3": "select 1"}, '$System.Util.GetEnviron("IRISENV_SQL_3")')
+
+
+def test_a_long_statement_travels_in_parts_and_every_session_stays_under_arg_max(
+        tmp_path, monkeypatch):
+    """Linux refuses an exec with one environment string over 128 KiB (MAX_ARG_STRLEN) or
+    all of them over ARG_MAX (2 MiB usually)."""
+    from irisenv.iris import init as iris_init
+
+    rows = ",".join(f"({i}, '{'v' * 200}')" for i in range(2000))  # ~420 KiB
+    big = f"INSERT INTO a (x, y) VALUES {rows}"
+    script = "CREATE TABLE a (x INT, y VARCHAR(200));\n" + f"{big};\n" * 3
+    iris, apply = _apply_script(tmp_path, monkeypatch, script)
+    apply()
+    sql_sessions = [env for _, _, env in iris.sessions if any("SQL" in k for k in env)]
+    assert len(sql_sessions) >= 2  # never the whole script at once
+    for env in sql_sessions:
+        assert max(len(k) + 1 + len(v.encode()) for k, v in env.items()) < 128 * 1024
+        assert sum(len(k) + 1 + len(v.encode()) for k, v in env.items()) < 1536 * 1024
+    sent = "".join(env[k] for env in sql_sessions
+                   for k in sorted((k for k in env if k.startswith("IRISENV_SQL_1_P")),
+                                   key=lambda k: int(k.rsplit("P", 1)[1])))
+    assert sent == big
+    assert iris_init.SQL_BATCH < iris_init.STATEMENT_LIMIT
+
+
+def test_a_statement_over_the_limit_names_file_and_line_before_it_runs(tmp_path, monkeypatch):
+    from irisenv.errors import IrisenvError
+    from irisenv.iris import init as iris_init
+
+    big = "INSERT INTO a VALUES ('" + "v" * iris_init.STATEMENT_LIMIT + "')"
+    iris, apply = _apply_script(tmp_path, monkeypatch, f"CREATE TABLE a (x INT);\n{big};\n")
+    with pytest.raises(IrisenvError) as e:
+        apply()
+    assert "sql/schema.sql line 2: the statement is 1024 KiB" in e.value.what
+    assert "split it" in e.value.fix
+    assert not any("IRISENV_SQL_0" in env for _, _, env in iris.sessions)

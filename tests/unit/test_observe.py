@@ -17,15 +17,6 @@ from irisenv.project import Project
 WAIT = 10  # seconds a hook waits for the other thread before giving up (never reached)
 
 
-@pytest.fixture
-def fake() -> FakeEngine:
-    from fake_engine import IMG_ID
-
-    eng = FakeEngine()
-    eng.images[IMAGE] = IMG_ID
-    return eng
-
-
 def session_execs(fake: FakeEngine) -> list:
     return [e[1] for e in fake.calls("exec") if e[2][:2] == ("iris", "session")]
 

@@ -12,7 +12,7 @@ import sys
 import textwrap
 
 import pytest
-from fake_engine import Events, IMG_ID, FakeEngine  # tests/unit is on sys.path
+from fake_engine import IMAGE, Events  # tests/unit is on sys.path
 
 from irisenv import registry
 from irisenv.config.load import parse_config
@@ -22,18 +22,10 @@ from irisenv.core.plan import Create, Options, Replace
 from irisenv.errors import IrisenvError, PortInUseError
 from irisenv.project import Project
 
-IMAGE = "containers.intersystems.com/intersystems/iris-community:2025.1"
 NO_WAIT = Options(wait=False)
 
 
 pytestmark = pytest.mark.usefixtures("fast_retries")
-
-
-@pytest.fixture
-def fake() -> FakeEngine:
-    eng = FakeEngine()
-    eng.images[IMAGE] = IMG_ID
-    return eng
 
 
 def project(fake, name="demo", extra="", ports=""):

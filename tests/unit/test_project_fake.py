@@ -10,7 +10,7 @@ import copy
 import json
 
 import pytest
-from fake_engine import HEALTHY_IRIS, IMG_ID, FakeEngine, actual_of  # tests/unit is on sys.path
+from fake_engine import HEALTHY_IRIS, IMAGE, FakeEngine, actual_of  # tests/unit is on sys.path
 
 from irisenv.config.load import parse_config
 from irisenv.core import labels as L
@@ -20,7 +20,6 @@ from irisenv.core.runspec import run_spec
 from irisenv.errors import IrisenvError, TransientError
 from irisenv.project import Project
 
-IMAGE = "containers.intersystems.com/intersystems/iris-community:2025.1"
 # the engine calls that change something; a read-only verb makes none of them
 ACTS = ("pull", "create_volume", "create", "put_files", "start", "unpause", "stop", "remove",
         "rename", "remove_volume")
@@ -28,13 +27,6 @@ NO_WAIT = Options(wait=False)
 
 
 pytestmark = pytest.mark.usefixtures("fast_retries")
-
-
-@pytest.fixture
-def fake() -> FakeEngine:
-    eng = FakeEngine()
-    eng.images[IMAGE] = IMG_ID
-    return eng
 
 
 def config(*instances: str, image: str = IMAGE, project: str = "demo"):

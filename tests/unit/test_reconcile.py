@@ -720,3 +720,74 @@ def test_without_real_settings_only_labels_count():
     """Containers not inspected (actual None) keep today's label-only comparison."""
     d = want()
     assert reconcile([d], obs(have(d), ready={CID})).steps == []
+
+
+# ---------------------------------------------------------------- a declared init, before IRIS answers
+def _with_init(storage="ephemeral"):
+    """Instance iris declares APP (an init of 3 entries) and OTHER (none)."""
+    from irisenv.core.init import Item, NamespaceInit, digest_of
+    from irisenv.core.iris_plan import IrisDesired
+
+    items = (Item("code", "src/A.cls", sha="1" * 64), Item("sql", "sql/s.sql", sha="2" * 64),
+             Item("run", run="##class(A).B()"))
+    ni = NamespaceInit("APP", items, digest_of(items))
+    return {"iris": IrisDesired("iris", "_SYSTEM", ("APP", "OTHER"), True, storage, (ni,))}, ni
+
+
+def test_golden_text_create_names_the_inits_phase_two_applies():
+    iris, _ = _with_init()
+    plan = reconcile([want()], obs(), Options(), iris)
+    assert plan_text(plan) == """\
+irisenv will perform these actions for project demo:
+
+  # instance iris will be created
+  + container demo-iris
+      image:   intersystemsdc/iris-community:2025.1
+      ports:   127.0.0.1:auto->1972, 127.0.0.1:auto->52773
+      memory:  2g
+      storage: ephemeral
+
+  # instance iris: IRIS-level state converged once IRIS is ready
+  ~ iris demo-iris
+      namespaces: APP (init: 3 entries), OTHER; %Service_CallIn: enabled; user _SYSTEM \
+verified
+
+Plan: 1 to add, 0 to start, 0 to replace, 0 to remove.
+"""
+    (step,) = plan_json(plan)["steps"][1:]
+    assert step["namespaces"] == ["APP", "OTHER"]
+    assert step["inits"] == [{"namespace": "APP", "entries": 3, "certain": True}]
+
+
+def test_a_started_container_applies_its_init_only_unless_already_applied():
+    """A stopped container keeps IRIS's state: the init is applied unless its record shows
+    it applied (IRIS cannot be asked before the start)."""
+    iris, _ = _with_init()
+    d = want()
+    plan = reconcile([d], obs(have(d, state="exited")), Options(), iris)
+    assert ("namespaces: APP (init: 3 entries, unless already applied), OTHER;"
+            in plan_text(plan))
+    assert plan_json(plan)["steps"][1]["inits"] == [
+        {"namespace": "APP", "entries": 3, "certain": False}]
+
+
+def test_replacing_a_volume_instance_names_only_the_inits_its_iris_needs():
+    """A volume carries IRIS's record over a replace: what the running IRIS shows decides."""
+    from irisenv.core.iris_record import DECLARED, NamespaceRecord
+
+    iris, ni = _with_init("volume")
+    old, new = want(storage="volume"), want(storage="volume", memory=4 * 1024**3)
+
+    def plan_for(init_field):
+        seen = IrisObserved(records={n: NamespaceRecord(DECLARED, 5, "sync", init_field if n == "APP" else "")
+                                     for n in ("APP", "OTHER")},
+                            namespaces={"APP": True, "OTHER": True})
+        o = Observed(project="demo", containers=(have(old),), image_ids={IMG: IMG_ID},
+                     volumes=frozenset({L.volume_name("demo", "iris")}), iris={CID: seen})
+        return reconcile([new], o, Options(), iris)
+
+    unchanged = plan_for(ni.digest)
+    assert "namespaces: APP, OTHER;" in plan_text(unchanged)
+    assert plan_json(unchanged)["steps"][1]["inits"] == []
+    never = plan_for("")  # made by irisenv before it declared an init: initialised, no reset
+    assert "namespaces: APP (init: 3 entries), OTHER;" in plan_text(never)

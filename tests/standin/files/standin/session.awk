@@ -880,6 +880,9 @@ function call(x, cls, meth,    d, r, a1, arr, kind, kk) {
     } else if (cls == "%SQL.Statement") {
         if (meth == "%ExecDirect") r = sql_exec(A[d, 2])
         else nometh(cls, meth)
+    } else if (cls == "%SYSTEM.SQL.Schema") {
+        if (meth == "TableExists") r = sql_table_exists(a1)
+        else nometh(cls, meth)
     } else if (cls == "%Exception.SQL") {
         if (meth == "CreateFromSQLCODE") r = OBJ "SQLCODE " a1 ": " A[d, 2]
         else nometh(cls, meth)
