@@ -183,11 +183,12 @@ class LeaseTable:
 
     # -- resets
     def claim_dirty(self, who: core.Holder | None = None, template: str | None = None,
-                    skip: frozenset = frozenset()) -> tuple:
+                    skip: frozenset = frozenset(), instance: str | None = None) -> tuple:
         who = who or holder()
         with self.change() as box:
             box[0], _ = core.expire(box[0], time.time(), alive)
-            box[0], taken = core.claim_dirty(box[0], who, time.time(), template, skip)
+            box[0], taken = core.claim_dirty(box[0], who, time.time(), template, skip,
+                                             instance)
         return taken
 
     def reset_done(self, copy: str, init: str, who: core.Holder | None = None) -> None:
@@ -197,8 +198,21 @@ class LeaseTable:
         self._apply(core.reset_failed, copy, who or holder(), error, time.time())
 
     # -- sync
-    def synced(self, template: str, init: str, size: int, existing: dict) -> None:
-        self._apply(core.synced, template, init, size, existing, time.time())
+    def synced(self, template: str, init: str, size: int, existing: dict,
+               container: str = "") -> None:
+        self._apply(core.synced, template, init, size, existing, time.time(), container)
+
+    def forget(self, template: str) -> None:
+        self._apply(core.forget, template)
+
+    def remove(self) -> None:
+        """Delete the table (``down``: its copies went with the container)."""
+        with self.change() as box:
+            box[0] = core.EMPTY
+            try:
+                self.path.unlink()
+            except FileNotFoundError:
+                pass
 
     def counts(self, template: str) -> dict:
         return self.read().counts(template)

@@ -27,8 +27,10 @@ class ResetRun:
     failed: dict = field(default_factory=dict)  # copy key -> error
 
 
-def drain(table: LeaseTable, reset: Callable, who: core.Holder | None = None) -> ResetRun:
-    """Reset every dirty copy of a known pool, in batches. ``reset(jobs)`` gets
+def drain(table: LeaseTable, reset: Callable, who: core.Holder | None = None,
+          instance: str | None = None) -> ResetRun:
+    """Reset every dirty copy of a known pool (of ``instance``'s pools only, when given:
+    ``reset`` works in one container), in batches. ``reset(jobs)`` gets
     ``[(copy key, template key, master hash)]`` and returns {copy key: error text, "" when
     it was reset}; a copy it does not answer for counts as failed."""
     who = who or holder()
@@ -40,16 +42,18 @@ def drain(table: LeaseTable, reset: Callable, who: core.Holder | None = None) ->
             if not mine:
                 return out
             out.ran = True
-            _batches(table, reset, who, out)
+            _batches(table, reset, who, out, instance)
         left = table.read()
         if not any(c.state == core.DIRTY and c.template in left.templates
-                   and k not in out.failed for k, c in left.copies.items()):
+                   and k not in out.failed and (instance is None or k.startswith(f"{instance}/"))
+                   for k, c in left.copies.items()):
             return out
 
 
-def _batches(table: LeaseTable, reset: Callable, who: core.Holder, out: ResetRun) -> None:
+def _batches(table: LeaseTable, reset: Callable, who: core.Holder, out: ResetRun,
+             instance: str | None = None) -> None:
     while True:
-        taken = table.claim_dirty(who, skip=frozenset(out.failed))
+        taken = table.claim_dirty(who, skip=frozenset(out.failed), instance=instance)
         if not taken:
             return
         now = table.read()

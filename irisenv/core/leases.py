@@ -90,6 +90,7 @@ class Copy:
 class Template:
     init: str  # the template's current init hash (sync writes it)
     max: int  # how many copies the pool may grow to
+    container: str = ""  # the id of the container sync made the pool in ("" unknown)
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,7 @@ def load(text: str | None) -> Table:
     templates, copies = {}, {}
     for k, t in _table(data.get("templates")).items():
         if isinstance(t, dict) and isinstance(t.get("init"), str) and _whole(t.get("max")):
-            templates[str(k)] = Template(t["init"], t["max"])
+            templates[str(k)] = Template(t["init"], t["max"], str(t.get("container", "")))
     for k, c in _table(data.get("copies")).items():
         if not isinstance(c, dict) or c.get("state") not in STATES or not _whole(c.get("number")):
             continue
@@ -151,7 +152,8 @@ def load(text: str | None) -> Table:
 
 def dump(table: Table) -> str:
     return json.dumps({"version": VERSION,
-                       "templates": {k: {"init": t.init, "max": t.max}
+                       "templates": {k: {"init": t.init, "max": t.max,
+                                         **({"container": t.container} if t.container else {})}
                                      for k, t in sorted(table.templates.items())},
                        "copies": {k: c.json() for k, c in sorted(table.copies.items())}},
                       indent=1, sort_keys=True)
@@ -254,13 +256,15 @@ def keep(table: Table, copy: str, now: float) -> Table:
 
 # ------------------------------------------------------------------ reset
 def claim_dirty(table: Table, holder: Holder, now: float, template: str | None = None,
-                skip: frozenset = frozenset()) -> tuple[Table, tuple]:
-    """A resetter takes every dirty copy (of ``template``, or all) of a pool the table
-    knows, except those in ``skip`` (e.g. the ones whose reset it saw fail): they become
-    resetting, held by it. Returns (table, their keys)."""
+                skip: frozenset = frozenset(), instance: str | None = None,
+                ) -> tuple[Table, tuple]:
+    """A resetter takes every dirty copy (of ``template``, or of ``instance``'s pools, or
+    all) of a pool the table knows, except those in ``skip`` (e.g. the ones whose reset it
+    saw fail): they become resetting, held by it. Returns (table, their keys)."""
     taken = tuple(sorted(k for k, c in table.copies.items() if c.state == DIRTY
                          and c.template in table.templates and k not in skip
-                         and (template is None or c.template == template)))
+                         and (template is None or c.template == template)
+                         and (instance is None or k.startswith(f"{instance}/"))))
     copies = dict(table.copies)
     for k in taken:
         copies[k] = replace(copies[k], state=RESETTING, since=now, holder=holder, error="")
@@ -284,15 +288,16 @@ def reset_failed(table: Table, copy: str, holder: Holder, error: str, now: float
 
 # ------------------------------------------------------------------ what sync knows
 def synced(table: Table, template: str, init: str, size: int, existing: dict,
-           now: float) -> Table:
+           now: float, container: str = "") -> Table:
     """Sync's view of one template's pool: its current init hash, its max, and the copies
     that exist in IRIS (``existing``: {copy key: (number, init of its record)}). A copy
     unknown to the table is dirty, whatever its record says: the table was lost or
     damaged, and a process may still be using the copy; a clean copy with another init is
     stale (dirty); a copy that no longer exists is forgotten unless held or kept (its
-    release forgets it)."""
+    release forgets it). ``container``: the id of the container the pool lives in, so that
+    a lease can refuse a pool whose container was replaced since (no Docker call)."""
     templates = dict(table.templates)
-    templates[template] = Template(init, size)
+    templates[template] = Template(init, size, container)
     copies = {k: c for k, c in table.copies.items() if c.template != template}
     for k, c in table.of(template).items():
         if k in existing or c.state in (LEASED, KEPT, CREATING):
