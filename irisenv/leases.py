@@ -207,8 +207,10 @@ class LeaseTable:
 
     def remove(self) -> None:
         """Delete the table (``down``: its copies went with the container)."""
-        with self.change() as box:
-            box[0] = core.EMPTY
+        from .lock import file_lock
+
+        with file_lock(self.lock_path, None, "lease", LOCK_TIMEOUT, poll=POLL,
+                       busy=f"the lease table of project {self.project} stays locked"):
             try:
                 self.path.unlink()
             except FileNotFoundError:

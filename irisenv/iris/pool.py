@@ -34,7 +34,7 @@ from .probe import record_statements as read_record_statements
 from .runner import VAL_TAG, env_ref
 
 DAT = "IRIS.DAT"
-_DIGEST = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_DIGEST = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}")  # no "..", no "/"
 
 
 def _name(key: str) -> str:
