@@ -150,12 +150,12 @@ def _pool():
 
 
 def _dropped_dirs(d: IrisDesired, actions: tuple) -> list:
-    """The database directories of the namespaces ``actions`` drop: both databases of a
-    declared namespace, only the data database of a pool copy (the code is its
-    template's)."""
+    """The directories of the namespaces ``actions`` drop: both databases of a declared
+    namespace and its pool's masters (iris/pool.py: ``<ns>-pool/``), only the data
+    database of a pool copy (the code is its template's)."""
     return [db_dir(d.storage, a.name, k) for a in actions
             if a.kind in (DropNamespace.kind, DropPoolCopy.kind)
-            for k in (("data", "code") if a.kind == DropNamespace.kind else ("data",))]
+            for k in (("data", "code", "pool") if a.kind == DropNamespace.kind else ("data",))]
 
 
 # ------------------------------------------------------------------ rendering

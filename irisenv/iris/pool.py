@@ -28,7 +28,7 @@ from ..core.pool_plan import MASTER_EMPTY
 from ..errors import IrisenvError
 from ..names import namespace as check_namespace
 from . import runner
-from .converge import CONVERGE_PATH, db_dir, mgr_dir, record_statements
+from .converge import CONVERGE_PATH, db_dir, record_statements
 from .probe import _val, read_record
 from .probe import record_statements as read_record_statements
 from .runner import VAL_TAG, env_ref
@@ -49,7 +49,7 @@ def _digest(digest: str) -> str:
 
 
 def pool_dir(storage: str, template: str) -> str:
-    return f"{mgr_dir(storage)}/irisenv/{_name(template).lower()}-pool/"
+    return db_dir(storage, _name(template), "pool")  # the directory a drop removes
 
 
 def master_path(storage: str, template: str, digest: str) -> str:

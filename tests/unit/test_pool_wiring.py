@@ -123,3 +123,10 @@ def _no_hold(*_a, **_k):
     from contextlib import nullcontext
 
     return nullcontext()
+
+
+def test_the_plan_preview_of_a_new_instance_names_the_pool():
+    from irisenv.core.render import _ns_with_init
+
+    assert _ns_with_init(desired("pool = { min = 2, max = 4 }"), ()) == "APP (pool: 2 copies, up to 4)"
+    assert _ns_with_init(desired("pool = 1"), ()) == "APP (pool: 1 copy)"
