@@ -7,7 +7,8 @@ template's init hash; MASTER_EMPTY for a template without init). A copy is creat
 the template is initialised: the template's record carries the current init hash, or an
 InitNamespace of this same plan initialises it (converge applies pool steps after inits).
 
-Not wired into plan_iris yet: converge has no way to carry these actions out so far.
+plan_iris (core/iris_plan.py) adds these actions; iris/converge.py carries them out with
+iris/pool.py, and the sync then resets the new copies from the master (pool_sync.py).
 """
 from __future__ import annotations
 
