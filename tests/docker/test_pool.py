@@ -157,3 +157,16 @@ def test_status_shows_the_pool_counts(project):
     pools = data["instances"][0]["pools"]
     assert pools["APP"]["clean"] == 1 and pools["APP"]["leased"] == 1, pools
     assert pools["APP"]["dirty"] == 0, pools
+
+
+def test_the_standin_file_calls_the_pool_uses(project):
+    project.ok("sync", "--timeout", "60")
+    c = project.container()
+    out = session(c, "%SYS", "\n".join([
+        'write "mk=",##class(%File).CreateDirectoryChain("/tmp/p/q"),!',
+        'write "missing=",##class(%Library.File).CopyFile("/tmp/p/none","/tmp/p/q/x"),!',
+        'write "ex0=",##class(%File).Exists("/tmp/p/q/x"),!',
+        'write "cp=",##class(%File).CopyFile("/etc/hostname","/tmp/p/q/x"),!',
+        'write "ex1=",##class(%File).Exists("/tmp/p/q/x"),!']))
+    assert dict(re.findall(r"^(\w+)=(.*)$", out, re.M)) == {
+        "mk": "1", "missing": "0", "ex0": "0", "cp": "1", "ex1": "1"}, out
