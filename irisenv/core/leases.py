@@ -292,16 +292,21 @@ def synced(table: Table, template: str, init: str, size: int, existing: dict,
     """Sync's view of one template's pool: its current init hash, its max, and the copies
     that exist in IRIS (``existing``: {copy key: (number, init of its record)}). A copy
     unknown to the table is dirty, whatever its record says: the table was lost or
-    damaged, and a process may still be using the copy; a clean copy with another init is
-    stale (dirty); a copy that no longer exists is forgotten unless held or kept (its
-    release forgets it). ``container``: the id of the container the pool lives in, so that
+    damaged, and a process may still be using the copy; a clean copy is dirty when its init
+    is not the template's (stale), when its record in IRIS says another init than the
+    table's (it was made again, e.g. in a new container, and not reset yet) or when the
+    pool's container is another one than the last sync's; a copy that no longer exists is
+    forgotten unless held or kept (its release forgets it). ``container``: the id of the container the pool lives in, so that
     a lease can refuse a pool whose container was replaced since (no Docker call)."""
     templates = dict(table.templates)
+    before = templates.get(template)
+    moved = bool(before and before.container and container and before.container != container)
     templates[template] = Template(init, size, container)
     copies = {k: c for k, c in table.copies.items() if c.template != template}
     for k, c in table.of(template).items():
         if k in existing or c.state in (LEASED, KEPT, CREATING):
-            if c.state == CLEAN and c.init != init:
+            if c.state == CLEAN and (c.init != init or moved or k not in existing
+                                     or existing[k][1] != c.init):
                 c = replace(c, state=DIRTY, since=now)
             copies[k] = c
     for k, (number, rec_init) in existing.items():

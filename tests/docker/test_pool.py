@@ -170,3 +170,17 @@ def test_the_standin_file_calls_the_pool_uses(project):
         'write "ex1=",##class(%File).Exists("/tmp/p/q/x"),!']))
     assert dict(re.findall(r"^(\w+)=(.*)$", out, re.M)) == {
         "mk": "1", "missing": "0", "ex0": "0", "cp": "1", "ex1": "1"}, out
+
+
+def test_a_replaced_container_gets_its_copies_made_and_reset_again(project):
+    write_project(project)
+    project.ok("sync", "--timeout", "60")
+    old = project.container()
+    old.remove(force=True)
+    project.ok("sync", "--timeout", "60")
+    c = project.container()
+    assert c.id != old.id
+    for copy in ("APP_P1", "APP_P2"):
+        assert values(c, copy)["seed"] == "two", copy
+    t = table(project).read()
+    assert t.counts("iris/APP")["clean"] == 2 and t.templates["iris/APP"].container == c.id

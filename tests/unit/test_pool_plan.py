@@ -73,9 +73,9 @@ def test_names_that_only_look_like_copies_are_not_copies():
     assert pp.copies_of(o, "APP") == {}
 
 
-def test_a_created_copy_is_recorded_as_kind_pool_with_template_and_master_hash():
+def test_a_created_copy_is_recorded_as_kind_pool_with_its_template_and_no_master_yet():
     assert pp.CreatePoolCopy("APP_P1", "APP", "h1").record(7, "sync") == RecordChanges(
-        writes=(("APP_P1", NamespaceRecord(POOL, 7, "APP", "h1")),))
+        writes=(("APP_P1", NamespaceRecord(POOL, 7, "APP", "")),))
     assert pp.DropPoolCopy("APP_P1", "APP").record(7, "sync") == RecordChanges(kills=("APP_P1",))
     assert NamespaceRecord(POOL, 7, "APP", "h1").encode() == "pool^7^APP^h1"
 

@@ -130,3 +130,20 @@ def test_the_plan_preview_of_a_new_instance_names_the_pool():
 
     assert _ns_with_init(desired("pool = { min = 2, max = 4 }"), ()) == "APP (pool: 2 copies, up to 4)"
     assert _ns_with_init(desired("pool = 1"), ()) == "APP (pool: 1 copy)"
+
+
+def _clean(t, k, init="h"):
+    who = core.Holder(1, "h")
+    t, _ = core.claim_dirty(t, who, NOW)
+    return core.reset_done(t, k, who, init, NOW)
+
+
+def test_a_clean_copy_made_again_in_a_new_container_is_dirty():
+    t = _clean(core.synced(core.EMPTY, "iris/APP", "h", 2, {"iris/APP_P1": (1, "")}, NOW, "c1"),
+               "iris/APP_P1")
+    same = core.synced(t, "iris/APP", "h", 2, {"iris/APP_P1": (1, "h")}, NOW, "c1")
+    assert same.copies["iris/APP_P1"].state == "clean"
+    moved = core.synced(t, "iris/APP", "h", 2, {"iris/APP_P1": (1, "h")}, NOW, "c2")
+    assert moved.copies["iris/APP_P1"].state == "dirty"
+    remade = core.synced(t, "iris/APP", "h", 2, {"iris/APP_P1": (1, "")}, NOW, "c1")
+    assert remade.copies["iris/APP_P1"].state == "dirty"
