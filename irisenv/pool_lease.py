@@ -56,6 +56,8 @@ def acquire(project, instance: str | None, namespace: str | None = None, *,
     ns = template.partition("/")[2]
 
     def waiting(counts):
+        if counts.get(core.DIRTY):  # e.g. a dead holder's copy, expired by this lease
+            start_resetter(project, lt)
         if say is not None:
             say(f"no clean copy of {ns} ({core.describe_counts(counts)}); waiting up to "
                 f"{timeout:g}s for a reset")

@@ -4,6 +4,7 @@ release marks the copy dirty and starts one detached resetter, the resetter's jo
 the IRIS side per instance."""
 from __future__ import annotations
 
+import os
 import subprocess
 
 import pytest
@@ -135,3 +136,33 @@ def test_the_resetter_resets_the_dirty_copies_in_one_call_and_records_failures(f
     assert copies[leases.copy_key(T, 1)].state == core.CLEAN
     assert (copies[leases.copy_key(T, 2)].state, copies[leases.copy_key(T, 2)].error) == (
         core.DIRTY, "dismount failed")
+
+
+def test_irisenv_lease_yields_the_copys_connection_and_hands_it_back(fake, started, monkeypatch):
+    import irisenv
+    from irisenv.engine import retry
+
+    p = project(fake)
+    t = synced(p)
+    monkeypatch.setattr("irisenv.engine.open_engine",
+                        lambda endpoint=None, *, default=None: retry.with_retries(fake))
+    with irisenv.lease("APP", config=p.config) as conn:
+        assert conn.namespace == "APP_P1" and conn.env()["IRIS_NAMESPACE"] == "APP_P1"
+        assert conn.port == p.connection().port
+        assert t.read().copies[leases.copy_key(T, 1)].state == core.LEASED
+    assert t.read().copies[leases.copy_key(T, 1)].state == core.DIRTY and len(started) == 1
+
+
+def test_a_lease_that_waits_on_a_dead_holders_copy_starts_the_resetter(fake, monkeypatch,
+                                                                       started):
+    IrisPool().install(monkeypatch)
+    p = project(fake)
+    t = synced(p)
+    dead = leases.holder(os.getpid())
+    dead = core.Holder(dead.pid, dead.host, dead.boot, dead.start + 1)  # a reused pid
+    for _ in range(3):
+        pool_lease.acquire(p, None, "APP", timeout=1, who=dead)
+    with pytest.raises(IrisenvError):
+        pool_lease.acquire(p, None, "APP", timeout=0.05)
+    assert t.read().counts(T)["dirty"] == 3  # expired by the lease, nobody resets them
+    assert len(started) == 1
