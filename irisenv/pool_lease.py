@@ -68,7 +68,7 @@ def acquire(project, instance: str | None, namespace: str | None = None, *,
             say(f"growing pool {ns} to {result.size} copies")
         master = lt.read().templates[template].init
         try:
-            create(project, inst.name, result.copy)
+            create(project, inst.name, result.copy, template, master)
         except BaseException:
             lt.release(result.copy)  # creating -> dirty: the resetter creates it
             start_resetter(project)
@@ -77,13 +77,13 @@ def acquire(project, instance: str | None, namespace: str | None = None, *,
     return result.copy.partition("/")[2]
 
 
-def create(project, instance: str, copy: str) -> None:
-    """Create copy ``<instance>/<NAME>`` inside IRIS from its template's master."""
+def create(project, instance: str, copy: str, template: str, digest: str) -> None:
+    """Create copy ``copy`` (key ``<instance>/<NAME>``) of ``template`` inside IRIS from the
+    template's master of init hash ``digest`` (iris/pool.create_copy)."""
     from .iris.pool import create_copy
 
-    name = copy.partition("/")[2]
     create_copy(project.engine, project.container_id(instance),
-                project.iris_desired()[instance], name)
+                project.iris_desired()[instance], copy, template, digest)
 
 
 def release(project, instance: str | None, copy: str, *, keep: bool = False) -> None:
@@ -128,18 +128,17 @@ def reset_jobs(project, jobs) -> dict:
     from .iris.pool import reset_copies
 
     by_instance: dict = {}
-    for copy, _template, _master in jobs:
-        instance, _, name = copy.partition("/")
-        by_instance.setdefault(instance, []).append(name)
+    for job in jobs:
+        by_instance.setdefault(job[0].partition("/")[0], []).append(tuple(job))
     out = {}
-    for instance, names in by_instance.items():
+    for instance, batch in by_instance.items():
         try:
             cid = project.container_id(instance)
-            said = reset_copies(project.engine, cid, project.iris_desired()[instance], names)
+            said = reset_copies(project.engine, cid, project.iris_desired()[instance], batch)
         except IrisenvError as exc:
-            said = {n: exc.what for n in names}
-        for n in names:
-            out[core.key(instance, n)] = said.get(n, "no answer from the reset") or ""
+            said = {copy: exc.what for copy, _t, _h in batch}
+        for copy, _t, _h in batch:
+            out[copy] = said.get(copy, "no answer from the reset") or ""
     return out
 
 

@@ -107,7 +107,7 @@ def test_pool_reset_resets_the_dirty_copies_and_is_not_in_the_help(fake, capsys,
     run(capsys, "lease", "--release", "APP_P1")
     code, _, err = run(capsys, "pool", "reset")
     assert code == 0, err
-    assert [names for _, names in iris.reset] == [["APP_P1"]]
+    assert iris.jobs == [[(leases.copy_key(T, 1), T, "h1")]]
     assert state(fake, 1).state == core.CLEAN
     _, out, _ = run(capsys, "--help")
     verbs = [line.split()[0] for line in out.splitlines() if line.startswith("    ")]

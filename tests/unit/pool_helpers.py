@@ -43,19 +43,24 @@ def synced(p: Project, clean=(1, 2), init="h1") -> leases.LeaseTable:
 
 
 class IrisPool:
-    """Stand-in for irisenv.iris.pool (P1's IRIS side): records its calls."""
+    """Stand-in for irisenv.iris.pool (P1's IRIS side) with its signatures: records its calls.
+    ``created``: [(container id, copy key, template key, master hash)]; ``reset``:
+    [(container id, [copy keys of the batch])], the jobs themselves in ``jobs``;
+    ``answers``: {copy key: error} for the resets that fail ("" otherwise)."""
 
     def __init__(self):
-        self.created, self.reset, self.fail_create, self.answers = [], [], None, {}
+        self.created, self.reset, self.jobs, self.fail_create, self.answers = [], [], [], None, {}
 
-    def create_copy(self, engine, cid, desired, name):
+    def create_copy(self, engine, cid, desired, copy, template, digest, *, timeout=300):
         if self.fail_create is not None:
             raise self.fail_create
-        self.created.append((cid, name))
+        self.created.append((cid, copy, template, digest))
 
-    def reset_copies(self, engine, cid, desired, names):
-        self.reset.append((cid, list(names)))
-        return {n: self.answers.get(n) for n in names}
+    def reset_copies(self, engine, cid, desired, copies, *, timeout=300):
+        jobs = [tuple(j) for j in copies]
+        self.reset.append((cid, [c for c, _t, _h in jobs]))
+        self.jobs.append(jobs)
+        return {c: self.answers.get(c, "") for c, _t, _h in jobs}
 
     def install(self, monkeypatch):
         mod = types.ModuleType("irisenv.iris.pool")

@@ -53,7 +53,9 @@ def test_with_no_clean_copy_below_max_the_pool_grows_and_says_so(fake, monkeypat
     said = []
     got = [pool_lease.acquire(p, None, "APP", timeout=1, say=said.append) for _ in range(3)]
     assert got == ["APP_P1", "APP_P2", "APP_P3"]
-    assert [name for _, name in iris.created] == ["APP_P3"]  # only the grown one
+    # only the grown one, from the master of the template's current init
+    assert [c[1:] for c in iris.created] == [(leases.copy_key(T, 3), T, "h1")]
+    assert iris.created[0][0] == p.container_id("iris")
     assert said == ["growing pool APP to 3 copies"]
     c = t.read().copies[leases.copy_key(T, 3)]
     assert (c.state, c.init) == (core.LEASED, "h1")  # from the master it was made of
@@ -120,7 +122,7 @@ def test_keep_keeps_the_copy_out_of_the_reset_until_released(fake, started):
 def test_the_resetter_resets_the_dirty_copies_in_one_call_and_records_failures(fake,
                                                                             monkeypatch):
     iris = IrisPool().install(monkeypatch)
-    iris.answers = {"APP_P2": "dismount failed"}
+    iris.answers = {leases.copy_key(T, 2): "dismount failed"}
     p = project(fake)
     t = synced(p)
     for copy in ("APP_P1", "APP_P2"):
@@ -128,7 +130,7 @@ def test_the_resetter_resets_the_dirty_copies_in_one_call_and_records_failures(f
     for copy in ("APP_P1", "APP_P2"):
         leases.LeaseTable(p.engine.endpoint, p.name).release(leases.copy_key(T, int(copy[-1])))
     run = pool_lease.drain(p)
-    assert [names for _, names in iris.reset] == [["APP_P1", "APP_P2"]]
+    assert iris.jobs == [[(leases.copy_key(T, 1), T, "h1"), (leases.copy_key(T, 2), T, "h1")]]
     assert iris.reset[0][0] == p.container_id("iris")
     assert run.reset == [leases.copy_key(T, 1)]
     assert run.failed == {leases.copy_key(T, 2): "dismount failed"}
