@@ -135,25 +135,26 @@ class LeaseTable:
 
     # -- leases
     def try_lease(self, template: str, who: core.Holder | None = None,
-                  now: float | None = None):
-        """One attempt: expire, then Leased | Grow | Wait | NoPool (core.lease)."""
+                  now: float | None = None, container: str = ""):
+        """One attempt: expire, then Leased | Grow | Wait | NoPool | Replaced (core.lease)."""
         who = who or holder()
         with self.change() as box:
             box[0], _ = core.expire(box[0], _now(now), alive)
-            box[0], result = core.lease(box[0], template, who, _now(now), copy_key)
+            box[0], result = core.lease(box[0], template, who, _now(now), copy_key, container)
         return result
 
     def lease(self, template: str, *, timeout: float, on_wait=None,
-              who: core.Holder | None = None):
+              who: core.Holder | None = None, container: str = ""):
         """A clean copy of ``template``: Leased, or Grow (the caller creates the reserved
         copy). While the pool is at max with none clean, waits up to ``timeout`` seconds;
-        ``on_wait(counts)`` hears it once. IrisenvError when none came free, or the table
-        knows no pool of ``template``."""
+        ``on_wait(counts)`` hears it once. IrisenvError when none came free, when the table
+        knows no pool of ``template``, or when sync made the pool in another container
+        than ``container`` (the id the caller sees; "" not compared)."""
         who = who or holder()
         end = time.monotonic() + timeout
         told = False
         while True:
-            result = self.try_lease(template, who)
+            result = self.try_lease(template, who, container=container)
             if isinstance(result, (core.Leased, core.Grow)):
                 return result
             if isinstance(result, core.NoPool):
@@ -161,6 +162,14 @@ class LeaseTable:
                                    "the lease table has no entry for it: the pool is made "
                                    "by `irisenv sync`",
                                    "declare pool on the namespace and run `irisenv sync`")
+            if isinstance(result, core.Replaced):
+                inst = template.partition("/")[0]
+                raise IrisenvError(
+                    f"the pool of namespace {_ns(template)} was made in another container",
+                    f"the last sync made it in container {result.recorded[:12]}, instance "
+                    f"{inst} now runs in container {container[:12]} (it was replaced since): "
+                    "its copies are not known to be clean",
+                    "run `irisenv sync`: it makes the pool in this container")
             if time.monotonic() >= end:
                 raise IrisenvError(
                     f"no clean copy of namespace {_ns(template)} came free within "

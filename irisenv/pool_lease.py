@@ -45,12 +45,17 @@ def table(project) -> LeaseTable:
 
 def acquire(project, instance: str | None, namespace: str | None = None, *,
             who: core.Holder | None = None, timeout: float = DEFAULT_TIMEOUT,
-            say=None) -> str:
+            say=None, container: str | None = None) -> str:
     """Lease a clean copy of the pooled namespace; returns the copy's namespace name.
-    ``say(text)`` hears a wait or a growth (once each)."""
+    ``say(text)`` hears a wait or a growth (once each). ``container``: the id of the
+    instance's container as the caller knows it (Connection.container_id: the lease makes
+    no Docker call of its own); None asks the engine (one container list). A pool that
+    sync made in another container is refused (LeaseTable.lease)."""
     from .leases import holder
 
     inst, template = pooled(project.config, instance, namespace)
+    if container is None:
+        container = project.container_id(inst.name)
     who = who or holder()
     lt = table(project)
     ns = template.partition("/")[2]
@@ -62,13 +67,13 @@ def acquire(project, instance: str | None, namespace: str | None = None, *,
             say(f"no clean copy of {ns} ({core.describe_counts(counts)}); waiting up to "
                 f"{timeout:g}s for a reset")
 
-    result = lt.lease(template, timeout=timeout, on_wait=waiting, who=who)
+    result = lt.lease(template, timeout=timeout, on_wait=waiting, who=who, container=container)
     if isinstance(result, core.Grow):
         if say is not None:
             say(f"growing pool {ns} to {result.size} copies")
         master = lt.read().templates[template].init
         try:
-            create(project, inst.name, result.copy, template, master)
+            create(project, container, result.copy, template, master)
         except BaseException:
             lt.release(result.copy)  # creating -> dirty: the resetter creates it
             start_resetter(project)
@@ -77,13 +82,14 @@ def acquire(project, instance: str | None, namespace: str | None = None, *,
     return result.copy.partition("/")[2]
 
 
-def create(project, instance: str, copy: str, template: str, digest: str) -> None:
-    """Create copy ``copy`` (key ``<instance>/<NAME>``) of ``template`` inside IRIS from the
-    template's master of init hash ``digest`` (iris/pool.create_copy)."""
+def create(project, container: str, copy: str, template: str, digest: str) -> None:
+    """Create copy ``copy`` (key ``<instance>/<NAME>``) of ``template`` inside IRIS, in
+    container ``container``, from the template's master of init hash ``digest``
+    (iris/pool.create_copy)."""
     from .iris.pool import create_copy
 
-    create_copy(project.engine, project.container_id(instance),
-                project.iris_desired()[instance], copy, template, digest)
+    create_copy(project.engine, container, project.iris_desired()[copy.partition("/")[0]],
+                copy, template, digest)
 
 
 def release(project, instance: str | None, copy: str, *, keep: bool = False) -> None:

@@ -43,8 +43,9 @@ def run(args) -> int:
             print(json.dumps({"released": args.release.upper()}))
         return 0
     timeout = pool_lease.DEFAULT_TIMEOUT if args.timeout is None else args.timeout
-    conn = project.connection(args.instance)  # running? the ports (one container list)
+    conn = project.connection(args.instance)  # running? the ports, the id (one container list)
     copy = pool_lease.acquire(project, conn.instance, args.namespace,
+                              container=conn.container_id,
                               who=holder(os.getppid()), timeout=timeout,
                               say=lambda text: print(text, file=sys.stderr))
     from dataclasses import replace

@@ -205,14 +205,26 @@ class NoPool:
     """The table knows no pool of this template (sync has not made one)."""
 
 
+@dataclass(frozen=True)
+class Replaced:
+    """Sync made the pool in container ``recorded``, not in the caller's: that container was
+    replaced since, and its copies are not known clean (the next sync resets them)."""
+
+    recorded: str
+
+
 def lease(table: Table, template: str, holder: Holder, now: float, copy_name: Callable,
-          ) -> tuple[Table, object]:
+          container: str = "") -> tuple[Table, object]:
     """Take the clean, current copy of ``template`` that has been clean longest, else
     reserve a new one when the pool may grow, else Wait. ``copy_name(template, number)``
-    -> the copy's key. Call expire() first."""
+    -> the copy's key. ``container``: the id of the container the caller sees the instance
+    in; Replaced when sync recorded another one (an unknown id on either side is not
+    compared). Call expire() first."""
     t = table.templates.get(template)
     if t is None:
         return table, NoPool()
+    if t.container and container and t.container != container:
+        return table, Replaced(t.container)
     mine = table.of(template)
     clean = sorted((c.since, c.number, k) for k, c in mine.items()
                    if c.state == CLEAN and c.init == t.init)

@@ -10,8 +10,9 @@ from dataclasses import replace
 def lease(project, namespace: str | None, instance: str | None, *, timeout: float):
     from .. import pool_lease
 
-    conn = project.connection(instance)  # running? its ports (one container list)
+    conn = project.connection(instance)  # running? its ports and id (one container list)
     copy = pool_lease.acquire(project, conn.instance, namespace, timeout=timeout,
+                              container=conn.container_id,
                               say=lambda text: print(f"irisenv: {text}", file=sys.stderr))
     try:
         yield replace(conn, namespace=copy)

@@ -251,7 +251,7 @@ def _leased(request, pytestconfig, project, conn):
     from irisenv.errors import IrisenvError
 
     try:
-        copy = pool_lease.acquire(project, conn.instance,
+        copy = pool_lease.acquire(project, conn.instance, container=conn.container_id,
                                   say=lambda text: print(f"irisenv: {text}", file=sys.stderr))
     except IrisenvError as exc:
         _fail(exc)

@@ -75,6 +75,16 @@ def test_release_hands_the_copy_back_and_starts_the_resetter(fake, capsys):
     assert cmd[-2:] == ["pool", "reset"]
 
 
+def test_lease_refuses_the_pool_of_a_replaced_container_and_says_to_sync(fake, capsys):
+    fake.remove(project(fake).container_id("iris"))
+    project(fake)  # a new container of the same name, not synced: its copies are unknown
+    code, out, err = run(capsys, "lease", "APP")
+    assert code == 1 and out == ""
+    assert "the pool of namespace APP was made in another container" in err
+    assert "irisenv sync" in err
+    assert state(fake, 1).state == core.CLEAN  # nothing handed out
+
+
 def test_releasing_a_copy_that_is_not_leased_is_an_error(fake, capsys):
     code, out, err = run(capsys, "lease", "--release", "APP_P2", "--json")
     assert code == 1 and "APP_P2 is not leased (it is clean)" in err

@@ -34,9 +34,11 @@ def project(fake, path=None) -> Project:
 
 
 def synced(p: Project, clean=(1, 2), init="h1") -> leases.LeaseTable:
-    """The pool as a sync leaves it: copies ``clean`` exist and were reset (clean)."""
+    """The pool as a sync leaves it, in the instance's container: copies ``clean`` exist
+    and were reset (clean)."""
     t = leases.LeaseTable(p.engine.endpoint, p.name)
-    t.synced(T, init, 3, {leases.copy_key(T, n): (n, init) for n in clean})
+    t.synced(T, init, 3, {leases.copy_key(T, n): (n, init) for n in clean},
+             p.container_id("iris"))
     for copy in t.claim_dirty():
         t.reset_done(copy, init)
     return t

@@ -37,6 +37,16 @@ def test_a_lease_takes_the_copy_clean_longest_and_holds_it():
     assert got == core.Leased(name(T, 2))
 
 
+def test_a_lease_refuses_a_pool_sync_made_in_another_container():
+    table = core.Table({T: core.Template("h1", 2, "cid-old")},
+                       {name(T, 1): core.Copy(T, 1, CLEAN, "h1", NOW - 50)})
+    after, got = core.lease(table, T, ME, NOW, name, "cid-new")
+    assert got == core.Replaced("cid-old") and after == table  # nothing handed out
+    assert core.lease(table, T, ME, NOW, name, "cid-old")[1] == core.Leased(name(T, 1))
+    unknown = core.Table({T: core.Template("h1", 2)}, table.copies)  # a table of before
+    assert core.lease(unknown, T, ME, NOW, name, "cid-new")[1] == core.Leased(name(T, 1))
+
+
 def test_a_lease_never_takes_a_dirty_kept_resetting_or_stale_copy():
     table = pool(4, clean=(), p1=core.Copy(T, 1, DIRTY, "h1", NOW),
                  p2=core.Copy(T, 2, KEPT, "h1", NOW),

@@ -31,10 +31,23 @@ def started(monkeypatch):
 def test_a_lease_hands_out_the_clean_copy_and_asks_the_engine_nothing(fake):
     p = project(fake)
     t = synced(p)
+    cid = p.container_id("iris")  # the caller knows it (irisenv.lease: its container list)
     before = len(fake.log)
-    assert pool_lease.acquire(p, None, "app", timeout=1) == "APP_P1"
+    assert pool_lease.acquire(p, None, "app", timeout=1, container=cid) == "APP_P1"
     assert fake.log[before:] == []  # no Docker call, no IRIS session
     assert t.read().copies[leases.copy_key(T, 1)].state == core.LEASED
+
+
+def test_a_lease_refuses_a_pool_made_in_another_container_and_says_to_sync(fake):
+    p = project(fake)
+    t = synced(p)
+    recorded = p.container_id("iris")
+    with pytest.raises(IrisenvError) as err:
+        pool_lease.acquire(p, None, "APP", timeout=1, container="f" * 64)
+    e = err.value
+    assert "pool of namespace APP was made in another container" in e.what
+    assert recorded[:12] in e.why and "f" * 12 in e.why and "irisenv sync" in e.fix
+    assert t.read().counts(T)["clean"] == 2  # nothing handed out
 
 
 def test_a_namespace_without_a_pool_is_refused_with_what_to_declare(fake):
@@ -153,6 +166,22 @@ def test_irisenv_lease_yields_the_copys_connection_and_hands_it_back(fake, start
         assert conn.port == p.connection().port
         assert t.read().copies[leases.copy_key(T, 1)].state == core.LEASED
     assert t.read().copies[leases.copy_key(T, 1)].state == core.DIRTY and len(started) == 1
+
+
+def test_irisenv_lease_refuses_the_pool_of_a_replaced_container(fake, started, monkeypatch):
+    import irisenv
+    from irisenv.engine import retry
+
+    p = project(fake)
+    t = synced(p)
+    fake.remove(p.container_id("iris"))
+    project(fake)  # replaced (e.g. by hand), not synced since
+    monkeypatch.setattr("irisenv.engine.open_engine",
+                        lambda endpoint=None, *, default=None: retry.with_retries(fake))
+    with pytest.raises(IrisenvError, match="made in another container"):
+        with irisenv.lease("APP", config=p.config):
+            pytest.fail("a copy of the old container was handed out")
+    assert t.read().counts(T)["clean"] == 2 and started == []
 
 
 def test_a_lease_that_waits_on_a_dead_holders_copy_starts_the_resetter(fake, monkeypatch,
