@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 
 from ..core.iris_record import POOL, NamespaceRecord, RecordChanges
 from ..core.pool_plan import MASTER_EMPTY
@@ -227,9 +228,17 @@ def _create(engine, container_id: str, d, jobs: list, *, timeout: float) -> None
 
     lines = ["[Actions]"] + [line for c, t, h in jobs
                              for line in create_lines(d, CreatePoolCopy(c, t, h))]
-    path = CONVERGE_PATH.replace("converge.cpf", "pool.cpf")
+    # A file of this call's own: leases growing the pool at once (and the resetter creating
+    # a copy whose creator died) run here in parallel, and must not merge each other's.
+    path = CONVERGE_PATH.replace("converge.cpf", f"pool-{uuid.uuid4().hex}.cpf")
     engine.put_files(container_id, iris_files({path: ("\n".join(lines) + "\n").encode()}))
-    res = engine.exec(container_id, ["iris", "merge", "IRIS", path], timeout=timeout)
+    try:
+        res = engine.exec(container_id, ["iris", "merge", "IRIS", path], timeout=timeout)
+    finally:
+        try:
+            engine.exec(container_id, ["rm", "-f", "--", path], timeout=timeout)
+        except IrisenvError:
+            pass  # a leftover file in irisenv's directory of the container is harmless
     if res.exit_code != 0:
         raise IrisenvError("iris merge failed while creating pool copies",
                            (res.stdout + res.stderr).strip()[-800:],
