@@ -7,6 +7,7 @@ The public API is small and cheap to import (nothing heavy is loaded until used)
     irisenv.sync()                             # converge Docker and IRIS, wait until ready
     conn = irisenv.connect()                   # a DB-API connection (intersystems-irispython)
     irisenv.session(nox_session)               # in a noxfile: sync + connection variables
+    with irisenv.lease("APP") as conn: ...     # a clean pool copy of namespace APP
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from ._version import __version__
 from .errors import (ConfigError, IrisenvError, NotReadyError)
 
 __all__ = ["ConfigError", "IrisenvError", "NotReadyError", "Project", "__version__", "connect",
-           "load_config", "plan", "session", "sync"]
+           "lease", "load_config", "plan", "session", "sync"]
 
 
 def load_config(path=None):
@@ -65,6 +66,20 @@ def connect(instance: str | None = None, namespace: str | None = None, *, config
             timeout: float = 60.0):
     """A DB-API connection to a running, synced instance."""
     return _project(config).connect(instance, namespace, timeout=timeout)
+
+
+def lease(namespace: str | None = None, instance: str | None = None, *, config=None,
+          timeout: float = 120.0):
+    """A context manager: a clean copy of the pooled ``namespace`` (default: the
+    instance's first), leased for the block; yields its Connection (an
+    irisenv.project.Connection whose ``namespace`` is the copy, ``env()`` the connection
+    variables with IRIS_NAMESPACE the copy). On leaving the block the copy is handed back
+    and reset in the background. Needs a synced project (`irisenv sync` makes the pool);
+    when every copy is in use it grows the pool up to its max, else waits up to
+    ``timeout`` seconds for a reset (docs/pool.md)."""
+    from .integrations.lease import lease as _lease
+
+    return _lease(_project(config), namespace, instance, timeout=timeout)
 
 
 def session(session, instance: str | None = None, namespace: str | None = None, *,

@@ -23,6 +23,7 @@ class Connection:
     namespace: str
     username: str
     password: str = field(repr=False)
+    container_id: str = ""  # the container's engine id when listed ("" unknown)
 
     @property
     def url(self) -> str:
@@ -53,7 +54,8 @@ def details(project, instance: str | None = None, namespace: str | None = None) 
     return Connection(instance=inst.name, container=name, host=host(endpoint, inst),
                       port=c.ports.get(SUPERSERVER_PORT), web_port=c.ports.get(WEB_PORT),
                       namespace=(namespace or inst.default_namespace),
-                      username=inst.credentials.username, password=inst.credentials.password)
+                      username=inst.credentials.username, password=inst.credentials.password,
+                      container_id=c.id)
 
 
 ENGINE_HOST = "engine-host"  # host_ip's value for "the engine host's address" (config/kinds.py)

@@ -35,6 +35,11 @@ def remove_project(engine, project: str, *, volumes: bool, reporter=None,
                     pass
             engine.remove(c.id)
             removed["containers"].append(c.name)
+        # the pool's lease table: its copies went with the containers (on a kept volume
+        # they stay, and the next sync, finding them unknown to the table, resets them)
+        from .leases import LeaseTable
+
+        LeaseTable(engine.endpoint, project).remove()
         if volumes:
             for v in engine.volumes(project):
                 reporter.event("remove", f"removing volume {v}")

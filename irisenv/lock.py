@@ -101,26 +101,29 @@ def project_lock(endpoint: str | None, project: str, verb: str, timeout: float,
 
 
 @contextmanager
-def file_lock(path: Path, owner: Path, verb: str, timeout: float, on_wait=None, *,
+def file_lock(path: Path, owner: Path | None, verb: str, timeout: float, on_wait=None, *,
               busy: str, fix: str = "wait for it to finish, or stop it; a crashed holder "
-                                    "releases the lock by itself"):
+                                    "releases the lock by itself", poll: float = 0.05):
     """Hold the filelock ``path``, recording the holder in ``owner`` (pid, verb, host,
-    since); ``on_wait(holder)`` hears when it must wait; after ``timeout`` seconds an
-    IrisenvError ``busy`` names the holder."""
+    since; None: not recorded, for locks held a few milliseconds such as the pool's lease
+    table); ``on_wait(holder)`` hears when it must wait; after ``timeout`` seconds an
+    IrisenvError ``busy`` names the holder. ``poll``: seconds between tries while it is
+    held elsewhere (a lock held for milliseconds wants a short one)."""
     from filelock import FileLock, Timeout
 
     statedir.refuse_link(path)  # filelock opens with O_NOFOLLOW too; this says why
-    statedir.refuse_link(owner)
+    if owner is not None:
+        statedir.refuse_link(owner)
     lock = FileLock(str(path), mode=0o600)
     try:
         try:
-            lock.acquire(timeout=0.05)
+            lock.acquire(timeout=0.05, poll_interval=poll)
         except Timeout:
-            holder = _read_owner(owner)
+            holder = _read_owner(owner) if owner is not None else ""
             if on_wait is not None:
                 on_wait(holder)
             try:
-                lock.acquire(timeout=timeout)
+                lock.acquire(timeout=timeout, poll_interval=poll)
             except Timeout:
                 raise IrisenvError(
                     busy, f"the lock {path} is held{(' by ' + holder) if holder else ''} and "
@@ -131,12 +134,33 @@ def file_lock(path: Path, owner: Path, verb: str, timeout: float, on_wait=None, 
                            "of your own") from None
     try:
         try:
-            statedir.write_file(owner, json.dumps({
-                "pid": os.getpid(), "verb": verb, "host": socket.gethostname(),
-                "since": time.time()}))
+            if owner is not None:
+                statedir.write_file(owner, json.dumps({
+                    "pid": os.getpid(), "verb": verb, "host": socket.gethostname(),
+                    "since": time.time()}))
         except OSError:
             pass  # the owner file only informs a waiter
         yield
+    finally:
+        lock.release()
+
+
+@contextmanager
+def try_file_lock(path: Path):
+    """The filelock ``path`` if it is free at once: yields True holding it, or False (held
+    elsewhere) without waiting. For work one process at a time does for everybody (the
+    pool's resetter): whoever finds it held leaves the work to the holder."""
+    from filelock import FileLock, Timeout
+
+    statedir.refuse_link(path)
+    lock = FileLock(str(path), mode=0o600)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        yield False
+        return
+    try:
+        yield True
     finally:
         lock.release()
 

@@ -68,6 +68,24 @@ def namespace(name: str) -> str:
     return upper
 
 
+# Pool copies of a namespace (docs/pool.md): <NS>_P1 .. <NS>_P<max>, each with its own
+# <NS>_P<n>_DATA database, so the template's name must leave room for the longest suffix.
+POOL_MAX = 64
+POOL_COPY_INFIX = "_P"
+
+
+def pool_copy(template: str, number: int) -> str:
+    """The name of pool copy ``number`` (1 ..) of namespace ``template``, validated."""
+    if not isinstance(number, int) or isinstance(number, bool) or not 1 <= number <= POOL_MAX:
+        raise ValueError(f"pool copy number {number!r} is outside 1..{POOL_MAX}")
+    return namespace(f"{namespace(template)}{POOL_COPY_INFIX}{number}")
+
+
+def pool_template_max(largest: int) -> int:
+    """The longest template name whose copies up to number ``largest`` are valid names."""
+    return NAMESPACE_MAX - len(f"{POOL_COPY_INFIX}{largest}")
+
+
 def username(name: str) -> str:
     if not isinstance(name, str) or not _USERNAME.fullmatch(name) or len(name) > USERNAME_MAX:
         raise ValueError(f"user name {name!r} is not accepted: start with a letter or '_', then "

@@ -111,6 +111,14 @@ class Observing:
                 if other is not None and (not L.is_ours(other.labels)
                                           or other.labels.get(L.PROJECT) != project.name):
                     foreign[d.name] = other  # not ours, or another irisenv project's
+        if out["iris"]:  # the lease table's held pool copies, for the plan
+            from .pool_sync import with_held
+
+            wants = project.iris_desired()
+            for d, c in current:
+                if c.id in out["iris"] and d.instance in wants:
+                    out["iris"][c.id] = with_held(engine, project.name, d.instance,
+                                                  out["iris"][c.id], wants[d.instance])
         containers = tuple(replace(c, actual=out["actual"].get(c.id)) for c in containers)
         return Observed(project=project.name, containers=containers, image_ids=images,
                         foreign_by_name=foreign, volumes=volumes, iris=out["iris"],

@@ -74,8 +74,28 @@ def sync(project, options: Options, *, timeout: float, reporter, lock_timeout: f
                 reporter.event("replan", f"host port {', '.join(map(str, ports))}, leased from "
                                "the port registry, was taken by another program; leasing "
                                "another and planning again", instance=instance)
+        if options.wait:  # --no-wait leaves IRIS unconverged: the pools too
+            _settle_pools(project, result.errors, reporter, timeout)
     _raise_errors(project, result.errors)
     return SyncOutcome(plan=first, seconds=time.monotonic() - t0, plans=attempt)
+
+
+def _settle_pools(project, errors: dict, reporter, timeout: float) -> None:
+    """After the plan: each instance's pools told to the lease table and their dirty copies
+    reset (pool_sync.settle), still under the project lock. An instance that failed is
+    left alone; a failure here joins ``errors``."""
+    from .pool_sync import settle, table
+
+    known = table(project.engine, project.name).read().templates
+    for name, want in project.iris_desired().items():
+        if name in errors or not (want.pools or any(k.startswith(f"{name}/") for k in known)):
+            continue
+        try:
+            cid = project.container_id(name)
+            settle(project.engine, project.name, cid, want, project.passwords().get(name, ""),
+                   reporter=reporter, timeout=timeout)
+        except IrisenvError as exc:
+            errors[name] = exc
 
 
 class Leases:
@@ -143,6 +163,7 @@ def _phase_two(reporter, timeout: float):
     from .core.iris_plan import init_kept_note, kept_note, plan_iris, sticky_note
     from .errors import IrisenvError
     from .iris.probe import observe, observe_when_ready
+    from .pool_sync import with_held
 
     def first_look(executor, step, container_id: str):
         return observe(executor.engine, container_id, step.iris,
@@ -161,6 +182,7 @@ def _phase_two(reporter, timeout: float):
         if seen is None:
             seen = observe_when_ready(executor.engine, container_id, want,
                                       executor.passwords.get(d.instance, ""), timeout=timeout)
+        seen = with_held(executor.engine, d.project, d.instance, seen, want)
         ip = plan_iris(want, seen, drop_durable=step.drop_durable, fresh=step.fresh,
                        previous=applied().get)
         for name in ip.kept:

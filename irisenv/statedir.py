@@ -10,6 +10,8 @@ per-user state directory (platformdirs' ``user_state_dir("irisenv")``: on Linux
                 ports.lock, the port registry's
     ports.json  the port registry ("auto" ports): irisenv/registry.py
     runs/       the pytest plugin's once-per-test-run sync markers: irisenv/runs.py
+    pools/      the namespace pool's lease table per (Docker engine, project), and its
+                lock: irisenv/leases.py
 
 Rules for everything below the root: directories are created 0700; irisenv never follows a
 symbolic link there -- a link planted at a directory or file irisenv uses is refused with

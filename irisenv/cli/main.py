@@ -18,6 +18,7 @@ VERBS = {
     "down": ("down_cmd", "remove the project's containers (by label; no config needed)"),
     "ports": ("ports_cmd", "the per-user port registry: every project's ports; release, prune"),
     "env": ("env_cmd", "connection variables (IRIS_HOST, IRIS_PORT, ..., IRIS_URL)"),
+    "lease": ("lease_cmd", "lease a clean copy of a pooled namespace: its connection variables"),
     "logs": ("logs_cmd", "an instance's container log"),
     "exec": ("exec_cmd", "run a command in an instance's container"),
     "session": ("session_cmd", "an ObjectScript prompt in an instance"),
@@ -26,6 +27,10 @@ VERBS = {
     "config": ("config_cmd",
                "validate, show, get, set, init, schema and example for iris-devtester.toml"),
 }
+
+# verbs irisenv runs for itself, left out of --help: `pool reset`, the pool's background
+# resetter that a release starts (irisenv/pool_lease.py)
+HIDDEN = {"pool": "pool_cmd"}
 
 EPILOG = """\
 exit codes: 0 ok · 1 error · 2 plan has changes (plan --detailed-exitcode) ·
@@ -62,6 +67,11 @@ def build_parser(verbs=None) -> Parser:
                        help="config file (as before the verb)")
         if verbs is None or name in verbs:
             _module(module).add_arguments(p)
+    for name, module in HIDDEN.items():
+        if verbs is not None and name in verbs:
+            p = sub.add_parser(name)  # no help=: argparse lists it nowhere
+            p.set_defaults(_module=module)
+            _module(module).add_arguments(p)
     return parser
 
 
@@ -76,7 +86,7 @@ def chosen_verb(argv: list[str]) -> str | None:
         elif arg == "--":
             return None
         elif not arg.startswith("-"):
-            return arg if arg in VERBS else None
+            return arg if arg in VERBS or arg in HIDDEN else None
     return None
 
 

@@ -22,6 +22,7 @@ def collect(project) -> list[dict]:
 
     desired, observed, plan = project.survey(registry=False)  # what runs: no registry
     wanted = project.iris_desired()
+    leases = _lease_table(project, wanted)
     rows, not_up = [], []
     for d in desired:
         c = next((c for c in observed.containers if c.name == d.name
@@ -30,6 +31,8 @@ def collect(project) -> list[dict]:
                "state": c.state if c else "absent", "id": c.short_id if c else None,
                "image": d.image, "port": None, "web_port": None, "drift": None,
                "iris": None, "monitor": None, "version": None}
+        if wanted[d.instance].pools:
+            row["pools"] = _pools(d.instance, wanted[d.instance], leases)
         rows.append(row)
         if c is None:
             continue
@@ -54,6 +57,42 @@ def collect(project) -> list[dict]:
             rows.append({"instance": c.instance, "container": c.name, "exists": True,
                          "state": c.state, "id": c.short_id, "orphan": True})
     return rows
+
+
+def _lease_table(project, wanted: dict):
+    """The pool's lease table (one file read, no Docker call), when a pool is declared."""
+    if not any(w.pools for w in wanted.values()):
+        return None
+    from ..pool_sync import table
+
+    return table(project.engine, project.name).read()
+
+
+def _pools(instance: str, want, leases) -> dict:
+    """{template: {state: count, "max": n, "errors": {copy: why its last reset failed}}}
+    for the instance's pools, as the lease table says."""
+    from ..core.leases import key
+
+    out = {}
+    for p in want.pools:
+        k = key(instance, p.template)
+        known = leases.templates.get(k) if leases is not None else None
+        out[p.template] = {**leases.counts(k), "max": p.max, "synced": known is not None,
+                           "errors": {c.rpartition("/")[2]: v.error
+                                      for c, v in sorted(leases.of(k).items()) if v.error}}
+    return out
+
+
+def _pool_lines(r: dict) -> list:
+    from ..core.leases import STATES, describe_counts
+
+    lines = []
+    for name, p in r.get("pools", {}).items():
+        said = (describe_counts({s: p[s] for s in STATES}) if p["synced"]
+                else "not made yet (`irisenv sync` makes it)")
+        lines.append(f"  {r['instance']}: {name} pool: {said} (max {p['max']})")
+        lines += [f"    {c}: last reset failed: {why}" for c, why in p["errors"].items()]
+    return lines
 
 
 def _not_up_text(iris: str) -> str | None:
@@ -131,6 +170,8 @@ def run(args) -> int:
     for line in table:  # each column as wide as its longest value
         print(" ".join(v.ljust(w) for v, w in zip(line, widths)) + " " + line[-1])
     for r in rows:
+        for line in _pool_lines(r):
+            print(line)
         st = r.get("iris_state")
         if not st:
             if r.get("iris") == "starting":

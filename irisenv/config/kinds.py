@@ -552,6 +552,59 @@ class EnvMap(Kind):
                 "additionalProperties": {"type": ["string", "integer", "number"]}}
 
 
+class PoolSize(NamedTuple):
+    """A namespace's pool: ``min`` clean copies kept ready, grown on demand up to ``max``."""
+
+    min: int
+    max: int
+
+
+class Pool(Kind):
+    """A namespace's ``pool``: a number N (N copies, min = max = N) or ``{ min = N, max = M }``
+    with 1 <= min <= max <= ``limit``. Unset: no pool."""
+
+    __slots__ = ("limit",)
+    stringy = False
+    why = "pool is how many copies of the namespace are kept for tests: a number, or { min = N, max = M }"
+
+    def __init__(self, limit: int):
+        self.limit = limit
+
+    def check(self, value, ctx, path):
+        if isinstance(value, dict):
+            unknown = sorted(set(value) - {"min", "max"})
+            if unknown:
+                raise ValueError(f"unknown key {unknown[0]!r} in the pool table (it takes min "
+                                 "and max)")
+            if "min" not in value or "max" not in value:
+                raise ValueError("a pool table needs both min and max, e.g. "
+                                 "{ min = 2, max = 16 }")
+            low, high = (self._count(value[k], k) for k in ("min", "max"))
+            if low > high:
+                raise ValueError(f"min ({low}) is above max ({high})")
+            return PoolSize(low, high)
+        n = self._count(value, "pool")
+        return PoolSize(n, n)
+
+    def _count(self, value, what: str) -> int:
+        _need(value, (int,), f"a whole number (or a {{ min = N, max = M }} table)"
+              if what == "pool" else "a whole number")
+        if not 1 <= value <= self.limit:
+            raise ValueError(f"{what} {value} is outside 1..{self.limit}")
+        return value
+
+    def show(self, value):
+        return value.min if value.min == value.max else {"min": value.min, "max": value.max}
+
+    def schema(self):
+        count = {"type": "integer", "minimum": 1, "maximum": self.limit}
+        return {"anyOf": [count, {"type": "object", "properties": {"min": count, "max": count},
+                                  "required": ["min", "max"], "additionalProperties": False}]}
+
+    def __repr__(self) -> str:
+        return f"Pool({self.limit!r})"
+
+
 class InitEntry(NamedTuple):
     """One entry of a namespace's ``init`` list. ``kind``: code (a class/routine file),
     codedir (a directory of them), sql, globals, fixture (a database fixture's directory,

@@ -397,11 +397,46 @@ class _Validator:
                           "does only to namespaces it made",
                           "declare a namespace of your own, e.g. [instances.iris.namespaces.APP], "
                           "and move init there")
+        self.pool_rules(i, path)
         for key in i.env or ():
             if key in spec.MANAGED_ENV:
                 self.fail(path + ("env", key), f"{key} is set by irisenv itself",
                           "irisenv manages it (storage and merge settings)",
                           "remove it from env; use the storage / merge keys instead", at_value=False)
+
+    def pool_rules(self, i: model.Instance, path: tuple) -> None:
+        """A pool belongs to a namespace irisenv creates; its copies' names (docs/pool.md)
+        must be valid and must not be declared namespaces themselves."""
+        declared = {ns.name for ns in i.namespaces}
+        for ns in i.namespaces:
+            pool = ns.pool
+            if pool is None:
+                continue
+            where = path + ("namespaces", ns.name, "pool")
+            if ns.name in names.BUILTIN_NAMESPACES:
+                self.fail(where, f"{ns.name} is a built-in namespace: a pool copies a "
+                          "namespace irisenv creates",
+                          "pool copies start from the namespace's initialised data and share "
+                          "its code database, which irisenv does only for namespaces it made",
+                          "declare a namespace of your own, e.g. "
+                          "[instances.iris.namespaces.APP], and move pool there")
+                continue
+            longest = names.pool_template_max(pool.max)
+            if len(ns.name) > longest:
+                self.fail(where, f"namespace {ns.name} is too long for a pool of {pool.max}: "
+                          f"its copies are named {ns.name}{names.POOL_COPY_INFIX}1 .. "
+                          f"{ns.name}{names.POOL_COPY_INFIX}{pool.max}",
+                          f"a copy's name, and its database's (<copy>_DATA), must fit IRIS's "
+                          f"{names.IRIS_NAME_MAX} characters",
+                          f"shorten the namespace's name to at most {longest} characters")
+                continue
+            taken = sorted(n for n in declared
+                           if n in {names.pool_copy(ns.name, k) for k in range(1, pool.max + 1)})
+            if taken:
+                self.fail(where, f"namespace {taken[0]} is declared, but it is also the name "
+                          f"of a copy in {ns.name}'s pool",
+                          "the pool creates, resets and drops its copies",
+                          f"rename {taken[0]}, or lower {ns.name}'s pool max below its number")
 
     def cross_instance(self, instances: dict) -> None:
         taken: dict = {}

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from ..names import POOL_MAX
 from .kinds import (Bool, Duration, EngineEndpoint, Enum, EnvMap, FilePath, Float, HostIp, Image,
-                    InitList, InstanceName, Int, NamespaceName, Password, Port, PortRange, ProjectName,
+                    InitList, InstanceName, Int, NamespaceName, Password, Pool, Port, PortRange, ProjectName,
                     Size, UserName, WebPort)
 
 DEFAULT_IMAGE = "containers.intersystems.com/intersystems/iris-community:latest-em"
@@ -98,9 +99,12 @@ SERVICES = Table("services", "IRIS services to enable or disable.", (
 ))
 
 NAMESPACE = Table("", "A namespace with its own databases.", (
-    Field("pool", Int(1, 32), 1,
-          "How many isolated copies to keep for parallel tests (pooling is applied by a later "
-          "release; the value is validated now)."),
+    Field("pool", Pool(POOL_MAX), None,
+          "Copies of this namespace kept for tests, each a clean namespace <NS>_P1, <NS>_P2, "
+          "... with its own data database, starting from the namespace's initialised data: "
+          "a number N, or { min = N, max = M } (N kept ready, grown up to M on demand); "
+          f"1 .. {POOL_MAX}. Unset: no pool. Not on USER. Validated now; the copies are "
+          "made by a later release.", optional=True),
     Field("init", InitList(), [],
           "What the namespace is initialised with, in order, inside IRIS: paths relative to "
           "the config file (a directory of .cls .mac .inc .int .xml files, loaded and "

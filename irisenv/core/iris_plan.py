@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from ..config.model import Instance
 from ..names import BUILTIN_NAMESPACES
+from .pool_plan import CreatePoolCopy, DropPoolCopy, pool_actions, specs
 from .iris_record import (DECLARED, NO_CHANGES, STICKY, SYNC_RUN, SYSCHANGE, TEST_RUN, Legacy,
                           NamespaceRecord, RecordChanges, run_label)
 
@@ -39,6 +40,7 @@ class IrisDesired:
     callin: bool
     storage: str = "ephemeral"
     inits: tuple = ()  # core/init.NamespaceInit of each namespace that declares an init
+    pools: tuple = ()  # core/pool_plan.PoolSpec of each namespace that declares a pool
 
     @classmethod
     def of(cls, inst: Instance, inits: dict | None = None) -> "IrisDesired":
@@ -47,7 +49,7 @@ class IrisDesired:
                    namespaces=tuple(n.name for n in inst.namespaces
                                     if n.name not in BUILTIN_NAMESPACES),
                    callin=inst.services.callin, storage=inst.storage,
-                   inits=tuple((inits or {}).values()))
+                   inits=tuple((inits or {}).values()), pools=specs(inst, inits))
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ class IrisObserved:
     system_change_sticky: bool = False
     observed_at: float = 0.0  # epoch seconds of the probe (the clock for test-run leftovers)
     legacy: Legacy | None = None  # the record in an older irisenv's format, to migrate
+    # pool copies leased or kept in the lease table (core/leases.held): never dropped now
+    held: frozenset = frozenset()
 
     def recorded(self, kind: str) -> frozenset:
         """The recorded namespaces of one kind."""
@@ -202,7 +206,7 @@ class InitNamespace(_Action):
 
 
 ACTIONS = (CreateNamespace, DropNamespace, SetCallIn, EnsureUser, ClearSystemChange,
-           MigrateRecord, InitNamespace)
+           MigrateRecord, InitNamespace, CreatePoolCopy, DropPoolCopy)
 
 
 def init_actions(d: IrisDesired, o: IrisObserved, claim: tuple = (), *,
@@ -347,8 +351,14 @@ def plan_iris(d: IrisDesired, o: IrisObserved, *, drop_durable: bool = False,
     actions = diff(d, o, drop_durable=drop_durable)
     claim = tuple(n for n in d.namespaces if o.namespaces.get(n)) if fresh else ()
     inits, init_kept = init_actions(d, o, claim, drop_durable=drop_durable, previous=previous)
-    records = record_changes(o, actions, claim=claim)
-    return IrisPlan(actions + inits, records,
+    # a template created, claimed or initialised by this plan is ready for its copies once
+    # converge has applied it (pool steps go in the merge; inits run after it, and the
+    # copies' data comes from the master afterwards: project sync, iris/pool.py)
+    made = frozenset(a.name for a in actions + inits
+                     if isinstance(a, (CreateNamespace, InitNamespace))) | frozenset(claim)
+    pools = pool_actions(d.pools, o, made, o.held)
+    records = record_changes(o, actions + pools, claim=claim)
+    return IrisPlan(actions + pools + inits, records,
                     kept_namespaces(d, o, drop_durable),
                     o.system_change_sticky and system_change_left(d, o), init_kept)
 

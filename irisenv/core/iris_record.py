@@ -6,8 +6,9 @@ The record is the global ``^IRISENV`` in %SYS (docs/learnings/namespaces.md, "Ow
     ^IRISENV("instance",KEY) = value                 instance-level entries ("syschange")
 
 ``kind`` is ``declared`` (made because the config declared it), ``test-run`` (made for a
-test run, e.g. the pytest iris_namespace fixture) or ``pool`` (a pool copy; nothing writes
-it yet). ``created`` is epoch seconds, ``run`` who made it ("sync", or a test run's id),
+test run, e.g. the pytest iris_namespace fixture) or ``pool`` (a copy of a namespace's pool:
+``run`` holds its template's name, ``init`` the hash of the master it was last reset from;
+core/pool_plan.py plans them, iris/pool.py makes and resets them). ``created`` is epoch seconds, ``run`` who made it ("sync", or a test run's id),
 ``init`` the hash of the content the namespace was initialised with (empty for now). A kind
 this version does not know (a newer irisenv's) is read and left alone.
 

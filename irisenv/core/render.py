@@ -21,14 +21,18 @@ def _ns_with_init(want, inits) -> str:
     """``APP (init: 3 entries), OTHER``: the declared namespaces, each with the init phase
     two applies to it (InitPreview), if any."""
     by = {p.namespace: p for p in inits}
+    pools = {s.template: s for s in getattr(want, "pools", ())}
     out = []
     for name in want.namespaces:
-        p = by.get(name)
-        if p is None:
-            out.append(name)
-            continue
-        n = f"{p.entries} {'entry' if p.entries == 1 else 'entries'}"
-        out.append(f"{name} (init: {n}{'' if p.certain else ', unless already applied'})")
+        p, s = by.get(name), pools.get(name)
+        said = []
+        if p is not None:
+            n = f"{p.entries} {'entry' if p.entries == 1 else 'entries'}"
+            said.append(f"init: {n}{'' if p.certain else ', unless already applied'}")
+        if s is not None:
+            said.append(f"pool: {s.min} cop{'y' if s.min == 1 else 'ies'}"
+                        + (f", up to {s.max}" if s.max != s.min else ""))
+        out.append(f"{name} ({'; '.join(said)})" if said else name)
     return ", ".join(out) or "none besides USER"
 
 

@@ -5,9 +5,13 @@ Fixtures:
   iris_instance   session: the project synced once per test run (also across xdist
                   workers), returns the Connection details (host, port, namespace, user...)
   iris_connection function: a DB-API connection (needs intersystems-irispython, real IRIS)
-  iris_namespace  session: a namespace of its own for this worker, dropped afterwards
+  iris_namespace  a namespace of the test's own: with a pool on the instance's first
+                  namespace, a clean copy leased per test (function scope), with the
+                  connection variables and IRIS_NAMESPACE set for the test; without one, a
+                  namespace of this worker's own (session scope), dropped afterwards
 Options: --irisenv-config PATH, --irisenv-instance NAME, --irisenv-connect-timeout SECONDS
-(ini: irisenv_connect_timeout). Marker: iris (needs real IRIS).
+(ini: irisenv_connect_timeout), --iris-namespace-scope auto|function|session,
+--iris-keep-failed. Marker: iris (needs real IRIS).
 
 An irisenv error in a fixture (a config problem, a sync or a connection that failed) is an
 expected failure: it is reported as irisenv's what/why/fix text, without a traceback
@@ -34,6 +38,14 @@ def pytest_addoption(parser):
                     help="how long iris_connection waits for IRIS to accept a connection: "
                          'seconds or a duration such as "30s" (default: the ini setting '
                          f"irisenv_connect_timeout, else {DEFAULT_CONNECT_TIMEOUT:g})")
+    group.addoption("--iris-namespace-scope", choices=("auto", "function", "session"),
+                    default="auto",
+                    help="iris_namespace's scope: function (a clean namespace per test), "
+                         "session (one per worker), or auto (default): function when the "
+                         "instance's first namespace has a pool, else session")
+    group.addoption("--iris-keep-failed", action="store_true", default=False,
+                    help="keep a failed test's pool copy for inspection (its name is "
+                         "printed; `irisenv lease --release COPY` hands it back)")
     parser.addini("irisenv_connect_timeout", "iris_connection's connect timeout (seconds or a "
                   'duration such as "30s")', default=None)
 
@@ -152,11 +164,66 @@ def iris_connection(pytestconfig, irisenv_project, iris_instance):
             pass
 
 
-@pytest.fixture(scope="session")
-def iris_namespace(pytestconfig, irisenv_project, iris_instance):
-    """A namespace of this worker's own (with its databases), dropped at the end."""
+def _namespace_scope(fixture_name, config) -> str:
+    """iris_namespace's scope (pytest's dynamic scope, decided when the plugin's fixtures
+    are registered, in every run): the option's, else function when the instance's first
+    namespace has a pool, else session. Cheap when unused: a config file whose text does
+    not mention pool is not parsed, and nothing here imports docker or an IRIS driver; a
+    config that cannot be read counts as no pool (the fixture reports it when used)."""
+    chosen = config.getoption("iris_namespace_scope", "auto")
+    if chosen != "auto":
+        return chosen
+    return "function" if _pooled(config) else "session"
+
+
+def _pooled(config) -> bool:
+    from pathlib import Path
+
+    given = config.getoption("irisenv_config", None)
+    try:
+        if given is None:
+            from irisenv.config.load import find_config
+
+            given = find_config()[0]
+        if given is None or "pool" not in Path(given).read_text(encoding="utf-8"):
+            return False
+        from irisenv.config import load_config
+
+        inst = load_config(given).instance(config.getoption("irisenv_instance", None))
+        return _has_pool(inst)
+    except Exception:
+        return False
+
+
+def _has_pool(inst) -> bool:
+    """Whether the instance's first (default) namespace has a pool."""
+    return bool(inst.namespaces) and inst.namespaces[0].pool is not None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """The test's outcome for iris_namespace (keep a failed test's copy), and the kept
+    copy's name in the failure's report."""
+    report = yield
+    if report.when == "call":
+        item._irisenv_failed = report.failed
+        copy = getattr(item, "_irisenv_copy", None)
+        if report.failed and copy and item.config.getoption("iris_keep_failed"):
+            report.sections.append(("irisenv", f"pool copy {copy} kept for inspection; hand "
+                                    f"it back with `irisenv lease --release {copy}`"))
+    return report
+
+
+@pytest.fixture(scope=_namespace_scope)
+def iris_namespace(request, pytestconfig, irisenv_project, iris_instance):
+    """A namespace of the test's (or worker's) own: a leased pool copy when the namespace
+    has a pool, else one created for this worker and dropped at the end."""
     from irisenv.errors import IrisenvError
 
+    inst = irisenv_project.config.instance(iris_instance.instance)
+    if _has_pool(inst):
+        yield from _leased(request, pytestconfig, irisenv_project, iris_instance)
+        return
     worker = "".join(ch for ch in _worker(pytestconfig).upper() if ch.isalnum())[:6]
     name = f"T{worker}{uuid.uuid4().hex[:6].upper()}"
     try:
@@ -171,3 +238,36 @@ def iris_namespace(pytestconfig, irisenv_project, iris_instance):
             irisenv_project.drop_namespace(iris_instance.instance, name)
         except IrisenvError as exc:
             _fail(exc)
+
+
+def _leased(request, pytestconfig, project, conn):
+    """A clean pool copy for the fixture's scope, with the connection variables and
+    IRIS_NAMESPACE set meanwhile; handed back after (reset in the background), or kept
+    when the test failed and --iris-keep-failed is given."""
+    import sys
+    from dataclasses import replace
+
+    from irisenv import pool_lease
+    from irisenv.errors import IrisenvError
+
+    try:
+        copy = pool_lease.acquire(project, conn.instance, container=conn.container_id,
+                                  say=lambda text: print(f"irisenv: {text}", file=sys.stderr))
+    except IrisenvError as exc:
+        _fail(exc)
+    node = request.node if request.scope == "function" else None
+    if node is not None:
+        node._irisenv_copy = copy
+    keep = False
+    with pytest.MonkeyPatch.context() as mp:
+        for k, v in replace(conn, namespace=copy).env().items():
+            mp.setenv(k, v)
+        try:
+            yield copy
+        finally:
+            keep = (node is not None and getattr(node, "_irisenv_failed", False)
+                    and pytestconfig.getoption("iris_keep_failed"))
+            try:
+                pool_lease.release(project, conn.instance, copy, keep=keep)
+            except IrisenvError as exc:
+                _fail(exc)

@@ -22,6 +22,7 @@ from ..core.iris_plan import (SYSTEM_USER, ClearSystemChange, CreateNamespace, D
                               EnsureUser, InitNamespace, IrisDesired, IrisObserved,
                               MigrateRecord, SetCallIn, diff)
 from ..core.iris_record import LEGACY_NODES, STICKY, SYSCHANGE, RecordChanges
+from ..core.pool_plan import CreatePoolCopy, DropPoolCopy
 from ..errors import IrisenvError
 from ..names import namespace as check_namespace
 from ..names import username as check_username
@@ -127,12 +128,34 @@ HOW: dict = {
                             "PasswordNeverExpires=1"]),
     # applied after the rest, by iris/init.py (converge() below): no merge lines here
     InitNamespace.kind: How(fix=lambda a, d: "read the error above; run `irisenv sync` again"),
+    # pool copies (iris/pool.py): the copy is created with an empty data database; the
+    # sync then resets it from the template's master (project.py, pool_reset.drain)
+    CreatePoolCopy.kind: How(
+        merge=lambda d, a: _pool().create_lines(d, a),
+        still=lambda a: (f"pool copy {a.name} still does not exist after `iris merge` ran "
+                         "CreateDatabase and CreateNamespace (merge reported success)")),
+    DropPoolCopy.kind: How(merge=lambda d, a: _pool().drop_lines(d, a)),
     MigrateRecord.kind: How(
         statements=_legacy_kill,
         still=lambda a: ("the older record's nodes (" + ", ".join(a.legacy.nodes) + ") are "
                          "still there after irisenv killed them"),
         fix=lambda a, d: "read `irisenv logs`; run `irisenv sync` again"),
 }
+
+
+def _pool():
+    from . import pool  # it imports this module
+
+    return pool
+
+
+def _dropped_dirs(d: IrisDesired, actions: tuple) -> list:
+    """The directories of the namespaces ``actions`` drop: both databases of a declared
+    namespace and its pool's masters (iris/pool.py: ``<ns>-pool/``), only the data
+    database of a pool copy (the code is its template's)."""
+    return [db_dir(d.storage, a.name, k) for a in actions
+            if a.kind in (DropNamespace.kind, DropPoolCopy.kind)
+            for k in (("data", "code", "pool") if a.kind == DropNamespace.kind else ("data",))]
 
 
 # ------------------------------------------------------------------ rendering
@@ -222,7 +245,7 @@ def _converge_state(engine, container_id: str, d: IrisDesired, password: str, ac
             raise IrisenvError(f"iris merge failed in instance {d.instance}",
                                (res.stdout + res.stderr).strip()[-800:],
                                "read the failing line above; fix the config or the image")
-    dropped = tuple(a.name for a in actions if a.kind == DropNamespace.kind)
+    dropped = tuple(a.name for a in actions if a.kind in (DropNamespace.kind, DropPoolCopy.kind))
     if dropped:
         stmts, env = _namespace_checks(dropped, "drop")
         still = runner.run(engine, container_id, stmts, env=env, timeout=timeout,
@@ -244,12 +267,13 @@ def _converge_state(engine, container_id: str, d: IrisDesired, password: str, ac
                    what="setting up the user and irisenv's record")
     if dropped:  # their directories: DeleteDatabase deletes the database file, but whether it
         # removes the directory is not documented (docs/learnings/namespaces.md#dropping)
-        dirs = [db_dir(d.storage, n, k) for n in dropped for k in ("data", "code")]
-        engine.exec(container_id, ["rm", "-rf", "--", *dirs], timeout=timeout)
+        engine.exec(container_id, ["rm", "-rf", "--", *_dropped_dirs(d, actions)],
+                    timeout=timeout)
     if not actions:  # only the record changed: the runner's sentinel proved it
         return None
     after = observe(engine, container_id, d, password, timeout=timeout)
     left = [a for a in diff(d, after) if not _benign(a, dropped)]
+    left += [a for a in actions if a.kind == CreatePoolCopy.kind and not after.namespaces.get(a.name)]
     if any(a.kind == ClearSystemChange.kind for a in left):
         # _SYSTEM's flag is still set, but the configured user is someone else: it blocks
         # nothing. When this very converge tried to clear it, record that it did not hold

@@ -374,7 +374,7 @@ def test_set_adds_a_missing_key(capsys, odd):
 
 @pytest.mark.parametrize("key, value, phrase", [
     ("instances.iris.memory", "2GB", "is not a size"),
-    ("instances.iris.namespaces.APP.pool", "99", "above the maximum 32"),
+    ("instances.iris.namespaces.APP.pool", "99", "outside 1..64"),
     ("instances.iris.edition", "enterprise", "no license_key"),
     ("instances.iris.ports.superserver", "70000", "not a port number"),
 ])

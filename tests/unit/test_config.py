@@ -511,3 +511,26 @@ def test_preferred_needs_an_auto_port():
         parse("[instances.iris.ports]\nsuperserver = 1972\nweb = false\npreferred = 51972\n")
     assert info.value.issues[0].key == "instances.iris.ports.preferred"
     assert info.value.issues[0].line == 4
+
+
+# ------------------------------------------------------------------ namespace pool
+def test_pool_is_a_number_or_a_min_max_table_and_unset_by_default():
+    from irisenv.config.kinds import PoolSize
+
+    cfg = parse("[instances.iris.namespaces.APP]\npool = 4\n"
+                "[instances.iris.namespaces.B]\npool = { min = 2, max = 16 }\n"
+                "[instances.iris.namespaces.C]\n")
+    pools = {ns.name: ns.pool for ns in cfg.instance().namespaces}
+    assert pools == {"APP": PoolSize(4, 4), "B": PoolSize(2, 16), "C": None}
+
+
+def test_pool_copy_names():
+    from irisenv import names
+
+    assert names.pool_copy("app", 3) == "APP_P3"
+    assert names.pool_template_max(names.POOL_MAX) == 55
+    for bad in (0, names.POOL_MAX + 1, True):
+        with pytest.raises(ValueError):
+            names.pool_copy("APP", bad)
+    with pytest.raises(ValueError):
+        names.pool_copy("A" * 57, 1)  # A..._P1 has 60 characters

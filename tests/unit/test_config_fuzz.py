@@ -166,6 +166,10 @@ def good_value(f: spec.Field):
                              "a.txt", "", "~/x.sql"]),
             st.fixed_dictionaries({"run": st.sampled_from(["##class(A).B()", "", "a\nb", 1])}),
             st.just({"fixture": "x"}), st.integers()), max_size=4)
+    if k == "Pool":
+        counts = st.one_of(st.integers(-1, 70), st.just("2"), st.booleans())
+        return st.one_of(counts, st.dictionaries(st.sampled_from(["min", "max", "mx"]), counts,
+                                                 max_size=3))
     raise AssertionError(k)
 
 

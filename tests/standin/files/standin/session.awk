@@ -895,6 +895,12 @@ function call(x, cls, meth,    d, r, a1, arr, kind, kk) {
     } else if (cls == "SYS.Database") {
         if (meth == "DismountDatabase" || meth == "MountDatabase") r = sys_database(meth, a1)
         else nometh(cls, meth)
+    } else if (cls == "%Library.File" || cls == "%File") {
+        # %Boolean results (the %Library.File class reference); the pool's master and resets
+        if (meth == "CopyFile") r = (system("cp -- " shq(a1) " " shq(A[d, 2]) " 2>/dev/null") == 0) ? 1 : 0
+        else if (meth == "CreateDirectoryChain") r = (system("mkdir -p -- " shq(a1) " 2>/dev/null") == 0) ? 1 : 0
+        else if (meth == "Exists") r = (system("test -f " shq(a1)) == 0) ? 1 : 0
+        else nometh(cls, meth)
     } else if (cls == "%SYS.Namespace") {
         if (meth == "Exists") r = rec_exists("namespaces", a1) ? 1 : 0
         else nometh(cls, meth)

@@ -1,0 +1,73 @@
+"""The pool's resetter: bring dirty copies back to their template's master (docs/pool.md,
+"Background reset"). One resetter at a time per (engine, project): it holds
+``<table>.reset.lock`` without waiting for it, and whoever finds it held leaves its dirty
+copies to the running one, which looks again after letting the lock go, so a copy released
+at that moment is not stranded.
+
+How a batch of copies is reset inside IRIS is the caller's ``reset`` (the IRIS side is
+built later: irisenv/iris/); this module only orders the lease table's states around it:
+dirty -> resetting (claimed) -> clean with the master's hash, or dirty again with the
+error. A copy whose reset failed is not tried again by the same run.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .core import leases as core
+from .leases import LeaseTable, holder
+
+
+@dataclass
+class ResetRun:
+    """What one run of the resetter did."""
+
+    ran: bool = True  # False: another resetter was running and was left the work
+    reset: list = field(default_factory=list)  # copy keys now clean
+    failed: dict = field(default_factory=dict)  # copy key -> error
+
+
+def drain(table: LeaseTable, reset: Callable, who: core.Holder | None = None,
+          instance: str | None = None) -> ResetRun:
+    """Reset every dirty copy of a known pool (of ``instance``'s pools only, when given:
+    ``reset`` works in one container), in batches. ``reset(jobs)`` gets
+    ``[(copy key, template key, master hash)]`` and returns {copy key: error text, "" when
+    it was reset}; a copy it does not answer for counts as failed."""
+    who = who or holder()
+    out = ResetRun(ran=False)
+    from .lock import try_file_lock
+
+    while True:
+        with try_file_lock(table.path.with_suffix(".reset.lock")) as mine:
+            if not mine:
+                return out
+            out.ran = True
+            _batches(table, reset, who, out, instance)
+        left = table.read()
+        if not any(c.state == core.DIRTY and c.template in left.templates
+                   and k not in out.failed and (instance is None or k.startswith(f"{instance}/"))
+                   for k, c in left.copies.items()):
+            return out
+
+
+def _batches(table: LeaseTable, reset: Callable, who: core.Holder, out: ResetRun,
+             instance: str | None = None) -> None:
+    while True:
+        taken = table.claim_dirty(who, skip=frozenset(out.failed), instance=instance)
+        if not taken:
+            return
+        now = table.read()
+        jobs = [(k, now.copies[k].template, now.templates[now.copies[k].template].init)
+                for k in taken]
+        try:
+            said = reset(jobs)
+        except Exception as exc:  # the whole batch failed: each copy says why
+            said = {k: f"{type(exc).__name__}: {exc}" for k, _, _ in jobs}
+        for copy, _template, init in jobs:
+            error = said.get(copy, "no answer from the reset")
+            if error:
+                table.reset_failed(copy, error, who)
+                out.failed[copy] = error
+            else:
+                table.reset_done(copy, init, who)
+                out.reset.append(copy)
