@@ -100,6 +100,7 @@ class LeaseTable:
         self.project = project
         self.path = table_path(endpoint, project)
         self.lock_path = self.path.with_suffix(".lock")
+        self.expired: tuple = ()  # the copies the last lease attempt found abandoned
 
     @contextmanager
     def change(self):
@@ -139,8 +140,9 @@ class LeaseTable:
         """One attempt: expire, then Leased | Grow | Wait | NoPool | Replaced (core.lease)."""
         who = who or holder()
         with self.change() as box:
-            box[0], _ = core.expire(box[0], _now(now), alive)
+            box[0], expired = core.expire(box[0], _now(now), alive)
             box[0], result = core.lease(box[0], template, who, _now(now), copy_key, container)
+        self.expired = expired  # copies this attempt found abandoned (now dirty)
         return result
 
     def lease(self, template: str, *, timeout: float, on_wait=None,

@@ -68,6 +68,8 @@ def acquire(project, instance: str | None, namespace: str | None = None, *,
                 f"{timeout:g}s for a reset")
 
     result = lt.lease(template, timeout=timeout, on_wait=waiting, who=who, container=container)
+    if lt.expired:  # a crashed holder's copy, found by this lease: reset it now, not at
+        start_resetter(project, lt)  # the next release
     if isinstance(result, core.Grow):
         if say is not None:
             say(f"growing pool {ns} to {result.size} copies")

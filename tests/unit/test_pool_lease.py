@@ -193,7 +193,23 @@ def test_a_lease_that_waits_on_a_dead_holders_copy_starts_the_resetter(fake, mon
     dead = core.Holder(dead.pid, dead.host, dead.boot, dead.start + 1)  # a reused pid
     for _ in range(3):
         pool_lease.acquire(p, None, "APP", timeout=1, who=dead)
+    before = len(started)  # (each of those leases found the previous ones abandoned)
     with pytest.raises(IrisenvError):
         pool_lease.acquire(p, None, "APP", timeout=0.05)
     assert t.read().counts(T)["dirty"] == 3  # expired by the lease, nobody resets them
-    assert len(started) == 1
+    assert len(started) == before + 1
+
+
+def test_a_lease_that_finds_a_dead_holders_copy_starts_the_resetter_at_once(fake, monkeypatch,
+                                                                            started):
+    """A crashed holder's copy is reset as soon as a lease notices it, even when that lease
+    got a clean copy (it used to wait for the next release or sync)."""
+    IrisPool().install(monkeypatch)
+    p = project(fake)
+    t = synced(p)
+    dead = leases.holder(os.getpid())
+    dead = core.Holder(dead.pid, dead.host, dead.boot, dead.start + 1)  # a reused pid
+    pool_lease.acquire(p, None, "APP", timeout=1, who=dead)
+    assert started == []
+    assert pool_lease.acquire(p, None, "APP", timeout=1) == "APP_P2"
+    assert t.read().counts(T)["dirty"] == 1 and len(started) == 1
