@@ -152,6 +152,8 @@ def reset_jobs(project, jobs) -> dict:
 
 def drain(project):
     """Reset every dirty copy of the project's pools (the hidden `irisenv pool reset`)."""
+    from .pool_reset import RESETTER_LINGER
     from .pool_reset import drain as _drain
 
-    return _drain(table(project), lambda jobs: reset_jobs(project, jobs))
+    return _drain(table(project), lambda jobs: reset_jobs(project, jobs),
+                  linger=RESETTER_LINGER)

@@ -17,6 +17,9 @@ from typing import Callable
 from .core import leases as core
 from .leases import LeaseTable, holder
 
+RESETTER_LINGER = 2.0  # seconds the background resetter stays for more released copies
+LINGER_POLL = 0.05  # seconds between its looks meanwhile (a table read each)
+
 
 @dataclass
 class ResetRun:
@@ -28,11 +31,14 @@ class ResetRun:
 
 
 def drain(table: LeaseTable, reset: Callable, who: core.Holder | None = None,
-          instance: str | None = None) -> ResetRun:
+          instance: str | None = None, linger: float = 0.0) -> ResetRun:
     """Reset every dirty copy of a known pool (of ``instance``'s pools only, when given:
     ``reset`` works in one container), in batches. ``reset(jobs)`` gets
     ``[(copy key, template key, master hash)]`` and returns {copy key: error text, "" when
-    it was reset}; a copy it does not answer for counts as failed."""
+    it was reset}; a copy it does not answer for counts as failed. ``linger``: seconds to
+    stay (holding the reset lock) after the last batch, looking for copies released
+    meanwhile: while tests keep releasing, one resetter serves them all instead of a
+    process start per release (the background resetter's; sync's does not linger)."""
     who = who or holder()
     out = ResetRun(ran=False)
     from .lock import try_file_lock
@@ -42,7 +48,7 @@ def drain(table: LeaseTable, reset: Callable, who: core.Holder | None = None,
             if not mine:
                 return out
             out.ran = True
-            _batches(table, reset, who, out, instance)
+            _batches(table, reset, who, out, instance, linger)
         left = table.read()
         if not any(c.state == core.DIRTY and c.template in left.templates
                    and k not in out.failed and (instance is None or k.startswith(f"{instance}/"))
@@ -51,11 +57,17 @@ def drain(table: LeaseTable, reset: Callable, who: core.Holder | None = None,
 
 
 def _batches(table: LeaseTable, reset: Callable, who: core.Holder, out: ResetRun,
-             instance: str | None = None) -> None:
+             instance: str | None = None, linger: float = 0.0) -> None:
+    import time
+
+    idle_since = time.monotonic()
     while True:
         taken = table.claim_dirty(who, skip=frozenset(out.failed), instance=instance)
         if not taken:
-            return
+            if time.monotonic() - idle_since >= linger:
+                return
+            time.sleep(LINGER_POLL)
+            continue
         now = table.read()
         jobs = [(k, now.copies[k].template, now.templates[now.copies[k].template].init)
                 for k in taken]
@@ -71,3 +83,4 @@ def _batches(table: LeaseTable, reset: Callable, who: core.Holder, out: ResetRun
             else:
                 table.reset_done(copy, init, who)
                 out.reset.append(copy)
+        idle_since = time.monotonic()

@@ -89,3 +89,36 @@ def test_while_another_resetter_runs_the_work_is_left_to_it(table):
         assert mine
         run = drain(table, reset)
     assert not run.ran and table.counts(T)["dirty"] == 3
+
+
+def test_a_lingering_resetter_serves_a_copy_released_after_its_last_batch(table):
+    """The background resetter stays a moment after its last batch: a copy released then is
+    reset by the same run (no second process start), with the reset lock held throughout."""
+    import threading
+    import time
+
+    for copy in table.claim_dirty():  # all clean first
+        table.reset_done(copy, "h1")
+    got = table.lease(T, timeout=5)
+    later = table.lease(T, timeout=5)
+    table.release(got.copy)
+    batches = []
+
+    def reset(jobs):
+        batches.append([copy for copy, _, _ in jobs])
+        return {copy: "" for copy, _, _ in jobs}
+
+    def release_later():
+        time.sleep(0.3)  # after the first batch is done
+        with try_file_lock(table.path.with_suffix(".reset.lock")) as free:
+            held.append(not free)  # a release here would not start a second resetter
+        table.release(later.copy)
+
+    held: list = []
+    t = threading.Thread(target=release_later)
+    t.start()
+    run = drain(table, reset, linger=1.5)
+    t.join()
+    assert batches == [[got.copy], [later.copy]] and held == [True]
+    assert sorted(run.reset) == sorted([got.copy, later.copy])
+
