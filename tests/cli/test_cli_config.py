@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from clirun import run  # tests/cli is on sys.path
 
-from irisenv.cli.main import main
 from irisenv.config import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,14 +33,6 @@ def project(tmp_path, monkeypatch):
     return d
 
 
-def run(capsys, *argv):
-    """main() in-process; returns (exit code, stdout, stderr). Usage errors raise SystemExit."""
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def subprocess_env(**extra):

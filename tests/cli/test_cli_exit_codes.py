@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from clirun import run  # tests/cli is on sys.path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "unit"))
 from fake_engine import HEALTHY_IRIS, IMG_ID, FakeEngine  # noqa: E402
@@ -53,14 +54,6 @@ def project_dir(tmp_path, monkeypatch) -> Path:
     return tmp_path
 
 
-def run(capsys, *argv) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err and "internal error" not in err, err
-    return code, out, err
 
 
 def synced(capsys, fake: FakeEngine, *, iris=HEALTHY_IRIS) -> None:

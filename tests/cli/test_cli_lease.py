@@ -10,13 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from clirun import run  # tests/cli is on sys.path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "unit"))
 from fake_engine import IMAGE, IMG_ID, FakeEngine  # noqa: E402
 from pool_helpers import T, TOML, IrisPool, project, synced  # noqa: E402
 
 from irisenv import leases  # noqa: E402
-from irisenv.cli.main import main  # noqa: E402
 from irisenv.core import leases as core  # noqa: E402
 from irisenv.engine import retry  # noqa: E402
 
@@ -36,13 +36,6 @@ def fake(monkeypatch, tmp_path) -> FakeEngine:
     return eng
 
 
-def run(capsys, *argv) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def state(fake, n):

@@ -3,17 +3,11 @@ usage errors naming the verb, and the docs the CLI points at."""
 from __future__ import annotations
 
 import pytest
+from clirun import run  # tests/cli is on sys.path
 
-from irisenv.cli.main import build_parser, main
+from irisenv.cli.main import build_parser
 
 
-def run(capsys, *argv):
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 # ------------------------------------------------------------------ --timeout
