@@ -112,13 +112,18 @@ class Observing:
                                           or other.labels.get(L.PROJECT) != project.name):
                     foreign[d.name] = other  # not ours, or another irisenv project's
         if out["iris"]:  # the lease table's held pool copies, for the plan
-            from .pool_sync import with_held
+            from .core.iris_record import POOL
 
             wants = project.iris_desired()
             for d, c in current:
-                if c.id in out["iris"] and d.instance in wants:
-                    out["iris"][c.id] = with_held(engine, project.name, d.instance,
-                                                  out["iris"][c.id], wants[d.instance])
+                seen, want = out["iris"].get(c.id), wants.get(d.instance)
+                # only an instance with a pool (or copies IRIS records) reads the lease
+                # table: a no-op plan without pools imports none of it
+                if seen is not None and want is not None and (want.pools
+                                                               or seen.recorded(POOL)):
+                    from .pool_sync import with_held
+
+                    out["iris"][c.id] = with_held(engine, project.name, d.instance, seen, want)
         containers = tuple(replace(c, actual=out["actual"].get(c.id)) for c in containers)
         return Observed(project=project.name, containers=containers, image_ids=images,
                         foreign_by_name=foreign, volumes=volumes, iris=out["iris"],

@@ -52,15 +52,19 @@ class Project:
         """IrisDesired by instance, with each namespace's declared init hashed (once per
         Project: files whose size and mtime are unchanged are not read again)."""
         if getattr(self, "_iris_desired", None) is None:
-            from .core import init
             from .core.iris_plan import IrisDesired
 
-            hashes = init.cache() if any(ns.init for inst in self.config.instances.values()
-                                         for ns in inst.namespaces) else None
-            self._iris_desired = {name: IrisDesired.of(inst, init.declared(inst, hashes))
-                                  for name, inst in self.config.instances.items()}
-            if hashes is not None:
+            instances = self.config.instances
+            if any(ns.init for inst in instances.values() for ns in inst.namespaces):
+                from .core import init
+
+                hashes = init.cache()
+                self._iris_desired = {name: IrisDesired.of(inst, init.declared(inst, hashes))
+                                      for name, inst in instances.items()}
                 hashes.save()
+            else:  # no init declared: nothing to hash, core/init not imported
+                self._iris_desired = {name: IrisDesired.of(inst, {})
+                                      for name, inst in instances.items()}
         return self._iris_desired
 
     def passwords(self) -> dict:
@@ -110,9 +114,7 @@ class Project:
         desired = self.desired()
         observed = observing.result(desired, tags_to_check(desired, options) if registry else ())
         iris = self.iris_desired()
-        from .core.init import applied
-
-        init_previous = applied().get
+        init_previous = _lazy_applied()
         unreachable = self.unreachable()
         plan = reconcile(desired, observed, options, iris, init_previous)
         plan.problems.extend(unreachable)
@@ -221,3 +223,18 @@ class Project:
                                f"no container {name} with irisenv's labels exists",
                                "run `irisenv sync` first")
         return c.id
+
+
+def _lazy_applied():
+    """``previous(digest)`` for the plan: the state dir's applied-init manifests, read (and
+    core/init imported) only when a plan asks, i.e. when an init changed."""
+    got: list = []
+
+    def previous(digest):
+        if not got:
+            from .core.init import applied
+
+            got.append(applied())
+        return got[0].get(digest)
+
+    return previous

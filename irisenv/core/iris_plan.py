@@ -218,6 +218,8 @@ def init_actions(d: IrisDesired, o: IrisObserved, claim: tuple = (), *,
     initialised namespace loses data: it is planned only with ``drop_durable``, else kept.
     ``previous(digest)`` -> {rel: sha} of an init applied before (the state dir's), to
     name the changed files."""
+    if not d.inits:  # nothing declared: core/init stays unimported on this path
+        return (), ()
     from .init import PENDING, changed_files
 
     acts, kept = [], []
