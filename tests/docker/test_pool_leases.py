@@ -43,7 +43,11 @@ def settled(project, clean: int, timeout: float = 60.0):
         n = t.read().counts(T)
         return n if n["clean"] == clean and not (n["dirty"] or n["resetting"]) else None
 
-    return wait_for(done, timeout=timeout, what=f"{clean} clean copies of APP")
+    try:
+        return wait_for(done, timeout=timeout, what=f"{clean} clean copies of APP")
+    except AssertionError as exc:  # say what each copy is left in, and why
+        copies = {k: (c.state, getattr(c, "error", "")) for k, c in t.read().copies.items()}
+        raise AssertionError(f"{exc}; the copies: {copies}") from None
 
 
 # ---------------------------------------------------------------------- (a) 200 tests
