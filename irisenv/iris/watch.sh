@@ -1,10 +1,11 @@
 #!/bin/sh
 # irisenv monitoring watcher: runs INSIDE an IRIS container (POSIX sh: dash on the Ubuntu-based
 # IRIS images, busybox sh in the test stand-in). It samples the container's own cgroup (v1 or
-# v2) every sample_ms, and suspends ^SystemPerformance collection when CPU or memory stays
-# above the policy's disable thresholds for disable_window_ms, and resumes it when both stay
-# below the enable thresholds for enable_window_ms. A user's pause (the `pause` file) is never
-# undone. Formulas and sources: docs/learnings/monitoring-watcher.md.
+# v2) every sample_ms, and suspends ^SystemPerformance collection when the CPU rate over
+# disable_window_ms is above cpu_disable, or memory stays above memory_disable for that
+# window; it resumes collection when both stay below the enable thresholds for
+# enable_window_ms. A user's pause (the `pause` file) is never undone. Formulas, sources and
+# the --after hook that starts it: docs/learnings/monitoring-watcher.md.
 #
 #   sh watch.sh start   start the daemon unless a live one is recorded in watch.pid; returns
 #                       at once, exit 0 (it runs from iris-main --after on every container start)
@@ -29,6 +30,7 @@ CG=${IRISENV_MON_CGROUP:-/sys/fs/cgroup}
 IRIS=${IRISENV_MON_IRIS:-iris}
 INST=${IRISENV_MON_INSTANCE:-${ISC_PACKAGE_INSTANCENAME:-IRIS}}
 PROC=${IRISENV_MON_PROC:-/proc}
+INACT_AT=
 SELF=$0
 NL='
 '
@@ -156,31 +158,62 @@ read_mem() {  # M = memory used minus inactive file cache, bytes ("" when unread
     M=
     { read -r M <"$F_MEM"; } 2>/dev/null
     case $M in '' | *[!0-9]*) M=; return ;; esac
-    _ina=0
-    { while read -r _k _v; do
-        [ "$_k" = "$INACTIVE_KEY" ] && { _ina=$_v; break; }
-    done <"$F_MEMSTAT"; } 2>/dev/null
-    case $_ina in '' | *[!0-9]*) _ina=0 ;; esac
-    if [ "$_ina" -lt "$M" ]; then M=$((M - _ina)); else M=0; fi
+    # memory.stat is ~40 lines that dash reads a byte per system call: the cache figure
+    # moves slowly, so it is read once a second, the usage every sample
+    if [ -z "$INACT_AT" ] || [ $((NOW - INACT_AT)) -ge 100 ] || [ "$NOW" -lt "$INACT_AT" ]; then
+        INACT_AT=$NOW INACTIVE=0
+        { while read -r _k _v; do
+            [ "$_k" = "$INACTIVE_KEY" ] && { INACTIVE=$_v; break; }
+        done <"$F_MEMSTAT"; } 2>/dev/null
+        case $INACTIVE in '' | *[!0-9]*) INACTIVE=0 ;; esac
+    fi
+    if [ "$INACTIVE" -lt "$M" ]; then M=$((M - INACTIVE)); else M=0; fi
 }
 pct() {  # tenths of a percent -> "97.3"
     PCT=$(($1 / 10)).$(($1 % 10))
 }
 
+# CPU is a rate: the container's CPU time over the last disable_window_ms (at least one
+# sample) per wall time and CPUs allowed. One 250 ms sample alone is noisy under a CPU quota:
+# it holds 2 or 3 of the scheduler's 100 ms quota periods, so a saturated container reads
+# anywhere from 80 to 120 %. Q keeps "uptime:usage" points (comma-separated) back to the
+# newest one at least the window old.
 sample() {
     read_now
     read_usage
     read_mem
-    CPU= MEM=
-    if [ -n "$U" ] && [ -n "$PREV_U" ] && [ "$NOW" -gt "$PREV_NOW" ] && [ "$U" -ge "$PREV_U" ]; then
-        # percent of the CPUs allowed, in tenths: dU[us] / dT[cs] / CPUs * 10
-        CPU=$((100 * (U - PREV_U) / ((NOW - PREV_NOW) * NCPU_M)))
+    CPU= MEM= SPAN=0
+    if [ -n "$U" ]; then
+        _old=$IFS; IFS=,
+        set -- $Q
+        IFS=$_old
+        _last=
+        for _pt in "$@"; do _last=$_pt; done
+        # a counter that went back (another cgroup?) or a clock that did not move: start over
+        if [ -n "$_last" ] && { [ "$U" -lt "${_last#*:}" ] || [ "$NOW" -le "${_last%%:*}" ]; }; then
+            set --
+        fi
+        set -- "$@" "$NOW:$U"
+        while [ $# -gt 2 ]; do
+            [ $((NOW - ${2%%:*})) -ge $((P_DWIN / 10)) ] || break
+            shift
+        done
+        _old=$IFS; IFS=,
+        Q="$*"
+        IFS=$_old
+        if [ $# -ge 2 ]; then
+            SPAN=$((NOW - ${1%%:*}))
+            # percent of the CPUs allowed, in tenths: dU[us] / dT[cs] / CPUs * 10
+            CPU=$((100 * (U - ${1#*:}) / (SPAN * NCPU_M)))
+        fi
+    else
+        Q=
     fi
     if [ -n "$M" ] && [ "$MEMLIM" -gt 0 ]; then
         MEM=$((M * 1000 / MEMLIM))
     fi
     START=$PREV_NOW  # this sample covers START..NOW
-    PREV_NOW=$NOW PREV_U=$U
+    PREV_NOW=$NOW
     if [ -n "$CPU" ]; then pct "$CPU"; CPU_S=$PCT; else CPU_S=-; fi
     if [ -n "$MEM" ]; then pct "$MEM"; MEM_S=$PCT; else MEM_S=-; fi
 }
@@ -226,7 +259,7 @@ log_transition() {  # text...
     fi
 }
 transition() {  # new-state reason [note]
-    ST=$1 REASON=$2 SINCE=$EPOCH HIGH_AT= LOW_AT=
+    ST=$1 REASON=$2 SINCE=$EPOCH LOW_AT=
     log_transition "$1 $2 cpu=$CPU_S mem=$MEM_S${3:+ $3}"
     write_state
 }
@@ -308,14 +341,22 @@ step() {
         return 0
     fi
     [ "$ST" = off ] && transition collecting -
-    # over a disable threshold / under both enable thresholds, from the start of this sample
+    # Over a threshold: CPU over the whole disable window (the rate is taken over it), or
+    # memory in every sample for the window. Under both: every sample for the enable window.
     HIGH= LOW=
-    if [ -n "$CPU" ] && [ "$CPU" -gt $((P_CPU_DIS * 10)) ]; then HIGH=cpu
-    elif [ -n "$MEM" ] && [ "$MEM" -gt $((P_MEM_DIS * 10)) ]; then HIGH=memory
-    elif [ -n "$CPU" ] && [ -n "$MEM" ] && [ "$CPU" -lt $((P_CPU_EN * 10)) ] &&
-        [ "$MEM" -lt $((P_MEM_EN * 10)) ]; then LOW=1
+    if [ -n "$MEM" ] && [ "$MEM" -gt $((P_MEM_DIS * 10)) ]; then
+        [ -n "$MEMHI_AT" ] || MEMHI_AT=${START:-$NOW}
+    else
+        MEMHI_AT=
     fi
-    if [ -n "$HIGH" ]; then [ -n "$HIGH_AT" ] || HIGH_AT=${START:-$NOW}; else HIGH_AT=; fi
+    if [ -n "$CPU" ] && [ "$CPU" -gt $((P_CPU_DIS * 10)) ] && [ "$SPAN" -ge $((P_DWIN / 10)) ]; then
+        HIGH=cpu
+    elif [ -n "$MEMHI_AT" ] && [ $((NOW - MEMHI_AT)) -ge $((P_DWIN / 10)) ]; then
+        HIGH=memory
+    elif [ -n "$CPU" ] && [ -n "$MEM" ] && [ "$CPU" -lt $((P_CPU_EN * 10)) ] &&
+        [ "$MEM" -lt $((P_MEM_EN * 10)) ]; then
+        LOW=1
+    fi
     if [ -n "$LOW" ]; then [ -n "$LOW_AT" ] || LOW_AT=${START:-$NOW}; else LOW_AT=; fi
     [ -n "$RETRY_AT" ] && [ "$NOW" -ge "$RETRY_AT" ] && RETRY_AT=
 
@@ -336,8 +377,7 @@ step() {
                 do_action resume collecting - || { ST=suspended REASON=manual; write_state; }
             fi ;;
         collecting)
-            if [ -n "$HIGH_AT" ] && [ -z "$RETRY_AT" ] &&
-                [ $((NOW - HIGH_AT)) -ge $((P_DWIN / 10)) ]; then
+            if [ -n "$HIGH" ] && [ -z "$RETRY_AT" ]; then
                 do_action suspend suspended "$HIGH"
             fi ;;
         suspended)
@@ -404,8 +444,10 @@ cmd_run() {
     sync_epoch
     epoch
     load_state
-    PREV_NOW= PREV_U= HIGH_AT= LOW_AT= RETRY_AT= LAST_SAMPLE= LAST_STATE= START=
-    read_usage; PREV_NOW=$NOW PREV_U=$U
+    Q= PREV_NOW= MEMHI_AT= LOW_AT= RETRY_AT= LAST_SAMPLE= LAST_STATE= START=
+    read_usage
+    PREV_NOW=$NOW
+    [ -n "$U" ] && Q=$NOW:$U
     CPU_S=- MEM_S=- CPU= MEM=
     echo "$(date) watcher $$ started (cgroup v$CGV, $NCPU_M/1000 CPUs, memory limit $MEMLIM)" >&2
     write_state
@@ -452,22 +494,26 @@ cmd_once() {
     sync_epoch
     epoch
     load_state
-    PREV_NOW= PREV_U= HIGH_AT= LOW_AT= RETRY_AT= LAST_SAMPLE= START=
+    Q= PREV_NOW= MEMHI_AT= LOW_AT= RETRY_AT= LAST_SAMPLE= START=
     _l=
     { read -r _l <"$DIR/watch.once"; } 2>/dev/null
     for _w in $_l; do
         case $_w in
-            PREV_NOW=* | PREV_U=* | HIGH_AT=* | LOW_AT=* | RETRY_AT=* | LAST_SAMPLE=*)
+            PREV_NOW=* | MEMHI_AT=* | LOW_AT=* | RETRY_AT=* | LAST_SAMPLE=*)
                 _v=${_w#*=}
                 case $_v in *[!0-9]*) _v= ;; esac
                 eval "${_w%%=*}=\$_v" ;;
+            Q=*)
+                _v=${_w#Q=}
+                case $_v in *[!0-9:,]*) _v= ;; esac
+                Q=$_v ;;
         esac
     done
     step
     log_sample
     write_state
-    printf 'PREV_NOW=%s PREV_U=%s HIGH_AT=%s LOW_AT=%s RETRY_AT=%s LAST_SAMPLE=%s\n' \
-        "$PREV_NOW" "$PREV_U" "$HIGH_AT" "$LOW_AT" "$RETRY_AT" "$LAST_SAMPLE" >"$DIR/watch.once"
+    printf 'Q=%s PREV_NOW=%s MEMHI_AT=%s LOW_AT=%s RETRY_AT=%s LAST_SAMPLE=%s\n' \
+        "$Q" "$PREV_NOW" "$MEMHI_AT" "$LOW_AT" "$RETRY_AT" "$LAST_SAMPLE" >"$DIR/watch.once"
     cat "$DIR/state"
 }
 

@@ -22,9 +22,10 @@ def test_cpu_over_the_threshold_suspends_after_the_disable_window_not_before(tmp
     box = Box(tmp_path, sh, v)
     assert box.once()["cpu"] == "-"  # no previous sample yet
     assert box.step(cpu=20)["state"] == "collecting"
-    s = box.step(cpu=100)  # over 90 % for 250 ms of the 500 ms window
-    assert (s["state"], s["cpu"]) == ("collecting", "100.0") and box.calls() == []
-    s = box.step(cpu=100)  # 500 ms over: suspend
+    # the CPU figure is the rate over the disable window (500 ms, two samples)
+    s = box.step(cpu=100)  # 250 ms at 100 %, 250 ms at 20 %
+    assert (s["state"], s["cpu"]) == ("collecting", "60.0") and box.calls() == []
+    s = box.step(cpu=100)  # 500 ms at 100 %: suspend
     assert (s["state"], s["reason"]) == ("suspended", "cpu")
     assert box.calls() == ["do suspend"]
     assert box.transitions() == [["suspended", "cpu", "cpu=100.0", "mem=25.0"]]
@@ -51,9 +52,10 @@ def test_resume_only_after_the_enable_window_below_both_enable_thresholds(tmp_pa
     assert box.state()["state"] == "suspended"
     # between the thresholds (85..90 %): neither suspends again nor starts the window
     assert box.step(cpu=87, n=60)["state"] == "suspended"
-    # under both for 9.75 s: still suspended; a sample over cpu_enable restarts the window
-    assert box.step(cpu=10, n=39)["state"] == "suspended"
-    assert box.step(cpu=86)["state"] == "suspended"
+    # under both for 9.5 s, then 500 ms over cpu_enable (its first sample still averages
+    # 48 %: 9.75 s under): still suspended, and the window starts again
+    assert box.step(cpu=10, n=38)["state"] == "suspended"
+    assert box.step(cpu=86, n=2)["state"] == "suspended"
     assert box.step(cpu=10, n=39)["state"] == "suspended"
     assert box.calls() == ["do suspend"]
     s = box.step(cpu=10)  # 10 s under both
@@ -110,12 +112,10 @@ def test_a_fractional_quota_and_a_quota_over_the_cpuset(tmp_path, sh):
     box = Box(tmp_path, sh, 2, quota=(150000, 100000))  # 1.5 CPUs
     box.once()
     box.ncpus = 0.75
-    box.advance(cpu=100)
-    assert box.once()["cpu"] == "50.0"
+    assert box.step(cpu=100)["cpu"] == "50.0"
     (box.cg / "cpu.max").write_text("800000 100000\n")  # 8 CPUs on a 2-CPU cpuset: 2
     box.ncpus = 1
-    box.advance(cpu=100)
-    assert box.once()["cpu"] == "50.0"
+    assert box.step(cpu=100, n=3)["cpu"] == "50.0"
 
 
 @BOTH
@@ -173,9 +173,11 @@ def test_the_policy_thresholds_and_windows_are_read_from_the_policy(tmp_path, sh
     box.step(cpu=10)
     box.step(cpu=60, n=3)
     assert box.state()["state"] == "collecting"  # 750 ms over 50 %
-    assert box.step(cpu=60)["state"] == "suspended"
-    box.step(cpu=30)
-    assert box.step(cpu=30)["state"] == "collecting"  # 500 ms under 40 %
+    assert box.step(cpu=60)["state"] == "suspended"  # 1 s at 60 %
+    # the CPU figure is the rate over 1 s: 45 % after 250 ms at 0, 30 % after 500 ms (under
+    # 40 %: the enable window starts with that sample); 500 ms later resumed
+    assert box.step(cpu=0, n=2)["state"] == "suspended"
+    assert box.step(cpu=0)["state"] == "collecting"
 
 
 @BOTH
