@@ -18,7 +18,7 @@ import time
 from contextlib import ExitStack
 from dataclasses import dataclass
 
-from .core.plan import Create, Options, Plan, Replace
+from .core.plan import Create, Options, Plan, Promote, Replace
 from .errors import ConfigError, ConflictError, IrisenvError, PortInUseError, RefusedError
 
 PLANS = 3  # plans a sync may make when the engine keeps changing under it
@@ -132,7 +132,7 @@ class Leases:
     def taken(self, plan, errors: dict) -> dict:
         """{instance: ports} of the leased ports a new container of ``plan`` could not
         publish (another program holds them): avoided from now on in this sync."""
-        new = {s.desired.instance for s in plan.steps if isinstance(s, (Create, Replace))}
+        new = {s.desired.instance for s in plan.steps if isinstance(s, (Create, Replace, Promote))}
         out = {}
         for instance, exc in errors.items():
             leased = set((self.ports or {}).get(instance, {}).values())
