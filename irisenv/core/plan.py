@@ -517,6 +517,9 @@ def sort_spares(d: DesiredContainer, spares: list, image_id: str | None,
             why = f"spare of an older spec ({', '.join(fields)})"
         elif newer is not None or image_id is None or s.image_id != image_id:
             why = "spare of an older image"
+        elif d.host_ports and s.labels.get(L.PORTS) != d.labels.get(L.PORTS):
+            # made with other leased host ports (a sync's lease: plan has none to compare)
+            why = "spare made for other host ports than the instance's lease"
         else:
             usable.append(s)
             continue

@@ -155,6 +155,18 @@ def test_an_interrupted_promotion_says_why_it_is_replaced():
     assert "a spare's promotion was interrupted" in " ".join(steps(plan, Replace)[0].reasons)
 
 
+def test_a_spare_made_for_other_leased_ports_is_drained():
+    """Docker cannot change a container's port bindings: a spare made before the lease
+    changed (its port was taken meanwhile) would publish the old port."""
+    before = replace(never(), host_ports={"superserver": 41972, "web": 41973})
+    d = replace(never(), host_ports={"superserver": 41980, "web": 41973})
+    plan = reconcile([d], obs(current(before), spare(before), ready=(CID, SPARE)))
+    assert not steps(plan, Promote)
+    assert "other host ports" in steps(plan, Remove)[0].reason
+    plan = reconcile([before], obs(current(before), spare(before), ready=(CID, SPARE)))
+    assert steps(plan, Promote)
+
+
 def test_a_spare_attached_to_a_network_is_never_promoted():
     d = never()
     plan = reconcile([d], obs(current(d), spare(d, networks=("bridge",)), ready=(CID, SPARE)))
