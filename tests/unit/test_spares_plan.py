@@ -14,6 +14,7 @@ from irisenv.core.iris_plan import IrisDesired
 from irisenv.core.plan import (ConvergeWhenReady, Create, CreateSpare, Options, Promote, Remove,
                                Replace, reconcile)
 from irisenv.core.render import plan_json, plan_text
+from irisenv.engine import retry
 
 pytestmark = pytest.mark.usefixtures("fast_retries")
 
@@ -232,3 +233,18 @@ def test_a_spare_that_fails_to_start_is_removed_and_the_sync_fails_naming_it():
     result = ex.run(reconcile([d], observe(fake), Options(wait=False)))
     assert list(result.errors) == ["spare:demo-iris-spare-1"]
     assert fake.by_name("demo-iris-spare-1") == [] and len(fake.by_name(d.name)) == 1
+
+
+def test_down_removes_spares_without_a_graceful_stop_and_stops_the_instance():
+    from irisenv.down import remove_project
+
+    fake = FakeEngine()
+    d = never()
+    inst = fake.add(d.name, d.labels)
+    sp = fake.add("demo-iris-spare-1", {**d.labels, L.ROLE: L.SPARE}, networks=())
+    promoted = fake.add("demo-db", {**never(name="db").labels, L.ROLE: L.SPARE})
+    removed = remove_project(retry.with_retries(fake), "demo", volumes=False)
+    assert sorted(removed["containers"]) == ["demo-db", "demo-iris", "demo-iris-spare-1"]
+    stopped = {c[1] for c in fake.calls("stop")}
+    assert stopped == {inst, promoted}  # a promoted spare is the instance: stopped gracefully
+    assert sp not in stopped and not fake.containers
