@@ -1,7 +1,8 @@
 """The plan: typed steps, and the pure reconcile(desired, observed) -> Plan.
 
 A sync runs in two phases, each observe -> pure plan -> apply. Phase one is the containers:
-this module's steps (pull, create, start, replace, remove, wait). Phase two is IRIS itself,
+this module's steps (pull, create, start, replace, promote a warm spare, create a spare,
+remove, wait). Phase two is IRIS itself,
 per instance, once it is ready: the in-place actions of core/iris_plan.py. For an instance
 whose IRIS already answered when the plan was made, the plan carries its IRIS actions now
 (Converge); for one that is new, changed or not ready, it carries ConvergeWhenReady: the
