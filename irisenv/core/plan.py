@@ -86,6 +86,7 @@ class Promote:
     desired: DesiredContainer
     spare: ObservedContainer
     old: ObservedContainer | None = None
+    why: str = "no container for this instance"  # the cause of the replace or create it is
     symbol = "-/+"
     kind = "promote"
 
@@ -95,9 +96,7 @@ class Promote:
 
     @property
     def cause(self) -> str:
-        why = 'reuse = "never": a fresh container every sync' if self.old is not None else \
-            "no container for this instance"
-        return f"{why}; spare {self.spare.name} ({self.spare.short_id}) is ready"
+        return f"{self.why}; spare {self.spare.name} ({self.spare.short_id}) is ready"
 
 
 @dataclass(frozen=True)
@@ -420,7 +419,7 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
         def promote_or(make, old=None):
             """Swap in a ready spare, else ``make`` (today's path, and a note says so)."""
             if ready:
-                plan.steps.append(Promote(d, ready[0], old))
+                plan.steps.append(Promote(d, ready[0], old, make.cause))
                 usable.remove(ready[0])
                 if options.wait:
                     plan.steps.append(wait(d, ready[0]))
