@@ -272,14 +272,24 @@ class Executor:
         return spare.id
 
     def create_spare(self, step: CreateSpare) -> None:
-        """Create and start a spare; its boot is not waited for (a later sync probes it)."""
+        """Create and start a spare; its boot is not waited for (a later sync probes it).
+        A spare that cannot be made is a warning, not the sync's failure: the instance is
+        what was asked for, and the next sync tries again (what was made is removed)."""
         d = step.desired
         self.report.event("spare", f"creating spare {step.name}", instance=d.instance)
-        cid = self._make(d, step.name, spare=True)
+        cid = None
         try:
+            cid = self._make(d, step.name, spare=True)
             self.engine.start(cid)
+        except IrisenvError as exc:
+            if cid is not None:
+                self._discard(cid)
+            self.report.event("warning", f"spare {step.name} could not be made: {exc.what} "
+                              f"({exc.why}); the next sync tries again", instance=d.instance)
+            return
         except BaseException:
-            self._discard(cid)
+            if cid is not None:
+                self._discard(cid)
             raise
         self.report.event("spare-started", f"started spare {step.name} ({cid[:12]}); it boots "
                           "while you work", instance=d.instance)

@@ -218,11 +218,15 @@ def test_the_executor_boots_a_spare_detached_and_promotes_it_with_the_instances_
     assert fake.containers[new_spare]["ports"] == {}
 
 
-def test_a_spare_that_fails_to_start_is_removed_and_the_sync_fails_naming_it():
+def test_a_spare_that_fails_to_start_is_removed_and_warned_about_the_instance_is_ready():
+    from fake_engine import Events
+
     from irisenv.errors import IrisenvError
 
     fake = FakeEngine()
+    fake.iris_on_start = {}
     ex, _ = executor(fake)
+    ex.report = Events()
     d = never()
 
     def start(cid):
@@ -230,9 +234,11 @@ def test_a_spare_that_fails_to_start_is_removed_and_the_sync_fails_naming_it():
             raise IrisenvError("cannot start the spare", "the engine said no")
 
     fake.hooks["start"] = start
-    result = ex.run(reconcile([d], observe(fake), Options(wait=False)))
-    assert list(result.errors) == ["spare:demo-iris-spare-1"]
-    assert fake.by_name("demo-iris-spare-1") == [] and len(fake.by_name(d.name)) == 1
+    result = ex.run(reconcile([d], observe(fake)))
+    assert result.errors == {} and list(result.ready) == [d.instance]
+    assert fake.by_name("demo-iris-spare-1") == []  # nothing half-made left
+    [warning] = ex.report.said("warning")
+    assert "spare demo-iris-spare-1 could not be made" in warning and "next sync" in warning
 
 
 def test_down_removes_spares_without_a_graceful_stop_and_stops_the_instance():
