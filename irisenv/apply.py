@@ -120,8 +120,8 @@ class Executor:
                 container_id = self.start(step)
             elif isinstance(step, Replace):
                 container_id = self.replace(step)
-            elif isinstance(step, Promote):
-                container_id = self.promote(step)
+            elif isinstance(step, Promote):  # a spare whose IRIS answered the plan's probe
+                container_id = result.ready[step.desired.instance] = self.promote(step)
             elif isinstance(step, CreateSpare):
                 self.create_spare(step)
             elif isinstance(step, Remove):

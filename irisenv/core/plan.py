@@ -421,9 +421,8 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
             if ready:
                 plan.steps.append(Promote(d, ready[0], old, make.cause))
                 usable.remove(ready[0])
-                if options.wait:
-                    plan.steps.append(wait(d, ready[0]))
-                    converge(d, ready[0], True, fresh=True)
+                if options.wait:  # no ladder: its IRIS answered the plan's probe; phase
+                    converge(d, ready[0], True, fresh=True)  # two probes it once more
                 return
             if d.spares:
                 plan.notes.append(f"{d.instance}: " + no_spare_note(usable))
