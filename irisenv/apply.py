@@ -17,8 +17,8 @@ import time
 from dataclasses import dataclass, field
 
 from .core import labels as L
-from .core.plan import (Converge, ConvergeWhenReady, Create, Plan, Pull, Remove, Replace, Start,
-                        Wait)
+from .core.plan import (Converge, ConvergeWhenReady, Create, CreateSpare, Plan, Promote, Pull,
+                        Remove, Replace, Start, Wait)
 from .errors import IrisenvError, PortInUseError, RefusedError
 
 PORT_ATTEMPTS = 3  # starts of a container whose "auto" port another program took meanwhile
@@ -68,7 +68,9 @@ class Executor:
         for step in plan.steps:
             if isinstance(step, Pull):
                 continue
-            if hasattr(step, "desired"):
+            if getattr(step, "group", None):  # a spare's: never waited for by its instance
+                key = step.group
+            elif hasattr(step, "desired"):
                 key = step.desired.instance
             elif step.container.instance in planned:
                 # a leftover (dead, or a temp name) of an instance planned here: remove it in
@@ -118,6 +120,10 @@ class Executor:
                 container_id = self.start(step)
             elif isinstance(step, Replace):
                 container_id = self.replace(step)
+            elif isinstance(step, Promote):  # a spare whose IRIS answered the plan's probe
+                container_id = result.ready[step.desired.instance] = self.promote(step)
+            elif isinstance(step, CreateSpare):
+                self.create_spare(step)
             elif isinstance(step, Remove):
                 self.remove(step)
             elif isinstance(step, Wait):
@@ -149,11 +155,11 @@ class Executor:
         self.engine.pull(step.image, on_progress=progress)
         self.report.event("pulled", f"pulled image {step.image}")
 
-    def _make(self, d, name: str) -> str:
+    def _make(self, d, name: str, spare: bool = False) -> str:
         """Create (not start) a container under ``name`` with irisenv's files copied in."""
         from .core.runspec import run_spec  # not imported by a sync with nothing to create
 
-        spec = run_spec(d, name)
+        spec = run_spec(d, name, spare=spare)
         for volume in spec.volumes:
             self.engine.create_volume(volume.volume, volume.labels)
         try:
@@ -249,10 +255,49 @@ class Executor:
                           instance=d.instance)
         return new
 
+    def promote(self, step: Promote) -> str:
+        """The old container is removed at once, not stopped gracefully: a fresh container
+        every sync keeps none of its data (and spares exclude a volume). Then the spare
+        takes the instance's name, and its ports (the same bindings) are published. Each
+        operation leaves a state the next plan recognizes (docs/spares.md)."""
+        d, spare, old = step.desired, step.spare, step.old
+        self.report.event("promote", f"promoting spare {spare.name} ({spare.short_id}), ready "
+                          f"since before this sync, to {d.name}", instance=d.instance)
+        if old is not None:
+            self.engine.remove(old.id)
+        self.engine.rename(spare.id, d.name)
+        self.engine.attach(spare.id)
+        self.report.event("promoted", f"promoted {spare.short_id} to {d.name}" + (
+            f" (replacing {old.short_id})" if old is not None else ""), instance=d.instance)
+        return spare.id
+
+    def create_spare(self, step: CreateSpare) -> None:
+        """Create and start a spare; its boot is not waited for (a later sync probes it).
+        A spare that cannot be made is a warning, not the sync's failure: the instance is
+        what was asked for, and the next sync tries again (what was made is removed)."""
+        d = step.desired
+        self.report.event("spare", f"creating spare {step.name}", instance=d.instance)
+        cid = None
+        try:
+            cid = self._make(d, step.name, spare=True)
+            self.engine.start(cid)
+        except IrisenvError as exc:
+            if cid is not None:
+                self._discard(cid)
+            self.report.event("warning", f"spare {step.name} could not be made: {exc.what} "
+                              f"({exc.why}); the next sync tries again", instance=d.instance)
+            return
+        except BaseException:
+            if cid is not None:
+                self._discard(cid)
+            raise
+        self.report.event("spare-started", f"started spare {step.name} ({cid[:12]}); it boots "
+                          "while you work", instance=d.instance)
+
     def remove(self, step: Remove) -> None:
         c = step.container
         self.report.event("remove", f"removing {c.name} ({step.reason})", instance=c.instance)
-        if c.state in ("running", "restarting", "paused"):
+        if c.state in ("running", "restarting", "paused") and not step.spare:
             try:
                 self.engine.stop(c.id, None)
             except IrisenvError:

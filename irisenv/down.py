@@ -26,9 +26,14 @@ def remove_project(engine, project: str, *, volumes: bool, reporter=None,
             return removed  # nothing to remove: no engine-side lock either
         held.enter_context(hold(engine, project, "down", lease=lock_timeout,
                                 timeout=lock_timeout, reporter=reporter))
+        from .core import labels as L
+
         for c in engine.list_project(project):
-            reporter.event("remove", f"stopping and removing {c.name}", instance=c.instance)
-            if c.state in ("running", "restarting", "paused"):
+            # a warm spare holds nothing of the user's: no graceful stop (docs/spares.md)
+            spare = c.made_as_spare and c.name != L.container_name(project, c.instance or "")
+            reporter.event("remove", f"{'removing' if spare else 'stopping and removing'} "
+                           f"{c.name}", instance=c.instance)
+            if c.state in ("running", "restarting", "paused") and not spare:
                 try:  # graceful, with the container's own stop_timeout
                     engine.stop(c.id, None)
                 except IrisenvError:

@@ -4,7 +4,8 @@ The one observe path of `plan`, `sync` and `status`: one container list by label
 inspect per image, a look-up of each instance's container name, the project's volumes when
 storage needs them, one inspect per instance's container (its real settings) and one IRIS
 state probe per running instance (which also proves IRIS answers a session: an instance
-whose probe answered is ready). For the images whose tag is to be checked (pull = "always",
+whose probe answered is ready; so is a warm spare of the current spec, docs/spares.md).
+For the images whose tag is to be checked (pull = "always",
 core/plan.py tags_to_check) and that are on the engine: the local image's digests and one
 registry round trip through the engine (the digest behind the tag), alongside the rest;
 no other image is asked of a registry.
@@ -99,6 +100,11 @@ class Observing:
                 iris[c.id] = seen  # probed early, and still the instance's container
             elif c.state == "running":  # a container the early look-up did not see: now
                 jobs.append(lambda d=d, c=c: ("iris", c.id, self._probe(d.instance, c.id)))
+        # a warm spare that may be promoted is probed too: one whose IRIS answers is ready
+        jobs += [lambda d=d, c=c: ("iris", c.id, self._probe(d.instance, c.id))
+                 for d in desired if d.spares for c in containers
+                 if c.instance == d.instance and c.made_as_spare and c.name != d.name
+                 and c.state == "running" and c.hash == d.hash and not c.networks]
         out: dict = {"iris": iris, "actual": {}, "registry": {}}
         for kind, cid, value in concurrently(jobs):
             if value is not None:

@@ -18,7 +18,7 @@ import time
 from contextlib import ExitStack
 from dataclasses import dataclass
 
-from .core.plan import Create, Options, Plan, Replace
+from .core.plan import Create, Options, Plan, Promote, Replace
 from .errors import ConfigError, ConflictError, IrisenvError, PortInUseError, RefusedError
 
 PLANS = 3  # plans a sync may make when the engine keeps changing under it
@@ -40,18 +40,26 @@ def sync(project, options: Options, *, timeout: float, reporter, lock_timeout: f
         first = None
         leases = Leases(project, reporter)
         engine_locked = False
+
+        def lock_engine() -> None:
+            from .enginelock import LEASE_MARGIN, hold
+
+            held.enter_context(hold(project.engine, project.name, "sync",
+                                    lease=timeout + LEASE_MARGIN, timeout=lock_timeout,
+                                    reporter=reporter))
+            leases.engine_locked = True
+
         for attempt in range(1, PLANS + 1):
+            if not engine_locked and changes_certain(project):
+                lock_engine()  # no plan first: it could only say there are changes
+                engine_locked = True
             plan = _planned(project, options, leases)
             if plan.has_changes and not engine_locked:
                 # Changes to make: take the engine-side lock (another machine may sync this
                 # project on the same engine; a no-op never takes it), then plan again from
                 # what the engine holds now, while nobody else changes it.
-                from .enginelock import LEASE_MARGIN, hold
-
-                held.enter_context(hold(project.engine, project.name, "sync",
-                                        lease=timeout + LEASE_MARGIN, timeout=lock_timeout,
-                                        reporter=reporter))
-                engine_locked = leases.engine_locked = True
+                lock_engine()
+                engine_locked = True
                 plan = _planned(project, options, leases)
             first = first or plan
             for note in plan.notes:
@@ -78,6 +86,13 @@ def sync(project, options: Options, *, timeout: float, reporter, lock_timeout: f
             _settle_pools(project, result.errors, reporter, timeout)
     _raise_errors(project, result.errors)
     return SyncOutcome(plan=first, seconds=time.monotonic() - t0, plans=attempt)
+
+
+def changes_certain(project) -> bool:
+    """A sync of an instance under reuse = "never" always changes something (a fresh
+    container, or a spare swapped in): the engine-side lock is taken before the first
+    plan, which saves a whole observe (docs/spares.md)."""
+    return any(i.reuse == "never" for i in project.config.instances.values())
 
 
 def _settle_pools(project, errors: dict, reporter, timeout: float) -> None:
@@ -132,7 +147,7 @@ class Leases:
     def taken(self, plan, errors: dict) -> dict:
         """{instance: ports} of the leased ports a new container of ``plan`` could not
         publish (another program holds them): avoided from now on in this sync."""
-        new = {s.desired.instance for s in plan.steps if isinstance(s, (Create, Replace))}
+        new = {s.desired.instance for s in plan.steps if isinstance(s, (Create, Replace, Promote))}
         out = {}
         for instance, exc in errors.items():
             leased = set((self.ports or {}).get(instance, {}).values())

@@ -120,7 +120,9 @@ class Project:
         plan.problems.extend(unreachable)
         if lease is not None:
             leased = lease(desired, observed, plan)
-            if leased != desired:  # the run specs carry the ports; the decisions are the same
+            # the run specs carry the ports; the decisions are the same, but for a spare
+            # made with other leased ports, which is not promoted (core/plan.sort_spares)
+            if leased != desired:
                 desired = leased
                 plan = reconcile(desired, observed, options, iris, init_previous)
                 plan.problems.extend(unreachable)

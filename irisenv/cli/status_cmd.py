@@ -33,6 +33,9 @@ def collect(project) -> list[dict]:
                "iris": None, "monitor": None, "version": None}
         if wanted[d.instance].pools:
             row["pools"] = _pools(d.instance, wanted[d.instance], leases)
+        spares = _spares(d, observed)
+        if spares:
+            row["spares"] = spares
         rows.append(row)
         if c is None:
             continue
@@ -57,6 +60,20 @@ def collect(project) -> list[dict]:
             rows.append({"instance": c.instance, "container": c.name, "exists": True,
                          "state": c.state, "id": c.short_id, "orphan": True})
     return rows
+
+
+def _spares(d, observed) -> dict | None:
+    """{"wanted", "ready", "booting", "stale"}: the instance's warm spares (docs/spares.md)."""
+    from ..core.plan import sort_spares
+
+    mine = [c for c in observed.containers if c.instance == d.instance and c.made_as_spare
+            and c.name != d.name]
+    if not (mine or d.spares):
+        return None
+    usable, drained = sort_spares(d, mine, observed.image_ids.get(d.image), None)
+    ready = sum(c.id in observed.iris for c in usable)
+    return {"wanted": d.spares, "ready": ready, "booting": len(usable) - ready,
+            "stale": len(drained)}
 
 
 def _lease_table(project, wanted: dict):
@@ -172,6 +189,11 @@ def run(args) -> int:
     for r in rows:
         for line in _pool_lines(r):
             print(line)
+        if r.get("spares"):
+            s = r["spares"]
+            print(f"  {r['instance']}: spares: {s['ready']} ready, {s['booting']} booting"
+                  + (f", {s['stale']} stale (the next sync drains them)" if s["stale"] else "")
+                  + f" (spares = {s['wanted']})")
         st = r.get("iris_state")
         if not st:
             if r.get("iris") == "starting":

@@ -52,7 +52,8 @@ def run(args) -> int:
         rep.close()
     counts = outcome.plan.counts()
     past = {"pull": "pulled", "add": "added", "start": "started", "replace": "replaced",
-            "update": "updated in place", "destroy": "destroyed", "remove": "removed"}
+            "update": "updated in place", "destroy": "destroyed", "remove": "removed",
+            "promote": "swapped in from a spare", "spare": "spare(s) booting"}
     done = ", ".join(f"{n} {past[k]}" for k, n in counts.items() if n)
     summary = (f"sync: project {project.name}: "
                + (done if done else "no changes")

@@ -368,6 +368,17 @@ class _Validator:
                           "running out of memory",
                           f'raise memory to at least "{units.format_size(need)}"'
                           " or lower globals/routines")
+        if i.spares and i.reuse is not None and i.reuse != "never":
+            self.fail(path + ("spares",), f'spares is set but reuse is "{i.reuse}"',
+                      "a spare is swapped in only where a sync makes a fresh container each "
+                      f'time (reuse = "never"); under "{i.reuse}" it would sit idle and hold '
+                      "a running IRIS's memory",
+                      'set reuse = "never", or remove spares')
+        if i.spares and i.storage == "volume":
+            self.fail(path + ("spares",), 'spares is set but storage is "volume"',
+                      "the named volume holds one durable IRIS; a spare booted on it alongside "
+                      "the instance would share its data directory",
+                      'use storage = "ephemeral" or "tmpfs" with spares, or remove spares')
         ports = i.ports
         if ports.preferred is not None and "auto" not in (ports.superserver, ports.web):
             self.fail(path + ("ports", "preferred"),

@@ -139,6 +139,11 @@ INSTANCE = Table("", "One IRIS container.", (
     Field("reuse", Enum(("matching", "never", "always")), "matching",
           "matching: keep the container while its spec matches, replace it when it drifts; "
           "never: a fresh container every sync; always: keep it even when drifted (report drift)."),
+    Field("spares", Int(0, 8), 0,
+          "Warm spare containers booted ahead with the same spec, so that a sync under reuse = "
+          "\"never\" swaps a ready one in instead of waiting for a boot. Each "
+          "costs a running IRIS's memory. Needs reuse = \"never\" and storage other than "
+          "\"volume\"."),
     Field("pull", Enum(("missing", "always", "never")), "missing",
           "When sync pulls the image. missing: only when it is not on the engine; always: "
           "also when the registry has a newer image behind the tag (one registry round trip "

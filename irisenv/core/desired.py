@@ -77,6 +77,7 @@ class DesiredContainer:
     # ports.preferred: where a new "auto" lease starts looking (not in the hash either: a
     # hint for the next lease, not a setting of the container)
     preferred: int | None = None
+    spares: int = 0  # warm spares wanted (not in the hash: a spare count is no container setting)
 
     @property
     def labels(self) -> dict:
@@ -136,7 +137,8 @@ def desired_container(config: Config, inst: Instance, *, license_bytes: bytes | 
         project=config.project, instance=inst.name,
         name=labels.container_name(config.project, inst.name), image=inst.image, spec=spec,
         hash=spec_hash(spec), stop_timeout=inst.stop_timeout, reuse=inst.reuse, pull=inst.pull,
-        files=files, project_dir=str(config.base_dir), preferred=inst.ports.preferred)
+        files=files, project_dir=str(config.base_dir), preferred=inst.ports.preferred,
+        spares=inst.spares or 0)
 
 
 def diff_specs(old: dict | None, new: dict) -> list[tuple[str, object, object]]:

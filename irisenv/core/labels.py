@@ -14,6 +14,10 @@ VERSION = PREFIX + "version"
 CONFIG_FILE = PREFIX + "config-file"
 PROJECT_DIR = PREFIX + "project-dir"  # the checkout that made the container (the port registry's)
 PORTS = PREFIX + "ports"  # {"superserver": 41972, ...}: the host ports the port registry leased
+# "spare": made as a warm spare (docs/spares.md). Docker labels cannot change, so a promoted
+# spare keeps it: the name tells what a container is now (<project>-<instance>: the instance).
+ROLE = PREFIX + "role"
+SPARE = "spare"
 
 
 def is_ours(labels: dict | None) -> bool:
@@ -31,6 +35,11 @@ def container_name(project: str, instance: str) -> str:
 def temp_name(project: str, instance: str) -> str:
     """The name a replacement is created under before the old container goes away."""
     return f"{project}-{instance}-irisenv-new"
+
+
+def spare_name(project: str, instance: str, slot: int) -> str:
+    """A warm spare's name until it is promoted (renamed to container_name)."""
+    return f"{project}-{instance}-spare-{slot}"
 
 
 def volume_name(project: str, instance: str) -> str:

@@ -30,6 +30,7 @@ class ObservedContainer:
     ports: dict = field(default_factory=dict)  # container port (int) -> host port (int)
     status: str = ""  # Docker's human status, e.g. "Up 3 minutes"
     actual: Actual | None = None  # real settings (None: not inspected)
+    networks: tuple = ()  # the networks it is attached to (a spare is on none until promoted)
 
     @property
     def instance(self) -> str | None:
@@ -49,6 +50,11 @@ class ObservedContainer:
             return json.loads(self.labels.get(L.SPEC, ""))
         except ValueError:
             return None
+
+    @property
+    def made_as_spare(self) -> bool:
+        """Made as a warm spare: still one unless it holds the instance's name (promoted)."""
+        return self.labels.get(L.ROLE) == L.SPARE
 
     @property
     def short_id(self) -> str:

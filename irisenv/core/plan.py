@@ -1,7 +1,8 @@
 """The plan: typed steps, and the pure reconcile(desired, observed) -> Plan.
 
 A sync runs in two phases, each observe -> pure plan -> apply. Phase one is the containers:
-this module's steps (pull, create, start, replace, remove, wait). Phase two is IRIS itself,
+this module's steps (pull, create, start, replace, promote a warm spare, create a spare,
+remove, wait). Phase two is IRIS itself,
 per instance, once it is ready: the in-place actions of core/iris_plan.py. For an instance
 whose IRIS already answered when the plan was made, the plan carries its IRIS actions now
 (Converge); for one that is new, changed or not ready, it carries ConvergeWhenReady: the
@@ -77,11 +78,57 @@ class Replace:
 
 
 @dataclass(frozen=True)
+class Promote:
+    """Swap a ready warm spare in as the instance (docs/spares.md): ``old``, the current
+    container, goes (a fresh container every sync: its data is not kept), the spare takes
+    the instance's name and publishes its ports."""
+
+    desired: DesiredContainer
+    spare: ObservedContainer
+    old: ObservedContainer | None = None
+    why: str = "no container for this instance"  # the cause of the replace or create it is
+    symbol = "-/+"
+    kind = "promote"
+
+    @property
+    def container(self) -> ObservedContainer | None:
+        return self.old
+
+    @property
+    def cause(self) -> str:
+        return f"{self.why}; spare {self.spare.name} ({self.spare.short_id}) is ready"
+
+
+@dataclass(frozen=True)
+class CreateSpare:
+    """Create and start a warm spare, detached from every network, without waiting for
+    its boot (a thread of its own in the executor: ``group``)."""
+
+    desired: DesiredContainer
+    name: str
+    symbol = "+"
+    kind = "spare"
+
+    @property
+    def group(self) -> str:
+        return f"spare:{self.name}"
+
+    @property
+    def cause(self) -> str:
+        return f"spares = {self.desired.spares}: booted ahead, swapped in by a later sync"
+
+
+@dataclass(frozen=True)
 class Remove:
     container: ObservedContainer
     reason: str
+    spare: bool = False  # a spare drained: removed in a thread of its own (``group``)
     symbol = "-"
     kind = "remove"
+
+    @property
+    def group(self) -> str | None:
+        return f"spare:{self.container.name}" if self.spare else None
 
     @property
     def cause(self) -> str:
@@ -205,7 +252,7 @@ class Plan:
         """Changes by kind. A namespace drop counts as a destroy (its data is lost); a
         converge step counts as an update when it changes anything besides drops."""
         out = {"pull": 0, "add": 0, "start": 0, "replace": 0, "update": 0, "destroy": 0,
-               "remove": 0}
+               "remove": 0, "promote": 0, "spare": 0}
         for s in self.steps:
             if isinstance(s, Wait):
                 continue
@@ -216,7 +263,7 @@ class Plan:
                     out["update"] += 1
                 continue
             out[{"pull": "pull", "create": "add", "start": "start", "replace": "replace",
-                 "remove": "remove"}[s.kind]] += 1
+                 "promote": "promote", "remove": "remove", "spare": "spare"}[s.kind]] += 1
         return out
 
     def for_instance(self, instance: str) -> list:
@@ -301,6 +348,8 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
              and d.image in observed.registry and observed.registry[d.image].moved}
     for d in desired:
         mine = [c for c in observed.containers if c.instance == d.instance]
+        spares = [c for c in mine if c.made_as_spare and c.name != d.name]
+        mine = [c for c in mine if c not in spares]
         current = next((c for c in mine if c.name == d.name and c.state not in _GONE), None)
         for extra in mine:
             if extra is not current:
@@ -363,11 +412,28 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
         # A brand-new IRIS (no durable volume carried over): what its boot merge created is ours.
         fresh = (d.full_spec()["storage"] != "volume"
                  or L.volume_name(d.project, d.instance) not in observed.volumes)
-        if current is None:
-            plan.steps.append(Create(d))
+        usable, drained = sort_spares(d, spares, image_id, newer)
+        usable.sort(key=lambda s: s.id not in observed.iris)  # ready ones first
+        ready = [s for s in usable if s.id in observed.iris]
+
+        def promote_or(make, old=None):
+            """Swap in a ready spare, else ``make`` (today's path, and a note says so)."""
+            if ready:
+                plan.steps.append(Promote(d, ready[0], old, make.cause))
+                usable.remove(ready[0])
+                if options.wait:  # no ladder: its IRIS answered the plan's probe; phase
+                    converge(d, ready[0], True, fresh=True)  # two probes it once more
+                return
+            if d.spares:
+                plan.notes.append(f"{d.instance}: " + no_spare_note(usable))
+            plan.steps.append(make)
             if options.wait:
                 plan.steps.append(wait(d))
-                converge(d, None, True, fresh=fresh)
+                converge(d, old, True, fresh=fresh)
+
+        if current is None:
+            promote_or(Create(d))
+            plan.steps.extend(spare_steps(d, usable, drained, observed.containers))
             continue
         changes: list = []
         reasons: list = []
@@ -375,6 +441,8 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
             reasons.append("--recreate was given")
         elif d.reuse == "never":
             reasons.append('reuse = "never": a fresh container every sync')
+        if current.made_as_spare and not current.networks:
+            reasons.append("its ports are not published: a spare's promotion was interrupted")
         if current.state == "created" and not reasons:
             # Never started: what a sync killed between create and copying irisenv's files
             # in leaves behind. Its files may be missing (no merge file, no writable data
@@ -404,10 +472,8 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
                               + (": " + ", ".join(fields) if fields else ""))
             changes, actual, reasons = [], [], [r for r in reasons if "hash format" not in r]
         if changes or actual or reasons:
-            plan.steps.append(Replace(d, current, tuple(changes), tuple(reasons), tuple(actual)))
-            if options.wait:
-                plan.steps.append(wait(d))
-                converge(d, current, True, fresh=fresh)
+            promote_or(Replace(d, current, tuple(changes), tuple(reasons), tuple(actual)),
+                       current)
         elif current.state != "running":
             plan.steps.append(Start(d, current))
             if options.wait:
@@ -418,10 +484,14 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
             converge(d, current, False)
         else:
             converge(d, current, False)
+        plan.steps.extend(spare_steps(d, usable, drained, observed.containers))
     for c in observed.containers:
         if c.instance not in wanted:
             reason = f"instance {c.instance!r} is no longer in the config"
-            if options.remove_orphans:
+            if c.made_as_spare and c.name != L.container_name(observed.project, c.instance):
+                # a spare holds nothing of the user's: never kept as an orphan
+                plan.steps.append(Remove(c, f"spare of {reason}", spare=True))
+            elif options.remove_orphans:
                 plan.steps.append(Remove(c, reason))
             else:
                 plan.notes.append(f"orphan container {c.name}: {reason} (kept; "
@@ -429,5 +499,53 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
     return plan
 
 
-__all__ = ["Converge", "ConvergeWhenReady", "Create", "InitPreview", "Options", "Plan", "Problem", "Pull",
+def sort_spares(d: DesiredContainer, spares: list, image_id: str | None,
+                newer: str | None) -> tuple[list, list]:
+    """(the spares a promotion may use: running, detached, of this very spec and image,
+    ready ones first; the others as Remove steps, each with its reason)."""
+    usable, drained = [], []
+    for s in sorted(spares, key=lambda c: c.name):
+        if not d.spares:
+            why = "spares = 0"
+        elif s.state != "running":
+            why = f"the spare is {s.state}"
+        elif s.networks:
+            why = "the spare is attached to a network (its ports would clash)"
+        elif s.hash != d.hash or s.hash_format != HASH_FORMAT:
+            fields = [k for k, _, _ in diff_specs(s.spec, d.spec)] or ["spec hash format"]
+            why = f"spare of an older spec ({', '.join(fields)})"
+        elif newer is not None or image_id is None or s.image_id != image_id:
+            why = "spare of an older image"
+        elif d.host_ports and s.labels.get(L.PORTS) != d.labels.get(L.PORTS):
+            # made with other leased host ports (a sync's lease: plan has none to compare)
+            why = "spare made for other host ports than the instance's lease"
+        else:
+            usable.append(s)
+            continue
+        drained.append(Remove(s, why, spare=True))
+    return usable, drained
+
+
+def spare_steps(d: DesiredContainer, usable: list, drained: list, containers) -> list:
+    """The drains, then the spares to create (after a promotion took one of ``usable``)
+    or, beyond ``spares``, to remove."""
+    steps = list(drained)
+    steps += [Remove(s, f"more spares than spares = {d.spares}", spare=True)
+              for s in usable[d.spares:]]
+    taken = {c.name for c in containers}
+    slot = 0
+    for _ in range(d.spares - len(usable)):
+        slot += 1
+        while L.spare_name(d.project, d.instance, slot) in taken:
+            slot += 1
+        steps.append(CreateSpare(d, L.spare_name(d.project, d.instance, slot)))
+    return steps
+
+
+def no_spare_note(usable: list) -> str:
+    booting = f" ({len(usable)} still booting)" if usable else ""
+    return f"no ready spare{booting}: a fresh container boots, as without spares"
+
+
+__all__ = ["Converge", "ConvergeWhenReady", "Create", "CreateSpare", "InitPreview", "Promote", "Options", "Plan", "Problem", "Pull",
            "Remove", "Replace", "Start", "Wait", "pull_policy", "reconcile", "tags_to_check"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from ..config.units import format_size
 from .desired import SPEC_DEFAULTS
 from .display import show, show_actual
-from .plan import Converge, ConvergeWhenReady, Create, Plan, Pull, Remove, Replace, Start
+from .plan import (Converge, ConvergeWhenReady, Create, CreateSpare, Plan, Promote, Pull, Remove,
+                   Replace, Start)
 
 
 def _ports(spec: dict) -> str:
@@ -71,6 +72,18 @@ def plan_text(plan: Plan) -> str:
             for reason in step.reasons:
                 lines.append(f"      # {reason}")
             lines.append("")
+        elif isinstance(step, Promote):
+            d, s = step.desired, step.spare
+            old = f" ({step.old.short_id} removed)" if step.old is not None else ""
+            lines += [f"  # instance {d.instance}: a ready spare is swapped in",
+                      f"-/+ container {d.name}{old} <- spare {s.name} ({s.short_id})",
+                      f"      # {step.cause}", ""]
+        elif isinstance(step, CreateSpare):
+            lines += [f"  # instance {step.desired.instance}: {step.cause}",
+                      f"  + spare {step.name}", ""]
+        elif isinstance(step, Remove) and step.spare:
+            c = step.container
+            lines += [f"  # {step.reason}", f"  - spare {c.name} ({c.short_id})", ""]
         elif isinstance(step, Remove):
             c = step.container
             lines += [f"  # {step.reason}", f"  - container {c.name} ({c.short_id})", ""]
@@ -106,9 +119,11 @@ def plan_text(plan: Plan) -> str:
     if plan.has_changes:
         body.append("Plan: " + (f"{c['pull']} to pull, " if c["pull"] else "")
                     + f"{c['add']} to add, {c['start']} to start, {c['replace']} to replace, "
+                    + (f"{c['promote']} to swap in from a spare, " if c["promote"] else "")
                     + (f"{c['update']} to update in place, " if c["update"] else "")
                     + (f"{c['destroy']} to destroy, " if c["destroy"] else "")
-                    + f"{c['remove']} to remove.")
+                    + f"{c['remove']} to remove"
+                    + (f", {c['spare']} spare(s) to boot." if c["spare"] else "."))
     if plan.problems:
         body.append(f"Blocked: {len(plan.problems)} problem(s) must be fixed first.")
     return "\n".join(body).rstrip() + "\n"
@@ -134,6 +149,12 @@ def plan_json(plan: Plan) -> dict:
             item["reasons"] = list(s.reasons)
         if isinstance(s, Remove):
             item["reason"] = s.reason
+            if s.spare:
+                item["spare"] = True
+        if isinstance(s, Promote):
+            item.update(spare_id=s.spare.id, spare_name=s.spare.name)
+        if isinstance(s, CreateSpare):
+            item["spare_name"] = s.name
         if isinstance(s, (Converge, ConvergeWhenReady)):
             item["after_ready"] = isinstance(s, ConvergeWhenReady)
             item["iris_changes"] = [{"op": a.symbol, "change": a.describe()}

@@ -73,6 +73,9 @@ class RunSpec:
     tmpfs: Mapping[str, str] = field(default_factory=dict)  # mount point -> mount options
     stop_timeout: int = 10  # seconds from SIGTERM to SIGKILL when stopped without a timeout
     files: Files = Files()
+    # on no network until engine.attach(): a warm spare, which publishes its ports (the
+    # instance's own) only once promoted (docs/spares.md)
+    detached: bool = False
 
 
 def iris_files(contents: Mapping[str, bytes], dirs: tuple[str, ...] = ()) -> Files:
@@ -80,9 +83,9 @@ def iris_files(contents: Mapping[str, bytes], dirs: tuple[str, ...] = ()) -> Fil
     return Files(contents=dict(contents), owner=IRIS_UID, dirs=dirs)
 
 
-def run_spec(d: DesiredContainer, name: str) -> RunSpec:
+def run_spec(d: DesiredContainer, name: str, *, spare: bool = False) -> RunSpec:
     """The container for ``d``, created under ``name`` (its own, or the temporary name of a
-    replacement)."""
+    replacement); a ``spare`` is labelled so, and made detached from every network."""
     spec = d.full_spec()
     ip = spec["host_ip"]
     ports = [PortBinding(SUPERSERVER_PORT, ip, _host_port(spec, d.host_ports, "superserver"))]
@@ -109,10 +112,11 @@ def run_spec(d: DesiredContainer, name: str) -> RunSpec:
     command = ["--check-caps", "false", "--ISCAgent", "false", "--after", AFTER_WATCH]
     if spec["license_sha256"]:
         command += ["--key", KEY_PATH]
-    return RunSpec(name=name, image=d.image, command=tuple(command), env=env, labels=d.labels,
+    labels = {**d.labels, L.ROLE: L.SPARE} if spare else d.labels
+    return RunSpec(name=name, image=d.image, command=tuple(command), env=env, labels=labels,
                    ports=tuple(ports), memory=spec["memory"], nano_cpus=nano_cpus(spec["cpus"]),
                    volumes=volumes, tmpfs=tmpfs, stop_timeout=int(d.stop_timeout),
-                   files=iris_files(d.files, dirs))
+                   files=iris_files(d.files, dirs), detached=spare)
 
 
 def _host_port(spec: dict, leased: Mapping[str, int], kind: str) -> int | None:

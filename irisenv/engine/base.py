@@ -102,7 +102,7 @@ RETRIED = frozenset({
     "list_project", "list_managed", "published_ports", "find_by_name", "image_id",
     "image_digests", "registry_digest", "volumes",
     "create_volume", "create", "put_files", "get_files", "start", "unpause", "stop",
-    "remove", "rename", "remove_volume", "create_lock", "read_lock", "remove_lock",
+    "remove", "rename", "attach", "remove_volume", "create_lock", "read_lock", "remove_lock",
 })
 
 
@@ -194,7 +194,8 @@ class Engine(Protocol):
         ...
 
     def create(self, spec: RunSpec) -> str:
-        """Create (not start) the container ``spec`` describes; its ID. The volumes in
+        """Create (not start) the container ``spec`` describes; its ID (on no network when
+        ``spec.detached``: see attach). The volumes in
         ``spec.volumes`` exist already (create_volume); ``spec.files`` are not copied here
         (the caller does, with put_files, before start). Raises ConflictError when
         ``spec.name`` is taken (the caller adopts or clears it), RefusedError for a value
@@ -240,6 +241,13 @@ class Engine(Protocol):
 
     def rename(self, container_id: str, name: str) -> None:
         """Rename the container. Raises ConflictError when ``name`` is taken. Retried."""
+        ...
+
+    def attach(self, container_id: str) -> None:
+        """Attach a container made detached (RunSpec.detached) to the engine's default
+        network, which publishes its port bindings, running or not (a spare's promotion).
+        One attached already: no-op. Raises PortInUseError when a host port cannot be
+        published. Retried."""
         ...
 
     def remove_volume(self, name: str) -> None:

@@ -48,6 +48,7 @@ if TYPE_CHECKING:  # core/runspec.py is imported when a container is made, not o
 
 DOCKER_STOP_TIMEOUT = 10  # seconds, Docker's grace period for a container that sets none
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+DEFAULT_NETWORK = "bridge"  # what NetworkMode "default" is on Linux and Docker Desktop
 # The engine-side lock (irisenv/enginelock.py) is a container of this image that is never
 # started: an empty image (no files), made on the engine when first needed.
 LOCK_IMAGE = "irisenv-lock:1"
@@ -374,6 +375,12 @@ class DockerEngine:
             if exc.key == "image":
                 exc.value = spec.image
             raise
+        if spec.detached:
+            try:  # its port bindings are published when it joins a network: at attach()
+                self._call("disconnect_container_from_network", res["Id"], DEFAULT_NETWORK)
+            except BaseException:
+                self.remove(res["Id"])
+                raise
         return res["Id"]
 
     def put_files(self, container_id: str, files: Files) -> None:
@@ -439,6 +446,16 @@ class DockerEngine:
 
     def rename(self, container_id: str, name: str) -> None:
         self._call("rename", container_id, name)
+
+    def attach(self, container_id: str) -> None:
+        """Docker publishes a container's HostConfig port bindings on the first network
+        with port mapping that its network namespace joins, also when it runs already."""
+        try:
+            self._call("connect_container_to_network", container_id, DEFAULT_NETWORK)
+        except IrisenvError as exc:
+            if "already exists" in exc.why:  # attached already
+                return
+            raise
 
     def create_volume(self, name: str, labels: Mapping[str, str]) -> None:
         self._call("create_volume", name, labels=dict(labels))
@@ -638,6 +655,7 @@ def _host_config(spec: RunSpec) -> dict:
 
 
 def _observed(row: dict) -> ObservedContainer:
+    networks = tuple(sorted(((row.get("NetworkSettings") or {}).get("Networks") or {})))
     names = row.get("Names") or ["/"]
     ports = {}
     for p in row.get("Ports") or []:
@@ -645,7 +663,7 @@ def _observed(row: dict) -> ObservedContainer:
             ports.setdefault(int(p["PrivatePort"]), int(p["PublicPort"]))
     return ObservedContainer(id=row["Id"], name=names[0].lstrip("/"), state=row.get("State", ""),
                              labels=row.get("Labels") or {}, image_id=row.get("ImageID", ""),
-                             ports=ports, status=row.get("Status", ""))
+                             ports=ports, status=row.get("Status", ""), networks=networks)
 
 
 def _actual(info: dict) -> Actual:

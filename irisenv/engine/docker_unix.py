@@ -31,7 +31,8 @@ from urllib.parse import quote, urlencode
 SERVES = frozenset({"containers", "inspect_container", "inspect_image", "volumes", "version",
                     "exec_create", "exec_start", "exec_inspect",
                     "create_container", "put_archive", "start", "create_volume", "logs",
-                    "remove_container", "import_image_from_data"})
+                    "remove_container", "import_image_from_data", "rename",
+                    "connect_container_to_network", "disconnect_container_from_network"})
 
 
 class APIError(Exception):
@@ -147,6 +148,18 @@ class UnixClient:
 
     def start(self, container: str) -> None:
         self._request("POST", f"/containers/{_q(container)}/start")
+
+    def rename(self, container: str, name: str) -> None:
+        self._request("POST", f"/containers/{_q(container)}/rename", params={"name": name})
+
+    def connect_container_to_network(self, container: str, net_id: str) -> None:
+        self._request("POST", f"/networks/{_q(net_id)}/connect",
+                      body={"Container": container, "EndpointConfig": {}})
+
+    def disconnect_container_from_network(self, container: str, net_id: str,
+                                          force: bool = False) -> None:
+        self._request("POST", f"/networks/{_q(net_id)}/disconnect",
+                      body={"Container": container, "Force": force})
 
     def remove_container(self, container: str, v: bool = False, link: bool = False,
                          force: bool = False) -> None:

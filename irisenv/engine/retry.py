@@ -124,6 +124,9 @@ class RetryingEngine:
     def rename(self, container_id, name):
         return self._retried("rename", container_id, name)
 
+    def attach(self, container_id):
+        return self._retried("attach", container_id)
+
     def remove_volume(self, name):
         return self._retried("remove_volume", name)
 

@@ -89,7 +89,7 @@ class FakeEngine:
 
     # -- test helpers
     def add(self, name, labels, state="running", cid=None, *, actual=None, iris=None,
-            image=IMG) -> str:
+            image=IMG, networks=("bridge",)) -> str:
         """A container as if made elsewhere (by an earlier sync, by hand). ``actual``: its
         real settings (actual_of(run_spec(...)) for one irisenv made); ``iris``: the values
         its IRIS answers sessions with (None: IRIS does not answer), with its log to match."""
@@ -98,7 +98,8 @@ class FakeEngine:
         self.containers[cid] = dict(name=name, labels=dict(labels), state=state, image=image,
                                     actual=actual or Actual(), files=None, ports={},
                                     log=list(log), iris=dict(iris) if iris is not None else None,
-                                    image_id=self.images.get(image, IMG_ID))
+                                    image_id=self.images.get(image, IMG_ID),
+                                    networks=tuple(networks))
         if state == "running":
             self._publish(self.containers[cid])
         return cid
@@ -110,7 +111,8 @@ class FakeEngine:
         c = self.containers[cid]
         return ObservedContainer(id=cid, name=c["name"], state=c["state"], labels=c["labels"],
                                  image_id=c.get("image_id", IMG_ID),
-                                 ports=dict(c["ports"]) if c["state"] == "running" else {})
+                                 ports=dict(c["ports"]) if c["state"] == "running" else {},
+                                 networks=c["networks"])
 
     def by_name(self, name):
         return [cid for cid, c in self.containers.items() if c["name"] == name]
@@ -134,7 +136,10 @@ class FakeEngine:
         return READY_LOG + (AFTER_HOOK_LOG if "intersystemsdc/" in image else ())
 
     def _publish(self, c) -> None:
-        """Host ports for the container's bindings, as Docker assigns them at start."""
+        """Host ports for the container's bindings, as Docker assigns them at start (on a
+        network: a detached container publishes nothing until attached)."""
+        if not c["networks"]:
+            return
         c["ports"] = {int(port.split("/")[0]): host_port or next(self._host_ports)
                       for port, _, host_port in c["actual"].ports}
 
@@ -227,7 +232,7 @@ class FakeEngine:
             if self.by_name(spec.name):
                 raise ConflictError(f"name {spec.name} is in use", "409 Conflict")
             cid = self.add(spec.name, spec.labels, state="created", actual=actual_of(spec),
-                           image=spec.image)
+                           image=spec.image, networks=() if spec.detached else ("bridge",))
             self.containers[cid]["log"] = []
             return cid
 
@@ -297,6 +302,15 @@ class FakeEngine:
             if self.by_name(name):
                 raise ConflictError(f"name {name} is in use", "409 Conflict")
             self._get(container_id)["name"] = name
+
+    def attach(self, container_id):
+        self._enter("attach", container_id)
+        with self.lock:
+            c = self._get(container_id)
+            if not c["networks"]:
+                c["networks"] = ("bridge",)
+                if c["state"] == "running":
+                    self._publish(c)
 
     def remove_volume(self, name):
         self._enter("remove_volume", name)

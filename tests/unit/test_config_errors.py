@@ -111,6 +111,12 @@ CASES = [
     ("size-too-small", '[instances.iris]\nroutines = "1m"\n', 2, 12, "instances.iris.routines",
      "too small"),
     # --- cross-field rules
+    ("cross-spares-reuse", '[instances.iris]\nspares = 1\n', 2, 10, "instances.iris.spares",
+     'reuse is "matching"'),
+    ("cross-spares-volume", '[instances.iris]\nreuse = "never"\nstorage = "volume"\nspares = 2\n',
+     4, 10, "instances.iris.spares", 'storage is "volume"'),
+    ("spares-too-many", '[instances.iris]\nreuse = "never"\nspares = 9\n', 3, 10,
+     "instances.iris.spares", "above the maximum"),
     ("cross-cpu-enable", "[instances.iris.monitoring]\ncpu_enable = 90\n", 2, 14,
      "instances.iris.monitoring.cpu_enable", "must be below cpu_disable"),
     ("cross-memory-enable", "[instances.iris.monitoring]\nmemory_disable = 50\nmemory_enable = 60\n",

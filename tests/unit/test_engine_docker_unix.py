@@ -278,6 +278,21 @@ def test_a_remove_is_sent_as_docker_py_sends_it_and_a_missing_one_is_an_error_an
         b"DELETE /v1.41/containers/c1?v=0&link=0&force=1 HTTP/1.1")
 
 
+def test_a_rename_and_a_network_attach_and_detach_are_sent_as_docker_py_sends_them(serve):
+    """A spare's calls (docs/spares.md): made detached, renamed and attached at promotion."""
+    client, server = serve(*[http("204 No Content", b"")] * 2, http("200 OK", b"OK"))
+    assert client.rename("c1", "p-iris") is None
+    assert client.disconnect_container_from_network("c1", "bridge") is None
+    assert client.connect_container_to_network("c1", "bridge") is None
+    rename, detach, attach = server.requests
+    assert rename.startswith(b"POST /v1.41/containers/c1/rename?name=p-iris HTTP/1.1")
+    assert detach.startswith(b"POST /v1.41/networks/bridge/disconnect HTTP/1.1")
+    assert json.loads(detach.partition(b"\r\n\r\n")[2]) == {"Container": "c1", "Force": False}
+    assert attach.startswith(b"POST /v1.41/networks/bridge/connect HTTP/1.1")
+    assert json.loads(attach.partition(b"\r\n\r\n")[2]) == {"Container": "c1",
+                                                               "EndpointConfig": {}}
+
+
 def test_an_import_is_sent_as_docker_py_sends_it(serve):
     client, server = serve(http("200 OK", b'{"status":"sha256:abc"}\r\n'))
     assert "sha256:abc" in client.import_image_from_data(

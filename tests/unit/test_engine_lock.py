@@ -196,6 +196,23 @@ def test_a_sync_with_changes_holds_the_lock_around_apply_and_a_no_op_never_takes
     assert lock_calls(fake) == []
 
 
+def test_a_sync_under_reuse_never_takes_the_lock_before_it_observes_once():
+    """reuse = "never" always changes something: no plan is made before the lock, whose
+    only use would be to find that out (one observe less on the path of a spare swap)."""
+    fake = FakeEngine()
+    fake.images[IMAGE] = IMG_ID
+    fake.iris_on_start = dict(HEALTHY_IRIS)
+    text = f'[project]\nname = "demo"\n[instances.iris]\nimage = "{IMAGE}"\nreuse = "never"\n'
+    p = Project(parse_config(text, None), engine=fake)
+    p.sync(Options(), timeout=10)
+    fake.log.clear()
+    p.sync(Options(), timeout=10)
+    calls = [c[0] for c in fake.log]
+    assert calls.index("create_lock") < calls.index("list_project")
+    assert calls.count("list_project") == 1  # one plan, made under the lock
+    assert len(fake.calls("create")) == 1  # and it replaced the container, as before
+
+
 def test_a_sync_waits_for_another_machine_and_then_finds_its_work_done():
     """Machine A holds the lock and makes the container; machine B's sync, started
     meanwhile, waits, then plans again under the lock and finds nothing left to do."""

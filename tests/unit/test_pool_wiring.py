@@ -103,7 +103,8 @@ def test_down_removes_the_lease_table(tmp_path, monkeypatch):
         def list_project(self, project):
             return [] if self.removed else [type("C", (), {"name": "p-iris", "id": "c1",
                                                           "instance": "iris",
-                                                          "state": "exited"})()]
+                                                          "state": "exited",
+                                                          "made_as_spare": False})()]
 
         def remove(self, cid):
             self.removed.append(cid)

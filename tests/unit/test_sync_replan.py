@@ -4,6 +4,8 @@ the name is judged by the same pure plan as any other container. A fake engine, 
 executor, the real reconcile(); no Docker."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from contextlib import nullcontext
 
 import pytest
@@ -35,6 +37,7 @@ class StubProject:
         self.fake, self.d, self.before, self.plans, self.after = eng, d, before, 0, after
         self.engine = retry.with_retries(eng)
         self.name = d.project
+        self.config = SimpleNamespace(instances={d.instance: SimpleNamespace(reuse=d.reuse)})
 
     def lock(self, verb, timeout, reporter=None):
         return nullcontext()
