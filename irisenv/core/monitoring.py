@@ -135,11 +135,12 @@ def _check_path(path: str) -> str:
 
 def tick(p: Policy) -> str:
     """The Task Manager task's ExecuteCode, one line with literals only (a Task Manager job
-    does not see irisenv's exec environment): when the recorded run has ended (or none is
-    recorded), start a run of PROFILE into SPDIR, restoring the instance's log directory
-    and the current device afterwards, and record the run id and its end (epoch seconds)."""
+    does not see irisenv's exec environment): when the recorded run ends within the minute
+    (or none is recorded), start a run of PROFILE into SPDIR, restoring the instance's log
+    directory and the current device afterwards, and record the run id and its end (epoch
+    seconds). Runs overlap by up to a minute (the task's step) rather than leave a gap."""
     d = _quote(_check_path(p.spdir))
-    return ('set t=$ZDATETIME($HOROLOG,-2) if \'(t<$Get(^IRISENV("mon","end"))) { '
+    return ('set t=$ZDATETIME($HOROLOG,-2) if \'(t+60<$Get(^IRISENV("mon","end"))) { '
             'set io=$IO,d=$$getlogdir^SystemPerformance() '
             f'do setlogdir^SystemPerformance({d}) '
             f'set r=$$run^SystemPerformance({_quote(PROFILE)}) use io '
