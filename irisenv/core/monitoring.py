@@ -11,8 +11,9 @@ What irisenv sets up for an enabled policy (docs/learnings/monitoring.md gives t
 - the files in MONDIR the watcher uses (policy, suspend.cos, resume.cos, watch.sh).
 
 irisenv's record is ^IRISENV("mon",...): "policy" (the last policy applied, encoded), "task"
-(the id of the task irisenv created), "files" (the digest of the files installed), "run" and
-"end" (written by the TICK). Only the task whose id is recorded is ever changed or deleted:
+(the id of the task irisenv created), "files" (the digest of the files installed), "run",
+"start" and "end" (written by the TICK: the current run's id, its start and end in epoch
+seconds). Only the task whose id is recorded is ever changed or deleted:
 a task or profile made by hand (another name, another id) is never touched.
 
 ``IRISENV_MONITORING=off`` turns the policy off for one run of irisenv; it is read at the
@@ -137,15 +138,19 @@ def tick(p: Policy) -> str:
     """The Task Manager task's ExecuteCode, one line with literals only (a Task Manager job
     does not see irisenv's exec environment): when the recorded run ends within the minute
     (or none is recorded), start a run of PROFILE into SPDIR, restoring the instance's log
-    directory and the current device afterwards, and record the run id and its end (epoch
-    seconds). Runs overlap by up to a minute (the task's step) rather than leave a gap."""
+    directory and the current device afterwards, and record the run id, its start and its end
+    (epoch seconds). Runs overlap by up to a minute (the task's step) rather than leave a
+    gap. A run that started before IRIS did (now - $ZHOROLOG: the container restarted) is
+    gone: a new one starts at once instead of waiting for the old one's end."""
     d = _quote(_check_path(p.spdir))
-    return ('set t=$ZDATETIME($HOROLOG,-2) if \'(t+60<$Get(^IRISENV("mon","end"))) { '
+    return ('set t=$ZDATETIME($HOROLOG,-2) if (\'(t+60<$Get(^IRISENV("mon","end"))))'
+            '!(t-$ZHOROLOG>$Get(^IRISENV("mon","start"))) { '
             'set io=$IO,d=$$getlogdir^SystemPerformance() '
             f'do setlogdir^SystemPerformance({d}) '
             f'set r=$$run^SystemPerformance({_quote(PROFILE)}) use io '
             'do setlogdir^SystemPerformance(d) '
-            f'if r\'=0 {{ set ^IRISENV("mon","run")=r,^IRISENV("mon","end")=t+{p.run_length} }} }}')
+            f'if r\'=0 {{ set ^IRISENV("mon","run")=r,^IRISENV("mon","start")=t,'
+            f'^IRISENV("mon","end")=t+{p.run_length} }} }}')
 
 
 _COS_CATCH = (f' catch ex {{ write !,"IRISENV-ERR:",ex.DisplayString(),! halt }}')

@@ -165,6 +165,19 @@ def test_task_manager_keeps_runs_going_back_to_back(project):
     assert all(240 <= g <= 300 for g in gaps), (runs, gaps)
 
 
+def test_a_restart_starts_a_new_run_at_once(project):
+    """The run going when the container stopped is gone; the task's next minute starts a
+    new one instead of waiting for the old run's recorded end (an hour here: 60 s real)."""
+    configure(project, minute="1")
+    project.ok("sync", "--timeout", "60")
+    c = project.container()
+    run = state(c)["run"]
+    c.restart(timeout=5)
+    # (a session refused while the instance boots reads no run: that is not a new one)
+    wait_for(lambda: state(c).get("run", run) not in ("", run), timeout=20,
+             what="a new run after the restart")
+
+
 def test_suspend_and_resume_scripts(project):
     configure(project, minute="1", retention="5m")
     project.ok("sync", "--timeout", "60")

@@ -367,7 +367,7 @@ function expr(x,    v, op, w) {
     while (SYN == "") {
         op = ch()
         if (op == "'" && substr(L, P + 1, 1) == "=") { op = "'="; P += 2 }
-        else if (op == "_" || op == "=" || op == "&" || op == "+" || op == "-" || op == "<" || op == ">") P++
+        else if (op == "_" || op == "=" || op == "&" || op == "!" || op == "+" || op == "-" || op == "<" || op == ">") P++
         else break
         w = unary(x)
         if (SYN != "") break
@@ -375,6 +375,7 @@ function expr(x,    v, op, w) {
         else if (op == "=") v = (v "" == w "") ? 1 : 0
         else if (op == "'=") v = (v "" != w "") ? 1 : 0
         else if (op == "&") v = (truthy(v) && truthy(w)) ? 1 : 0
+        else if (op == "!") v = (truthy(v) || truthy(w)) ? 1 : 0
         else if (op == "<") v = ((v + 0) < (w + 0)) ? 1 : 0
         else if (op == ">") v = ((v + 0) > (w + 0)) ? 1 : 0
         else if (op == "+") v = v + w
@@ -430,6 +431,7 @@ function primary(x,    c, s, q, w, lw, cls, meth, name, sub_, v, d) {
         if (lw == "job" || lw == "j") return JOB
         if (lw == "io") return "/dev/null"                   # the current device (not modelled)
         if (lw == "horolog" || lw == "h") return horolog()
+        if (lw == "zhorolog" || lw == "zh") return zhorolog()
         if (lw == "zdatetime" || lw == "zdt") { d = args(x); DEPTH--; if (SYN != "" || !runs(x)) return ""; return zdatetime(A[d, 1], A[d, 2]) }
         if (lw == "listbuild" || lw == "lb") { d = args(x); DEPTH--; if (SYN != "" || !runs(x)) return ""; return list_build(d) }
         if (lw == "listget" || lw == "lg") { d = args(x); DEPTH--; if (SYN != "" || !runs(x)) return ""; return list_get(A[d, 1], NA[d] >= 2 ? A[d, 2] : 1) }

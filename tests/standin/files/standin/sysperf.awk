@@ -7,8 +7,9 @@
 # profiles and the log directory in the global ^IRIS.SystemPerformance of %SYS (the layout
 # public third-party code shows), a running collector's pid in $SD/sysperf/<runid>.pid.
 #
-# Variables passed in: NOW (epoch seconds), CLOCK0 (epoch of the instance's start, for the
-# scaled clock), MINUTE (STANDIN_TASK_MINUTE_SECONDS; 60 = real time).
+# Variables passed in: NOW (epoch seconds), CLOCK0 (epoch of the instance's first start, for
+# the scaled clock), BOOT (epoch of this start), MINUTE (STANDIN_TASK_MINUTE_SECONDS; 60 =
+# real time).
 
 # ------------------------------------------------------------------ the clock
 # The stand-in's IRIS clock: real time, or with STANDIN_TASK_MINUTE_SECONDS=N (invented) a
@@ -22,6 +23,12 @@ function clock_now(    m) {
 function real_seconds(s,    m) {   # stand-in clock seconds -> real seconds
     m = (MINUTE + 0 > 0) ? MINUTE + 0 : 60
     return s * m / 60
+}
+# $ZHOROLOG: seconds of the stand-in's clock since this start of the instance (BOOT, the
+# epoch iris-main wrote at its start)
+function zhorolog(    m) {
+    m = (MINUTE + 0 > 0) ? MINUTE + 0 : 60
+    return (NOW - BOOT) * 60 / m
 }
 # $HOROLOG: days since 31 Dec 1840, seconds since midnight (the container runs in UTC)
 function horolog(    t) { t = clock_now(); return (int(t / 86400) + 47117) "," (t % 86400) }
