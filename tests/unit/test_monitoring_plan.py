@@ -133,3 +133,40 @@ def test_the_iris_plan_carries_the_monitoring_action():
     assert [a.kind for a in diff(d, o)] == ["monitoring"]
     assert diff(d, IrisObserved(callin=True, user_exists=True, password_ok=True,
                                 user_change_required=False)) == ()  # not probed: nothing
+
+
+def test_the_probe_values_read_back_into_what_the_plan_compares():
+    from irisenv.iris import monitoring as irismon
+
+    p = mon.policy(cfg(), "ephemeral")
+    values = {"mon.policy": p.encode(), "mon.task": "12", "mon.files": mon.files_digest(p),
+              "mon.run": "20261130_020735_irisenv", "mon.end": "1796009019",
+              "mon.profile": "30,120", "mon.t.name": mon.TASK_NAME, "mon.t.ns": "%SYS",
+              "mon.t.class": mon.TASK_CLASS, "mon.t.sched": mon.schedule_text(),
+              "mon.t.code": "1", "mon.t.susp": "1", "mon.present": "1"}
+    seen = irismon.observed(values, p)
+    assert seen.task.suspended is True and seen.profile == (30, 120) and seen.end == 1796009019
+    assert mon.plan(p, seen) == ()
+    # the profile's global unreadable ("?"), a task the probe could not read
+    seen = irismon.observed({**values, "mon.profile": "?", "mon.t": "?"}, p)
+    assert seen.profile is None and not seen.profile_known and seen.task is None
+    # nothing of irisenv's in a fresh instance
+    fresh = irismon.observed({"mon.policy": "", "mon.task": "", "mon.files": "", "mon.profile": "",
+                              "mon.present": "0"}, p)
+    assert not fresh.anything and [a.change for a in mon.plan(p, fresh)] == ["enable"]
+
+
+def test_values_reach_objectscript_through_the_environment_only():
+    from irisenv.iris import monitoring as irismon
+
+    p = mon.policy(cfg(), "ephemeral")
+    for change in ("enable", "update", "remove"):
+        stmts, env = irismon.converge_statements(mon.ConvergeMonitoring(p, change))
+        text = "\n".join(stmts)
+        assert mon.TASK_NAME not in text and "Task Manager" not in text  # the name is in env
+        assert all(k.startswith("IRISENV_") for k in env)
+        assert all("\n" not in s for s in stmts)
+    stmts, env = irismon.converge_statements(mon.ConvergeMonitoring(p, "enable"))
+    assert env["IRISENV_MON_TICK"] == mon.tick(p) and env["IRISENV_MON_POLICY"] == p.encode()
+    stmts, env = irismon.probe_statements(p)
+    assert env["IRISENV_MON_POLICY_FILE"] == f"{mon.MONDIR}/policy"
