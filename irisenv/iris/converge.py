@@ -240,14 +240,16 @@ def _converge_state(engine, container_id: str, d: IrisDesired, password: str, ac
     removal after the nodes that replace it) → remove the dropped databases' directories →
     probe everything. The first-boot merge file (ISC_CPF_MERGE_FILE, which IRIS re-merges
     when it changes and at every start) is emptied rather than rewritten: its job ended at
-    first boot, and a stale copy must not re-create what irisenv has just dropped."""
+    first boot, and a stale copy must not re-create what irisenv has just dropped. A converge
+    of the monitoring policy alone leaves it as it is (it touches no namespace)."""
     text = merge_text(d, actions)
     files = {MERGE_PATH: b""}
     if text:
         files[CONVERGE_PATH] = text.encode()
     from ..core.runspec import iris_files  # not on the plan path: it only observes
 
-    engine.put_files(container_id, iris_files(files))
+    if text or records or any(a.kind != ConvergeMonitoring.kind for a in actions):
+        engine.put_files(container_id, iris_files(files))
     if text:
         res = engine.exec(container_id, ["iris", "merge", "IRIS", CONVERGE_PATH], timeout=timeout)
         if res.exit_code != 0:
