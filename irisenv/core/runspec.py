@@ -15,6 +15,18 @@ from . import labels as L
 from .desired import (DATA_DIR, KEY_PATH, MERGE_PATH, SUPERSERVER_PORT, VOLUME_MOUNT, WEB_PORT,
                       DesiredContainer, data_dir, nano_cpus)
 
+# The monitoring watcher (irisenv/iris/watch.sh; the same directory as MONDIR in
+# irisenv/core/monitoring.py). Sync installs it there; iris-main's --after starts it.
+MONDIR = "/home/irisowner/irisenv-monitor"
+WATCH_SCRIPT = MONDIR + "/watch.sh"
+# iris-main runs its --after command through a shell once IRIS has started, and again on every
+# `docker start` of the container (docs/learnings/monitoring-watcher.md, "Starting with the
+# container"). This one starts the watcher if sync has installed it and always succeeds: it
+# returns at once (the watcher detaches), a container without the file starts as before, and
+# its own `sh -c` keeps `exit` away from a wrapper that evals --after commands in its own
+# shell (the intersystemsdc images' docker-entrypoint.sh, under `set -e`).
+AFTER_WATCH = f"sh -c '[ -f {WATCH_SCRIPT} ] && sh {WATCH_SCRIPT} start; exit 0'"
+
 # irisowner, UID and GID 51773 in every IRIS image (docs/learnings/container.md, "Layout
 # inside the image"): what irisenv copies in, and the durable %SYS directory, must be its.
 IRIS_UID = 51773
@@ -90,8 +102,11 @@ def run_spec(d: DesiredContainer, name: str) -> RunSpec:
         tmpfs = {VOLUME_MOUNT: f"uid={IRIS_UID},gid={IRIS_UID},mode=0700"}
         env["ISC_DATA_DIRECTORY"] = data_dir("tmpfs")
     # iris-main's options (docs/learnings/container.md, "The entrypoint: iris-main"): skip
-    # the capability check, no ISC Agent (mirroring); --key copies the licence into mgr/
-    command = ["--check-caps", "false", "--ISCAgent", "false"]
+    # the capability check, no ISC Agent (mirroring); --key copies the licence into mgr/;
+    # --after starts the monitoring watcher on every start. The command is not in the spec
+    # hash (core/desired.py), so a container made before the hook existed is not replaced
+    # for it: sync starts its watcher (until a restart) and a replacement gets the hook.
+    command = ["--check-caps", "false", "--ISCAgent", "false", "--after", AFTER_WATCH]
     if spec["license_sha256"]:
         command += ["--key", KEY_PATH]
     return RunSpec(name=name, image=d.image, command=tuple(command), env=env, labels=d.labels,

@@ -92,3 +92,7 @@ def test_the_installed_wheel_serves_what_the_cli_cites(tmp_path):
     (user / "full.toml").write_text(example, encoding="utf-8")
     irisenv("-c", "full.toml", "config", "validate")
     assert "[instances.iris.monitoring]" in example and "license_key" in example
+    # the monitoring watcher that sync copies into each container is package data
+    watch = _run([python, "-c", "import importlib.resources as r; "
+                  "print(r.files('irisenv.iris').joinpath('watch.sh').read_text())"], cwd=user, env=env)
+    assert watch.stdout.startswith("#!/bin/sh\n") and "cmd_start" in watch.stdout

@@ -3,13 +3,18 @@ an instance's container is made (iris-main's flags, the environment IRIS reads, 
 irisenv copies in and their owner), as neutral data the engine only translates."""
 from __future__ import annotations
 
+import subprocess
+
+import pytest
+
 from irisenv.config.model import Config, Instance, Ports
 from irisenv.core import desired as D
 from irisenv.core import labels as L
-from irisenv.core.runspec import Files, PortBinding, RunSpec, VolumeMount, run_spec
+from irisenv.core.runspec import (AFTER_WATCH, WATCH_SCRIPT, Files, PortBinding, RunSpec,
+                                  VolumeMount, run_spec)
 
 CFG = Config(project="demo", instances={})
-FLAGS = ("--check-caps", "false", "--ISCAgent", "false")
+FLAGS = ("--check-caps", "false", "--ISCAgent", "false", "--after", AFTER_WATCH)
 
 
 def make(**kw) -> D.DesiredContainer:
@@ -54,3 +59,27 @@ def test_tmpfs_storage_is_mounted_for_irisowner():
     assert spec.env["ISC_DATA_DIRECTORY"] == "/irisenv-data" and spec.volumes == ()
     assert spec.files.dirs == ()
     assert spec.ports[1] == PortBinding(52773, "127.0.0.1", 52000)
+
+
+def _after_hook(script):
+    """The --after command with the watcher at ``script`` instead of the container's path."""
+    assert AFTER_WATCH.count(WATCH_SCRIPT) == 2
+    return AFTER_WATCH.replace(WATCH_SCRIPT, str(script))
+
+
+@pytest.mark.parametrize("runner", [
+    ["sh", "-c"],  # how the stand-in's iris-main (and a shell-based one) runs it
+    # the intersystemsdc images' docker-entrypoint.sh evals each --after in bash under set -e
+    # before its own init: the hook must neither fail nor exit that shell
+    ["bash", "-c", 'set -Eeo pipefail; eval "$1"; echo init-ran', "x"],
+])
+def test_the_after_hook_starts_the_watcher_if_present_and_never_fails(tmp_path, runner):
+    script = tmp_path / "watch.sh"
+    res = subprocess.run([*runner, _after_hook(script)], capture_output=True, text=True, timeout=10)
+    assert res.returncode == 0 and res.stderr == ""  # no watcher installed: nothing happens
+    assert res.stdout == ("init-ran\n" if runner[0] == "bash" else "")
+    script.write_text('echo "$@" >"$(dirname "$0")/called"; exit 3\n')  # even a failing start
+    res = subprocess.run([*runner, _after_hook(script)], capture_output=True, text=True, timeout=10)
+    assert res.returncode == 0 and (tmp_path / "called").read_text() == "start\n"
+    assert res.stdout == ("init-ran\n" if runner[0] == "bash" else "")
+
