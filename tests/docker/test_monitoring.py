@@ -46,6 +46,11 @@ def policy_file(container) -> dict:
     return dict(line.split("=", 1) for line in res.output.decode().splitlines())
 
 
+def watcher_state(container) -> str:
+    res = container.exec_run(["cat", f"{mon.MONDIR}/state"])
+    return res.output.decode() if res.exit_code == 0 else ""
+
+
 def reports(container) -> list:
     res = container.exec_run(["sh", "-c", f"ls {SPDIR} 2>/dev/null"])
     return sorted(res.output.decode().split())
@@ -63,8 +68,11 @@ def test_default_policy_converges_and_a_second_sync_is_a_no_op(project):
     assert s["name"] == mon.TASK_NAME and s["incr"] == "1" and s["susp"] == "0"
     assert s["policy"] == "1^30^3600^90^85^95^90" and s["run"].endswith("_irisenv")
     assert policy_file(c)["interval_s"] == "30" and policy_file(c)["spdir"] == SPDIR
-    for name in ("suspend.cos", "resume.cos"):
+    for name in ("suspend.cos", "resume.cos", "watch.sh"):
         assert c.exec_run(["test", "-f", f"{mon.MONDIR}/{name}"]).exit_code == 0
+    # sync started the watcher (irisenv/iris/watch.sh): it writes its state line
+    wait_for(lambda: watcher_state(c).startswith("state=collecting"), timeout=15,
+             what="the watcher's state line")
     plan = project.run("plan", "--detailed-exitcode")
     assert plan.returncode == 0, describe(plan)
     sync = project.ok("sync", "--timeout", "60")
@@ -128,6 +136,8 @@ def test_disabled_removes_what_irisenv_made_and_nothing_else(project):
     s = state(c)
     assert s["policy"] == "" and s["task"] == "" and s["profile"] == "0", s
     assert policy_file(c)["enabled"] == "0"
+    assert c.exec_run(["sh", "-c", f"kill -0 $(cat {mon.MONDIR}/watch.pid)"]).exit_code != 0, \
+        "the watcher still runs after monitoring was disabled"
     assert _hand_made_left(c, hand)
     assert project.run("plan", "--detailed-exitcode").returncode == 0
 
