@@ -160,5 +160,14 @@ def install(engine, container_id: str, a: mon.ConvergeMonitoring, *,
     watch = watch_script()
     engine.put_files(container_id, iris_files(mon.files(p, watch)))
     if watch is not None:
-        engine.exec(container_id, ["sh", f"{MONDIR}/watch.sh", "start"], timeout=timeout)
+        res = engine.exec(container_id, ["sh", f"{MONDIR}/watch.sh", "start"], timeout=timeout)
+        if res.exit_code != 0:
+            from ..errors import IrisenvError
+
+            raise IrisenvError(
+                f"the monitoring watcher did not start in container {container_id[:12]}",
+                f"`sh {MONDIR}/watch.sh start` exited {res.exit_code}: "
+                + ((res.stdout + res.stderr).strip()[-400:] or "no output"),
+                f"read {MONDIR}/watch.log in the container (`irisenv exec -- cat "
+                f"{MONDIR}/watch.log`); IRISENV_MONITORING=off skips monitoring for one run")
 

@@ -170,3 +170,29 @@ def test_values_reach_objectscript_through_the_environment_only():
     assert env["IRISENV_MON_TICK"] == mon.tick(p) and env["IRISENV_MON_POLICY"] == p.encode()
     stmts, env = irismon.probe_statements(p)
     assert env["IRISENV_MON_POLICY_FILE"] == f"{mon.MONDIR}/policy"
+
+
+def test_a_watcher_that_does_not_start_fails_the_converge_with_its_reason():
+    import pytest
+
+    from irisenv.engine.base import ExecResult
+    from irisenv.errors import IrisenvError
+    from irisenv.iris import monitoring as irismon
+
+    class Engine:
+        def __init__(self):
+            self.files, self.cmds = {}, []
+
+        def put_files(self, cid, files):
+            self.files.update(files.contents)
+
+        def exec(self, cid, cmd, **kw):
+            self.cmds.append(cmd)
+            return ExecResult(2, "", "watch.sh: cannot write watch.pid\n")
+
+    eng = Engine()
+    p = mon.policy(cfg(), "ephemeral")
+    with pytest.raises(IrisenvError) as err:
+        irismon.install(eng, "c" * 64, mon.ConvergeMonitoring(p, "enable"))
+    assert "cannot write watch.pid" in err.value.why and f"{mon.MONDIR}/watch.sh" in eng.files
+    assert eng.cmds == [["sh", f"{mon.MONDIR}/watch.sh", "start"]]
