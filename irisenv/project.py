@@ -55,17 +55,29 @@ class Project:
             from .core.iris_plan import IrisDesired
 
             instances = self.config.instances
+            mon = self.monitoring_inputs()
             if any(ns.init for inst in instances.values() for ns in inst.namespaces):
                 from .core import init
 
                 hashes = init.cache()
-                self._iris_desired = {name: IrisDesired.of(inst, init.declared(inst, hashes))
+                self._iris_desired = {name: IrisDesired.of(inst, init.declared(inst, hashes),
+                                                           **mon)
                                       for name, inst in instances.items()}
                 hashes.save()
             else:  # no init declared: nothing to hash, core/init not imported
-                self._iris_desired = {name: IrisDesired.of(inst, {})
+                self._iris_desired = {name: IrisDesired.of(inst, {}, **mon)
                                       for name, inst in instances.items()}
         return self._iris_desired
+
+    def monitoring_inputs(self) -> dict:
+        """What the monitoring policy takes from outside the config: IRISENV_MONITORING=off
+        (this run only) and the watcher script's digest (core/monitoring.py)."""
+        import os
+
+        from .core.monitoring import env_off
+        from .iris.monitoring import watch_sha
+
+        return {"monitoring_off": env_off(os.environ), "watch": watch_sha()}
 
     def passwords(self) -> dict:
         return {name: inst.credentials.password for name, inst in self.config.instances.items()}

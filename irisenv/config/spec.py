@@ -115,18 +115,25 @@ NAMESPACE = Table("", "A namespace with its own databases.", (
           "after a reset of the namespace's databases, only when the content changes."),
 ))
 
-MONITORING = Table("monitoring", "^SystemPerformance policy for debugging (validated now; "
-                   "applied by a later release).", (
-    Field("enabled", Bool(), True, "Collect ^SystemPerformance data while the instance runs."),
-    Field("interval", Duration(1, 300), "30s", "Sampling interval."),
-    Field("retention", Duration(300, 86400), "1h", "How long collected data is kept."),
+MONITORING = Table("monitoring", "^SystemPerformance collection kept running by IRIS's Task "
+                   "Manager, suspended while the container is busy.", (
+    Field("enabled", Bool(), True,
+          "Collect ^SystemPerformance data while the instance runs: sync defines a profile "
+          "and a Task Manager task and installs the watcher; false removes what irisenv made "
+          "(IRISENV_MONITORING=off does the same for one run)."),
+    Field("interval", Duration(1, 300), "30s",
+          "Sampling interval of the ^SystemPerformance profile."),
+    Field("retention", Duration(300, 86400), "1h",
+          "How long collected data is kept: runs of min(retention, 1h) follow each other, "
+          "and report files older than retention plus one run are deleted."),
     Field("cpu_disable", Int(1, 100), 90,
-          "Pause collection when container CPU use reaches this percent."),
-    Field("cpu_enable", Int(0, 99), 85, "Resume collection when CPU use falls below this percent."),
+          "Suspend collection when the container's CPU use is above this percent."),
+    Field("cpu_enable", Int(0, 99), 85,
+          "Resume collection when CPU use is below this percent (and memory below memory_enable)."),
     Field("memory_disable", Int(1, 100), 95,
-          "Pause collection when memory use reaches this percent."),
+          "Suspend collection when the container's memory use is above this percent."),
     Field("memory_enable", Int(0, 99), 90,
-          "Resume collection when memory use falls below this percent."),
+          "Resume collection when memory use is below this percent (and CPU below cpu_enable)."),
 ))
 
 INSTANCE = Table("", "One IRIS container.", (

@@ -48,6 +48,12 @@ def data_dir(storage: str) -> str | None:
     owned by irisowner (a fresh volume's root is root-owned); a tmpfs is mounted with
     uid/gid 51773, so its empty mount point serves directly."""
     return {"volume": DATA_DIR, "tmpfs": VOLUME_MOUNT}.get(storage)
+
+
+def mgr_dir(storage: str) -> str:
+    """The instance's mgr/ directory inside the container for a storage mode."""
+    base = data_dir(storage)
+    return f"{base}/mgr" if base else "/usr/irissys/mgr"
 SUPERSERVER_PORT = 1972
 WEB_PORT = 52773
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from ..config.model import Instance
 from ..names import BUILTIN_NAMESPACES
+from . import monitoring as mon
 from .pool_plan import CreatePoolCopy, DropPoolCopy, pool_actions, specs
 from .iris_record import (DECLARED, NO_CHANGES, STICKY, SYNC_RUN, SYSCHANGE, TEST_RUN, Legacy,
                           NamespaceRecord, RecordChanges, run_label)
@@ -41,15 +42,21 @@ class IrisDesired:
     storage: str = "ephemeral"
     inits: tuple = ()  # core/init.NamespaceInit of each namespace that declares an init
     pools: tuple = ()  # core/pool_plan.PoolSpec of each namespace that declares a pool
+    monitoring: mon.Policy | None = None  # None: monitoring is not converged (e.g. unit tests)
 
     @classmethod
-    def of(cls, inst: Instance, inits: dict | None = None) -> "IrisDesired":
-        """``inits``: {namespace: NamespaceInit} (core/init.declared reads the files)."""
+    def of(cls, inst: Instance, inits: dict | None = None, *, monitoring_off: bool = False,
+           watch: str = "") -> "IrisDesired":
+        """``inits``: {namespace: NamespaceInit} (core/init.declared reads the files);
+        ``monitoring_off``: IRISENV_MONITORING=off for this run; ``watch``: the watcher
+        script's sha256 (both read at the edge, project.py)."""
         return cls(instance=inst.name, username=inst.credentials.username,
                    namespaces=tuple(n.name for n in inst.namespaces
                                     if n.name not in BUILTIN_NAMESPACES),
                    callin=inst.services.callin, storage=inst.storage,
-                   inits=tuple((inits or {}).values()), pools=specs(inst, inits))
+                   inits=tuple((inits or {}).values()), pools=specs(inst, inits),
+                   monitoring=mon.policy(inst.monitoring, inst.storage, off=monitoring_off,
+                                         watch=watch))
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,7 @@ class IrisObserved:
     legacy: Legacy | None = None  # the record in an older irisenv's format, to migrate
     # pool copies leased or kept in the lease table (core/leases.held): never dropped now
     held: frozenset = frozenset()
+    monitoring: mon.MonObserved | None = None  # None: not read (the probe read no policy)
 
     def recorded(self, kind: str) -> frozenset:
         """The recorded namespaces of one kind."""
@@ -206,7 +214,7 @@ class InitNamespace(_Action):
 
 
 ACTIONS = (CreateNamespace, DropNamespace, SetCallIn, EnsureUser, ClearSystemChange,
-           MigrateRecord, InitNamespace, CreatePoolCopy, DropPoolCopy)
+           MigrateRecord, InitNamespace, CreatePoolCopy, DropPoolCopy, mon.ConvergeMonitoring)
 
 
 def init_actions(d: IrisDesired, o: IrisObserved, claim: tuple = (), *,
@@ -291,6 +299,7 @@ def diff(d: IrisDesired, o: IrisObserved, *, drop_durable: bool = False) -> tupl
         acts.append(EnsureUser(d.username, tuple(reasons)))
     if system_change_left(d, o) and not o.system_change_sticky:
         acts.append(ClearSystemChange())
+    acts.extend(mon.plan(d.monitoring, o.monitoring))
     return tuple(acts) + migration(o)
 
 

@@ -95,6 +95,10 @@ def plan_text(plan: Plan) -> str:
                       f"      namespaces: {ns}; %Service_CallIn: "
                       f"{'enabled' if want.callin else 'disabled'}; user {want.username} "
                       "verified"]
+            if getattr(want, "monitoring", None) is not None:
+                m = want.monitoring
+                lines.append("      monitoring: " + (m.summary() if m.enabled else
+                             "off (IRISENV_MONITORING=off)" if m.off_by_env else "off"))
             lines += [f"      {a.symbol} {a.describe()}" for a in step.destroys]
             lines.append("")
         elif isinstance(step, Converge):

@@ -17,11 +17,12 @@ import re
 from dataclasses import dataclass, replace
 from typing import Callable
 
-from ..core.desired import CONTAINER_DIR, MERGE_PATH, data_dir
+from ..core.desired import CONTAINER_DIR, MERGE_PATH, mgr_dir
 from ..core.iris_plan import (SYSTEM_USER, ClearSystemChange, CreateNamespace, DropNamespace,
                               EnsureUser, InitNamespace, IrisDesired, IrisObserved,
                               MigrateRecord, SetCallIn, diff)
 from ..core.iris_record import LEGACY_NODES, STICKY, SYSCHANGE, RecordChanges
+from ..core.monitoring import ConvergeMonitoring
 from ..core.pool_plan import CreatePoolCopy, DropPoolCopy
 from ..errors import IrisenvError
 from ..names import namespace as check_namespace
@@ -33,11 +34,6 @@ from .runner import env_ref
 CONVERGE_PATH = CONTAINER_DIR + "/converge.cpf"
 _MERGE_FIX = ("read `irisenv logs`; check that the image's `iris merge` applies [Actions] "
               "(IRIS 2022.1+).")
-
-
-def mgr_dir(storage: str) -> str:
-    base = data_dir(storage)
-    return f"{base}/mgr" if base else "/usr/irissys/mgr"
 
 
 def db_dir(storage: str, namespace: str, kind: str) -> str:
@@ -135,6 +131,13 @@ HOW: dict = {
         still=lambda a: (f"pool copy {a.name} still does not exist after `iris merge` ran "
                          "CreateDatabase and CreateNamespace (merge reported success)")),
     DropPoolCopy.kind: How(merge=lambda d, a: _pool().drop_lines(d, a)),
+    # the policy's files go in first (iris/monitoring.install, in _converge_state)
+    ConvergeMonitoring.kind: How(
+        statements=lambda d, a, password: _monitoring().converge_statements(a),
+        still=lambda a: (f"{a.describe()}: still to do after irisenv applied it (the probe "
+                         "reads the profile, the task and irisenv's record)"),
+        fix=lambda a, d: "read `irisenv logs` and `irisenv logs --all`; run `irisenv sync` again "
+                         "(IRISENV_MONITORING=off skips monitoring for one run)"),
     MigrateRecord.kind: How(
         statements=_legacy_kill,
         still=lambda a: ("the older record's nodes (" + ", ".join(a.legacy.nodes) + ") are "
@@ -147,6 +150,12 @@ def _pool():
     from . import pool  # it imports this module
 
     return pool
+
+
+def _monitoring():
+    from . import monitoring
+
+    return monitoring
 
 
 def _dropped_dirs(d: IrisDesired, actions: tuple) -> list:
@@ -231,14 +240,16 @@ def _converge_state(engine, container_id: str, d: IrisDesired, password: str, ac
     removal after the nodes that replace it) → remove the dropped databases' directories →
     probe everything. The first-boot merge file (ISC_CPF_MERGE_FILE, which IRIS re-merges
     when it changes and at every start) is emptied rather than rewritten: its job ended at
-    first boot, and a stale copy must not re-create what irisenv has just dropped."""
+    first boot, and a stale copy must not re-create what irisenv has just dropped. A converge
+    of the monitoring policy alone leaves it as it is (it touches no namespace)."""
     text = merge_text(d, actions)
     files = {MERGE_PATH: b""}
     if text:
         files[CONVERGE_PATH] = text.encode()
     from ..core.runspec import iris_files  # not on the plan path: it only observes
 
-    engine.put_files(container_id, iris_files(files))
+    if text or records or any(a.kind != ConvergeMonitoring.kind for a in actions):
+        engine.put_files(container_id, iris_files(files))
     if text:
         res = engine.exec(container_id, ["iris", "merge", "IRIS", CONVERGE_PATH], timeout=timeout)
         if res.exit_code != 0:
@@ -257,6 +268,9 @@ def _converge_state(engine, container_id: str, d: IrisDesired, password: str, ac
                 "iris merge reported success but the namespace still exists (in use?); "
                 "irisenv still owns it and deleted no files",
                 "close sessions using it and run `irisenv sync` again; see `irisenv logs`")
+    for a in actions:
+        if a.kind == ConvergeMonitoring.kind:
+            _monitoring().install(engine, container_id, a, timeout=timeout)
     stmts, env = record_statements(records)
     for a in actions:
         more, more_env = HOW[a.kind].statements(d, a, password)
@@ -272,7 +286,11 @@ def _converge_state(engine, container_id: str, d: IrisDesired, password: str, ac
     if not actions:  # only the record changed: the runner's sentinel proved it
         return None
     after = observe(engine, container_id, d, password, timeout=timeout)
-    left = [a for a in diff(d, after) if not _benign(a, dropped)]
+    # monitoring is verified when this converge changed it (a test run's converge of its
+    # own namespace does not answer for a policy the last sync left)
+    mine = {a.kind for a in actions}
+    left = [a for a in diff(d, after) if not _benign(a, dropped)
+            and (a.kind != ConvergeMonitoring.kind or a.kind in mine)]
     left += [a for a in actions if a.kind == CreatePoolCopy.kind and not after.namespaces.get(a.name)]
     if any(a.kind == ClearSystemChange.kind for a in left):
         # _SYSTEM's flag is still set, but the configured user is someone else: it blocks

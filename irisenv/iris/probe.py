@@ -87,6 +87,11 @@ def probe_script(d: IrisDesired, password: str) -> tuple[list, dict]:
                         + " }", "user.password"),
     ]
     ns_stmts, ns_env = _namespace_checks(d.namespaces, "ns")
+    if d.monitoring is not None:  # the policy's state, in the same session
+        from . import monitoring
+
+        m_stmts, m_env = monitoring.probe_statements(d.monitoring)
+        ns_stmts, ns_env = ns_stmts + m_stmts, {**ns_env, **m_env}
     return stmts + ns_stmts, {**env, **ns_env}
 
 
@@ -114,7 +119,15 @@ def observe(engine, container_id: str, d: IrisDesired, password: str, *,
         user_enabled=_flag(values.get("user.enabled")),
         password_ok=_flag(values.get("user.password")),
         system_change_required=_flag(values.get("system.change")),
-        system_change_sticky=sticky)
+        system_change_sticky=sticky, monitoring=_monitoring(values, d))
+
+
+def _monitoring(values: dict, d: IrisDesired):
+    if d.monitoring is None:
+        return None
+    from . import monitoring
+
+    return monitoring.observed(values, d.monitoring)
 
 
 def observe_when_ready(engine, container_id: str, d: IrisDesired, password: str, *,

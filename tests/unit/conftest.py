@@ -21,3 +21,11 @@ def fake():
     eng = FakeEngine()
     eng.images[IMAGE] = IMG_ID
     return eng
+
+
+@pytest.fixture(autouse=True)
+def monitoring_off(monkeypatch):
+    """The fake engine's IRIS (fake_engine.py) answers a fixed set of probe values and does
+    not model the monitoring policy: these tests run with IRISENV_MONITORING=off (what a
+    user sets to skip monitoring for one run). The policy's own tests remove it."""
+    monkeypatch.setenv("IRISENV_MONITORING", "off")

@@ -29,7 +29,7 @@
 # namespace's Globals database, as text lines (see "global storage" below).
 
 BEGIN {
-    OBJ = "\001EXC\001"; OREF = "\001REF\001"; NOBJ = 0
+    OBJ = "\001EXC\001"; OREF = "\001REF\001"; NOBJ = 0; LISTSEP = "\003"
     # stored-password markers (plain text; the stand-in is a test double):
     # PWDEFMARK for the predefined accounts (lib.sh), PWMARK for passwords set
     # by a session (Create, PasswordExternal). A real PasswordHash never matches.
@@ -166,6 +166,12 @@ function stmt(x,    w, c, v) {
     if (w == "do" || w == "d") {
         if (ch() != " ") return syn()
         P++
+        # label^routine(args) (sysperf.awk)
+        if (substr(L, P) ~ /^[%A-Za-z][A-Za-z0-9]*\^[%A-Za-z]/) {
+            v = extrinsic(x)
+            while (SYN == "" && ch() == ",") { P++; v = expr(x) }
+            return
+        }
         # a class call, $SYSTEM call, or a method on an object (obj.Meth(...))
         if (substr(L, P, 2) != "##" && ch() != "$" && substr(L, P) !~ /^[%A-Za-z][A-Za-z0-9]*\.%?[A-Za-z][A-Za-z0-9]*\(/) return syn()
         v = expr(x)          # must be a method call; value discarded
@@ -190,6 +196,13 @@ function stmt(x,    w, c, v) {
             if (ch() != ",") return
             P++
         }
+    }
+    if (w == "use" || w == "u") {
+        # USE device: the current device is not modelled (parsed, no effect)
+        if (ch() != " ") return syn()
+        P++
+        v = expr(x)
+        return
     }
     if (w == "kill" || w == "k") {
         if (ch() != " ") return syn()
@@ -354,7 +367,7 @@ function expr(x,    v, op, w) {
     while (SYN == "") {
         op = ch()
         if (op == "'" && substr(L, P + 1, 1) == "=") { op = "'="; P += 2 }
-        else if (op == "_" || op == "=" || op == "&" || op == "+" || op == "-" || op == "<" || op == ">") P++
+        else if (op == "_" || op == "=" || op == "&" || op == "!" || op == "+" || op == "-" || op == "<" || op == ">") P++
         else break
         w = unary(x)
         if (SYN != "") break
@@ -362,6 +375,7 @@ function expr(x,    v, op, w) {
         else if (op == "=") v = (v "" == w "") ? 1 : 0
         else if (op == "'=") v = (v "" != w "") ? 1 : 0
         else if (op == "&") v = (truthy(v) && truthy(w)) ? 1 : 0
+        else if (op == "!") v = (truthy(v) || truthy(w)) ? 1 : 0
         else if (op == "<") v = ((v + 0) < (w + 0)) ? 1 : 0
         else if (op == ">") v = ((v + 0) > (w + 0)) ? 1 : 0
         else if (op == "+") v = v + w
@@ -374,7 +388,7 @@ function unary(x,    v) {
     return primary(x)
 }
 
-function primary(x,    c, s, q, w, lw, cls, meth, name, sub_, v) {
+function primary(x,    c, s, q, w, lw, cls, meth, name, sub_, v, d) {
     c = ch()
     if (c == "\"") {                                    # string literal
         P++; s = ""; q = 0
@@ -402,7 +416,9 @@ function primary(x,    c, s, q, w, lw, cls, meth, name, sub_, v) {
         return call(x, cls, meth)
     }
     if (c == "$") {
-        P++; w = word(); lw = tolower(w)
+        P++
+        if (ch() == "$") { P++; return extrinsic(x) }      # $$label^routine(args)
+        w = word(); lw = tolower(w)
         if (lw == "system" && ch() == ".") {              # $SYSTEM.Cls.Meth(args)
             P++; cls = ident()
             if (cls == "" || !expect(".")) return syn()
@@ -413,6 +429,13 @@ function primary(x,    c, s, q, w, lw, cls, meth, name, sub_, v) {
         if (lw == "zversion" || lw == "zv") return ZV
         if (lw == "namespace" || lw == "znspace") return NS
         if (lw == "job" || lw == "j") return JOB
+        if (lw == "io") return "/dev/null"                   # the current device (not modelled)
+        if (lw == "horolog" || lw == "h") return horolog()
+        if (lw == "zhorolog" || lw == "zh") return zhorolog()
+        if (lw == "zdatetime" || lw == "zdt") { d = args(x); DEPTH--; if (SYN != "" || !runs(x)) return ""; return zdatetime(A[d, 1], A[d, 2]) }
+        if (lw == "listbuild" || lw == "lb") { d = args(x); DEPTH--; if (SYN != "" || !runs(x)) return ""; return list_build(d) }
+        if (lw == "listget" || lw == "lg") { d = args(x); DEPTH--; if (SYN != "" || !runs(x)) return ""; return list_get(A[d, 1], NA[d] >= 2 ? A[d, 2] : 1) }
+        if (lw == "listfind" || lw == "lf") { d = args(x); DEPTH--; if (SYN != "" || !runs(x)) return ""; return list_find(A[d, 1], A[d, 2]) }
         if (lw == "get" || lw == "g") return get_fn(x)
         if (lw == "data" || lw == "d") return data_fn(x)
         if (lw == "order" || lw == "o") return order_fn(x)
@@ -505,6 +528,8 @@ function obj_call(x, name, meth,    v, d, id) {
     if (index(v, OREF) == 1) {
         id = substr(v, length(OREF) + 1)
         if (meth == "%Save" && OC[id] == "Security.Users") return user_save(id)
+        if (meth == "%Save" && OC[id] == "%SYS.Task") return task_save(id)
+        if (meth == "%Id" && OC[id] == "%SYS.Task") return ON[id]
         ERR = "<METHOD DOES NOT EXIST> *" meth "," OC[id]
         return ""
     }
@@ -542,11 +567,13 @@ function prop_get(x, name, prop,    id) {
     if (prop == "PasswordHash" || prop == "PasswordExternal" || prop == "Password") return ""
     if ((id, prop) in OP) return OP[id, prop]
     if (OC[id] == "Security.Users" && (prop in USERPROP || prop == "Name")) return ""
+    if (OC[id] == "%SYS.Task" && task_prop(prop)) return ""
     ERR = "<PROPERTY DOES NOT EXIST> *" prop "," OC[id]
     return ""
 }
 function prop_set(name, prop, v,    id) {
     id = oref_id(name); if (!id) return
+    if (OC[id] == "%SYS.Task" && task_prop(prop)) { OP[id, prop] = v; OM[id, prop] = 1; return }
     if (OC[id] != "Security.Users" || !(prop in USERPROP)) { ERR = "<PROPERTY DOES NOT EXIST> *" prop "," OC[id]; return }
     if (prop == "PasswordExternal") { OP[id, "PasswordHash"] = PWMARK v; OM[id, "PasswordHash"] = 1; return }
     OP[id, prop] = v; OM[id, prop] = 1
@@ -901,6 +928,8 @@ function call(x, cls, meth,    d, r, a1, arr, kind, kk) {
         else if (meth == "CreateDirectoryChain") r = (system("mkdir -p -- " shq(a1) " 2>/dev/null") == 0) ? 1 : 0
         else if (meth == "Exists") r = (system("test -f " shq(a1)) == 0) ? 1 : 0
         else nometh(cls, meth)
+    } else if (cls == "%SYS.Task") {
+        r = task_call(meth, d, a1)                 # sysperf.awk
     } else if (cls == "%SYS.Namespace") {
         if (meth == "Exists") r = rec_exists("namespaces", a1) ? 1 : 0
         else nometh(cls, meth)
@@ -942,3 +971,18 @@ function call(x, cls, meth,    d, r, a1, arr, kind, kk) {
     return r
 }
 function nometh(cls, meth) { ERR = "<METHOD DOES NOT EXIST> *" meth "," cls }
+
+# $$label^routine(args) / do label^routine(args): the routine entry points irisenv calls
+# (sysperf.awk: ^SystemPerformance)
+function extrinsic(x,    label, routine, d, r) {
+    label = ident()
+    if (label == "" || !expect("^")) return syn()
+    routine = ""
+    if (ch() ~ /[%A-Za-z]/) { routine = ch(); P++; while (ch() ~ /[A-Za-z0-9]/) { routine = routine ch(); P++ } }
+    if (routine == "") return syn()
+    d = args(x)
+    if (SYN != "" || !runs(x)) { DEPTH--; return "" }
+    r = routine_call(x, label, routine, d)
+    DEPTH--
+    return r
+}
