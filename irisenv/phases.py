@@ -19,7 +19,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 
 from .core.plan import Create, Options, Plan, Replace
-from .errors import ConfigError, ConflictError, IrisenvError, PortInUseError, RefusedError
+from .errors import ConflictError, IrisenvError, PortInUseError, RefusedError, combine
 
 PLANS = 3  # plans a sync may make when the engine keeps changing under it
 FIRST_LOOK_TIMEOUT = 30.0  # seconds for phase two's first probe (as the plan's probes)
@@ -205,13 +205,4 @@ def _raise_errors(project, errors: dict) -> None:
         return
     errors = {k: project.refused(e) if isinstance(e, RefusedError) else e
               for k, e in errors.items()}
-    errs = list(errors.values())
-    if len(errs) == 1:
-        raise errs[0]
-    if all(isinstance(e, ConfigError) for e in errs):
-        raise ConfigError([i for e in errs for i in e.issues])
-    first = errs[0]
-    raise (IrisenvError if isinstance(first, ConfigError) else type(first))(
-        f"{len(errs)} instances failed; first: {first.what}",
-        "; ".join(f"{k}: {e.what}" for k, e in errors.items()),
-        first.fix, exit_code=max(e.exit_code for e in errs))
+    raise combine(errors)

@@ -30,6 +30,7 @@ class ObservedContainer:
     ports: dict = field(default_factory=dict)  # container port (int) -> host port (int)
     status: str = ""  # Docker's human status, e.g. "Up 3 minutes"
     actual: Actual | None = None  # real settings (None: not inspected)
+    created: float | None = None  # epoch seconds the container was made (None: not known)
 
     @property
     def instance(self) -> str | None:
