@@ -11,7 +11,7 @@ def projects(containers, now: float, memory: dict | None = None) -> list[dict]:
     """One dict per project, sorted by name: its containers (an instance's own first, then
     e.g. a leftover of an interrupted sync), their state, host ports and age, the project's
     state ("running", "exited"... when every container is in it, else "mixed"), its config
-    file and checkout as the newest container's labels record them (None: not recorded;
+    file and checkout as the newest container that records them says (None: not recorded;
     containers made before irisenv recorded the config file have only the checkout).
     ``memory``: container id -> bytes in use (None: not running), when asked for.
     Containers without a project and instance label (the engine-side lock objects) are no
@@ -25,7 +25,11 @@ def projects(containers, now: float, memory: dict | None = None) -> list[dict]:
     for project, cs in sorted(by_project.items()):
         cs.sort(key=lambda c: (c.instance, c.name != L.container_name(project, c.instance),
                                c.name))
-        newest = max(cs, key=lambda c: c.created or 0)
+        newest = sorted(cs, key=lambda c: c.created or 0, reverse=True)
+
+        def recorded(label):  # what the newest container that records it says
+            return next((c.labels[label] for c in newest if c.labels.get(label)), None)
+
         rows = []
         for c in cs:
             row = {"instance": c.instance, "container": c.name, "id": c.short_id,
@@ -40,8 +44,8 @@ def projects(containers, now: float, memory: dict | None = None) -> list[dict]:
         project_row = {
             "project": project,
             "state": states.pop() if len(states) == 1 else "mixed",
-            "config": newest.labels.get(L.CONFIG_FILE) or None,
-            "project_dir": newest.labels.get(L.PROJECT_DIR) or None,
+            "config": recorded(L.CONFIG_FILE),
+            "project_dir": recorded(L.PROJECT_DIR),
             "age_seconds": max((r["age_seconds"] for r in rows
                                 if r["age_seconds"] is not None), default=None),
             "containers": rows,
