@@ -66,14 +66,24 @@ INNER = """\
         assert os.environ["IRIS_NAMESPACE"] == iris_namespace
         c = CLIENT.containers.get(os.environ["IRIS_CONTAINER"])
         tag = uuid.uuid4().hex
-        script = ('write "before=",$Data(^Marker),":",$Get(^Marker),!\\n'
-                  'write "seed=",$Get(^Seed("a",2)),!\\n'
-                  'set ^Marker="' + tag + '"\\n'
-                  'write "after=",$Get(^Marker),!\\nhalt\\n')
-        res = c.exec_run(["sh", "-c", 'printf "%s" "$S" | iris session IRIS -U "$N"'],
-                         environment={{"S": script, "N": iris_namespace,
-                                       "STANDIN_SESSION_PROMPTS": "0"}})
-        seen = dict(re.findall(r"^(\\w+)=(.*)$", res.output.decode(), re.M))
+
+        def session(script, want=None):
+            # Docker may lose a short exec's output although the command ran
+            # (docker/docker-py#2042): a read (want: a value it writes) is run again
+            for _ in range(20):
+                res = c.exec_run(["sh", "-c", 'printf "%s" "$S" | iris session IRIS -U "$N"'],
+                                 environment={{"S": script + "\\nhalt\\n",
+                                               "N": iris_namespace,
+                                               "STANDIN_SESSION_PROMPTS": "0"}})
+                seen = dict(re.findall(r"^(\\w+)=(.*)$", res.output.decode(), re.M))
+                if want is None or want in seen:
+                    return seen
+            return seen
+
+        seen = session('write "before=",$Data(^Marker),":",$Get(^Marker),!\\n'
+                       'write "seed=",$Get(^Seed("a",2)),!', "seed")
+        session('set ^Marker="' + tag + '"')
+        seen.update(session('write "after=",$Get(^Marker),!', "after"))
         Path(os.environ["POOL_OUT"], tag + ".json").write_text(json.dumps(
             {{"n": n, "ns": iris_namespace, "seen": seen,
               "worker": os.environ.get("PYTEST_XDIST_WORKER", "main")}}))
