@@ -71,6 +71,8 @@ def run(engine, project: str, verb: str, instances=(), *, wait: bool = True,
         if changes:
             held.enter_context(hold(engine, project, verb, lease=timeout + LEASE_MARGIN,
                                     timeout=lock_timeout, reporter=reporter))
+            # as sync plans again under it: what the engine holds now, nobody else changing it
+            containers = instance_containers(engine, project, instances)
         errors = _each(containers, lambda c: _one(engine, c, verb, wait, timeout, reporter,
                                                   done), reporter)
     if errors:
