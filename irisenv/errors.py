@@ -159,6 +159,22 @@ class ConfigError(IrisenvError):
                 "issues": [i.to_dict() for i in self.issues]}
 
 
+def combine(errors: dict) -> IrisenvError:
+    """One error for the errors of several instances ({instance: IrisenvError}): the only
+    one as it is; config errors as one ConfigError; else the first's kind, naming each,
+    with the highest exit code (a readiness timeout's 3 beats 1)."""
+    errs = list(errors.values())
+    if len(errs) == 1:
+        return errs[0]
+    if all(isinstance(e, ConfigError) for e in errs):
+        return ConfigError([i for e in errs for i in e.issues])
+    first = errs[0]
+    return (IrisenvError if isinstance(first, ConfigError) else type(first))(
+        f"{len(errs)} instances failed; first: {first.what}",
+        "; ".join(f"{k}: {e.what}" for k, e in errors.items()),
+        first.fix, exit_code=max(e.exit_code for e in errs))
+
+
 def did_you_mean(word: str, choices) -> str:
     """'did you mean 'x'?' for the closest choices (difflib does the work), or ''."""
     import difflib

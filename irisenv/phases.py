@@ -19,7 +19,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 
 from .core.plan import Create, Options, Plan, Promote, Replace
-from .errors import ConfigError, ConflictError, IrisenvError, PortInUseError, RefusedError
+from .errors import ConfigError, ConflictError, IrisenvError, PortInUseError, RefusedError, combine
 
 PLANS = 3  # plans a sync may make when the engine keeps changing under it
 FIRST_LOOK_TIMEOUT = 30.0  # seconds for phase two's first probe (as the plan's probes)
@@ -50,7 +50,7 @@ def sync(project, options: Options, *, timeout: float, reporter, lock_timeout: f
             leases.engine_locked = True
 
         for attempt in range(1, PLANS + 1):
-            if not engine_locked and changes_certain(project):
+            if not engine_locked and changes_certain(project, options):
                 lock_engine()  # no plan first: it could only say there are changes
                 engine_locked = True
             plan = _planned(project, options, leases)
@@ -88,11 +88,13 @@ def sync(project, options: Options, *, timeout: float, reporter, lock_timeout: f
     return SyncOutcome(plan=first, seconds=time.monotonic() - t0, plans=attempt)
 
 
-def changes_certain(project) -> bool:
-    """A sync of an instance under reuse = "never" always changes something (a fresh
-    container, or a spare swapped in): the engine-side lock is taken before the first
-    plan, which saves a whole observe (docs/spares.md)."""
-    return any(i.reuse == "never" for i in project.config.instances.values())
+def changes_certain(project, options: Options | None = None) -> bool:
+    """A sync of an instance under reuse = "never" (its own, or `--reuse never` for this
+    run) always changes something (a fresh container, or a spare swapped in): the
+    engine-side lock is taken before the first plan, which saves a whole observe
+    (docs/spares.md)."""
+    override = options.reuse if options is not None else None
+    return any((override or i.reuse) == "never" for i in project.config.instances.values())
 
 
 def _settle_pools(project, errors: dict, reporter, timeout: float) -> None:
@@ -220,13 +222,4 @@ def _raise_errors(project, errors: dict) -> None:
         return
     errors = {k: project.refused(e) if isinstance(e, RefusedError) else e
               for k, e in errors.items()}
-    errs = list(errors.values())
-    if len(errs) == 1:
-        raise errs[0]
-    if all(isinstance(e, ConfigError) for e in errs):
-        raise ConfigError([i for e in errs for i in e.issues])
-    first = errs[0]
-    raise (IrisenvError if isinstance(first, ConfigError) else type(first))(
-        f"{len(errs)} instances failed; first: {first.what}",
-        "; ".join(f"{k}: {e.what}" for k, e in errors.items()),
-        first.fix, exit_code=max(e.exit_code for e in errs))
+    raise combine(errors)

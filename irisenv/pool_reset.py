@@ -7,7 +7,10 @@ at that moment is not stranded.
 How a batch of copies is reset inside IRIS is the caller's ``reset`` (the IRIS side is
 built later: irisenv/iris/); this module only orders the lease table's states around it:
 dirty -> resetting (claimed) -> clean with the master's hash, or dirty again with the
-error. A copy whose reset failed is not tried again by the same run.
+error. A copy whose reset failed is tried once more by the same run, after RETRY_PAUSE (a
+reset fails now and then for a passing reason: an exec under heavy load; a reset is
+idempotent), then left dirty with its error: without that, a failure after the last
+release of a run strands the copy until the next release, lease or sync.
 """
 from __future__ import annotations
 
@@ -18,6 +21,8 @@ from .core import leases as core
 from .leases import LeaseTable, holder
 
 RESETTER_LINGER = 2.0  # seconds the background resetter stays for more released copies
+RETRIES = 1  # times one run tries a copy again after its reset failed
+RETRY_PAUSE = 1.0  # seconds before it does
 LINGER_POLL = 0.05  # seconds between its looks meanwhile (a table read each)
 
 
@@ -28,6 +33,7 @@ class ResetRun:
     ran: bool = True  # False: another resetter was running and was left the work
     reset: list = field(default_factory=list)  # copy keys now clean
     failed: dict = field(default_factory=dict)  # copy key -> error
+    tries: dict = field(default_factory=dict)  # copy key -> failed resets so far
 
 
 def drain(table: LeaseTable, reset: Callable, who: core.Holder | None = None,
@@ -75,12 +81,19 @@ def _batches(table: LeaseTable, reset: Callable, who: core.Holder, out: ResetRun
             said = reset(jobs)
         except Exception as exc:  # the whole batch failed: each copy says why
             said = {k: f"{type(exc).__name__}: {exc}" for k, _, _ in jobs}
+        again = False
         for copy, _template, init in jobs:
             error = said.get(copy, "no answer from the reset")
             if error:
                 table.reset_failed(copy, error, who)
-                out.failed[copy] = error
+                out.tries[copy] = out.tries.get(copy, 0) + 1
+                if out.tries[copy] > RETRIES:
+                    out.failed[copy] = error
+                else:
+                    again = True  # dirty again: the next claim takes it
             else:
                 table.reset_done(copy, init, who)
                 out.reset.append(copy)
+        if again:
+            time.sleep(RETRY_PAUSE)
         idle_since = time.monotonic()

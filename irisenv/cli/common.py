@@ -30,6 +30,18 @@ def load_project(args):
     return Project(load_config(args.config))
 
 
+def project_name(text: str) -> str:
+    """A --project NAME argument, checked as a Docker-safe project name."""
+    from ..errors import IrisenvError
+    from ..names import docker_name
+
+    try:
+        return docker_name(text, "project name")
+    except ValueError as exc:
+        raise IrisenvError(str(exc), "project names are Docker-safe names",
+                           "pass the name shown by `irisenv status` or `irisenv ls`") from None
+
+
 def reporter(args):
     from ..report import make_reporter
 

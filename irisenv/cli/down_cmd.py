@@ -1,7 +1,7 @@
 """irisenv down: remove the project's containers (and volumes) by label."""
 from __future__ import annotations
 
-from .common import add_progress, print_json, print_summary, reporter
+from .common import add_progress, print_json, print_summary, project_name, reporter
 
 
 def add_arguments(p) -> None:
@@ -16,7 +16,7 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     if args.project:
-        name = _project_name(args.project)
+        name = project_name(args.project)
         # No config is read, not even a broken one next to us: the labels are the state
         # store and the lock is the (engine, project) one every checkout shares.
         from ..engine import open_engine
@@ -48,13 +48,3 @@ def run(args) -> int:
                       project=name, **removed)
     return 0
 
-
-def _project_name(text: str) -> str:
-    from ..errors import IrisenvError
-    from ..names import docker_name
-
-    try:
-        return docker_name(text, "project name")
-    except ValueError as exc:
-        raise IrisenvError(str(exc), "project names are Docker-safe names",
-                           "pass the name shown by `irisenv status`") from None

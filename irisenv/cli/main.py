@@ -16,6 +16,12 @@ VERBS = {
     "plan": ("plan_cmd", "show what sync would change (read-only)"),
     "status": ("status_cmd", "instances: state, readiness, ports, drift"),
     "down": ("down_cmd", "remove the project's containers (by label; no config needed)"),
+    "stop": ("lifecycle_cmd", "stop the project's containers, keeping them and their data"),
+    "start": ("lifecycle_cmd", "start the project's stopped containers and wait until ready"),
+    "restart": ("lifecycle_cmd", "stop and start the project's containers, then wait until "
+                "ready"),
+    "ls": ("ls_cmd", "every irisenv project on the engine: instances, state, ports, config "
+           "(no config needed)"),
     "ports": ("ports_cmd", "the per-user port registry: every project's ports; release, prune"),
     "env": ("env_cmd", "connection variables (IRIS_HOST, IRIS_PORT, ..., IRIS_URL)"),
     "lease": ("lease_cmd", "lease a clean copy of a pooled namespace: its connection variables"),

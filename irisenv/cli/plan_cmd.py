@@ -17,6 +17,8 @@ def add_arguments(p) -> None:
                    help="plan dropping namespaces no longer declared on durable storage too")
     p.add_argument("--pull", action="store_true",
                    help="plan as if --pull were given to sync (asks the registry about each tag)")
+    p.add_argument("--reuse", choices=("never", "matching", "always"),
+                   help="plan as if --reuse were given to sync")
     p.set_defaults(_run=run)
 
 
@@ -27,7 +29,8 @@ def run(args) -> int:
 
     project = load_project(args)
     plan = project.plan(Options(recreate=args.recreate, remove_orphans=args.remove_orphans,
-                                drop_namespaces=args.drop_namespaces, pull=args.pull))
+                                drop_namespaces=args.drop_namespaces, pull=args.pull,
+                                reuse=args.reuse))
     if args.json:
         print_json(plan_json(plan))
     else:

@@ -133,9 +133,9 @@ def release(args, engines: Engines) -> int:
     from .. import registry
 
     if args.project:
-        from .down_cmd import _project_name
+        from .common import project_name
 
-        name = _project_name(args.project)
+        name = project_name(args.project)
     else:
         from .common import load_project
 

@@ -24,6 +24,9 @@ def add_arguments(p) -> None:
     p.add_argument("--pull", action="store_true",
                    help='this run, check the registry for a newer image behind each tag and '
                         'pull it (as pull = "always"; instances with pull = "never" excepted)')
+    p.add_argument("--reuse", choices=("never", "matching", "always"),
+                   help="this run, every instance's reuse mode instead of its own: never (a "
+                        "fresh container), matching (replace a drifted one), always (keep it)")
     p.add_argument("--dry-run", action="store_true", help="print the plan and change nothing")
     p.add_argument("--json", action="store_true", help="a JSON summary on stdout")
     add_progress(p)
@@ -37,7 +40,8 @@ def run(args) -> int:
 
     project = load_project(args)
     options = Options(recreate=args.recreate, remove_orphans=args.remove_orphans, wait=args.wait,
-                      drop_namespaces=args.drop_namespaces, pull=args.pull)
+                      drop_namespaces=args.drop_namespaces, pull=args.pull,
+                      reuse=args.reuse)
     if args.dry_run:
         plan = project.plan(options)
         if args.json:

@@ -76,6 +76,7 @@ class DesiredContainer:
     pull: str = "missing"  # the pull policy: missing | always | never (not in the hash)
     files: dict = field(default_factory=dict, repr=False)  # in-container path -> bytes
     project_dir: str = ""  # the checkout it is declared in (a label, for the port registry)
+    config_file: str = ""  # the config file it is declared in ("": none; a label, for `ls`)
     # The host ports the port registry leased for its "auto" ports (kind -> port), set by
     # a sync (irisenv/registry.py): not part of the spec nor its hash, so a new lease is
     # never drift. Empty: Docker picks an "auto" port at each start.
@@ -97,6 +98,8 @@ class DesiredContainer:
         }
         if self.project_dir:
             out[labels.PROJECT_DIR] = self.project_dir
+        if self.config_file:
+            out[labels.CONFIG_FILE] = self.config_file
         if self.host_ports:
             out[labels.PORTS] = canonical(self.host_ports)
         return out
@@ -144,7 +147,8 @@ def desired_container(config: Config, inst: Instance, *, license_bytes: bytes | 
         name=labels.container_name(config.project, inst.name), image=inst.image, spec=spec,
         hash=spec_hash(spec), stop_timeout=inst.stop_timeout, reuse=inst.reuse, pull=inst.pull,
         files=files, project_dir=str(config.base_dir), preferred=inst.ports.preferred,
-        spares=inst.spares or 0)
+        spares=inst.spares or 0,
+        config_file=str(config.path) if config.path else "")
 
 
 def diff_specs(old: dict | None, new: dict) -> list[tuple[str, object, object]]:

@@ -11,7 +11,7 @@ CONFIG_HASH = PREFIX + "config-hash"
 HASH_FORMAT = PREFIX + "hash-format"
 SPEC = PREFIX + "spec"  # the normalized spec as JSON, for field-level diffs
 VERSION = PREFIX + "version"
-CONFIG_FILE = PREFIX + "config-file"
+CONFIG_FILE = PREFIX + "config-file"  # the config file that declared it (`irisenv ls`); not hashed
 PROJECT_DIR = PREFIX + "project-dir"  # the checkout that made the container (the port registry's)
 PORTS = PREFIX + "ports"  # {"superserver": 41972, ...}: the host ports the port registry leased
 # "spare": made as a warm spare (docs/spares.md). Docker labels cannot change, so a promoted

@@ -31,6 +31,7 @@ class ObservedContainer:
     status: str = ""  # Docker's human status, e.g. "Up 3 minutes"
     actual: Actual | None = None  # real settings (None: not inspected)
     networks: tuple = ()  # the networks it is attached to (a spare is on none until promoted)
+    created: float | None = None  # epoch seconds the container was made (None: not known)
 
     @property
     def instance(self) -> str | None:

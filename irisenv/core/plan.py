@@ -283,6 +283,7 @@ class Options:
     wait: bool = True
     drop_namespaces: bool = False  # drop no longer declared namespaces on durable storage too
     pull: bool = False  # --pull: this run, pull = "missing" acts as "always"
+    reuse: str | None = None  # --reuse: this run, every instance's reuse mode (None: its own)
 
 
 def pull_policy(d: DesiredContainer, options: Options) -> str:
@@ -437,10 +438,13 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
             continue
         changes: list = []
         reasons: list = []
+        reuse = options.reuse or d.reuse
+        said = f"--reuse {reuse}" if options.reuse else f'reuse = "{reuse}"'  # where it came from
         if options.recreate:
             reasons.append("--recreate was given")
-        elif d.reuse == "never":
-            reasons.append('reuse = "never": a fresh container every sync')
+        elif reuse == "never":
+            reasons.append(f"{said}: a fresh container "
+                           + ("this run" if options.reuse else "every sync"))
         if current.made_as_spare and not current.networks:
             reasons.append("its ports are not published: a spare's promotion was interrupted")
         if current.state == "created" and not reasons:
@@ -465,10 +469,10 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
         actual = [x for x in (container_drift(d, current.actual) if current.actual else [])
                   if x[0] not in named]
         drift = bool(changes or actual) or any("hash format" in r for r in reasons)
-        if drift and d.reuse == "always" and not options.recreate:
+        if drift and reuse == "always" and not options.recreate:
             fields = [f"{k} {show(o, k)} -> {show(n, k)}" for k, o, n in changes] + [
                 f"{k} (container) {show_actual(o, k)} -> {show_actual(n, k)}" for k, o, n in actual]
-            plan.notes.append(f"{d.instance}: drift kept (reuse = \"always\")"
+            plan.notes.append(f"{d.instance}: drift kept ({said})"
                               + (": " + ", ".join(fields) if fields else ""))
             changes, actual, reasons = [], [], [r for r in reasons if "hash format" not in r]
         if changes or actual or reasons:

@@ -179,6 +179,13 @@ class Engine(Protocol):
         """The container's run state. Not retried (the readiness ladder asks again)."""
         ...
 
+    def memory_usage(self, container_id: str) -> int | None:
+        """The running container's memory use in bytes as `docker stats` shows it (usage
+        less the inactive page cache); None when it is not running or the engine reports
+        none. Slow: Docker samples for about a second per call (call them concurrently).
+        Not retried (`irisenv ls --stats` shows what it got)."""
+        ...
+
     # ------------------------------------------------------------------ act
     def pull(self, ref: str, on_progress: Callable[[dict], None] | None = None) -> None:
         """Pull ``ref``; ``on_progress`` hears the engine's progress events (dicts with

@@ -337,6 +337,10 @@ class DockerEngine:
     def state(self, container_id: str) -> ContainerState:
         return _state(self._inspect(container_id))
 
+    def memory_usage(self, container_id: str) -> int | None:
+        stats = self._call("stats", container_id, stream=False, one_shot=True)
+        return _memory(stats.get("memory_stats") or {})
+
     def info(self) -> EngineInfo:
         v = self._call("version")
         return EngineInfo(product="Docker", version=v.get("Version", "?"),
@@ -663,7 +667,8 @@ def _observed(row: dict) -> ObservedContainer:
             ports.setdefault(int(p["PrivatePort"]), int(p["PublicPort"]))
     return ObservedContainer(id=row["Id"], name=names[0].lstrip("/"), state=row.get("State", ""),
                              labels=row.get("Labels") or {}, image_id=row.get("ImageID", ""),
-                             ports=ports, status=row.get("Status", ""), networks=networks)
+                             ports=ports, status=row.get("Status", ""), networks=networks,
+                             created=row.get("Created") or None)
 
 
 def _actual(info: dict) -> Actual:
@@ -688,6 +693,18 @@ def _actual(info: dict) -> Actual:
         cpus = round(quota / (period or 100_000) * 1e9)
     return Actual(memory=int(host.get("Memory") or 0), nano_cpus=cpus, ports=tuple(ports),
                   mounts=mounts)
+
+
+def _memory(mem: dict) -> int | None:
+    """`docker stats`' MEM USAGE from an answer's memory_stats: usage less the inactive
+    page cache (cgroup v2's inactive_file, v1's total_inactive_file), as the docker CLI
+    computes it (docker/cli, cli/command/container/stats_helpers.go)."""
+    usage = mem.get("usage")
+    if usage is None:
+        return None
+    stats = mem.get("stats") or {}
+    cache = stats.get("inactive_file", stats.get("total_inactive_file", 0))
+    return max(int(usage) - int(cache or 0), 0)
 
 
 def _state(info: dict) -> ContainerState:

@@ -93,6 +93,9 @@ class RetryingEngine:
     def state(self, container_id) -> ContainerState:
         return self._backend.state(container_id)
 
+    def memory_usage(self, container_id):
+        return self._backend.memory_usage(container_id)
+
     # ------------------------------------------------------------------ act
     def pull(self, ref, on_progress=None):
         return self._backend.pull(ref, on_progress=on_progress)

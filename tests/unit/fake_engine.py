@@ -211,6 +211,11 @@ class FakeEngine:
         status = self._get(container_id)["state"]
         return ContainerState(status=status, running=status == "running")
 
+    def memory_usage(self, container_id):
+        self._enter("memory_usage", container_id)
+        c = self._get(container_id)
+        return c.get("memory", 64 * 1024**2) if c["state"] == "running" else None
+
     # act
     def pull(self, ref, on_progress=None):
         self._enter("pull", ref)

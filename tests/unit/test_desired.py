@@ -241,6 +241,21 @@ def test_labels():
     assert not L.is_ours({"io.irisenv.managed-by": "someone-else"})
 
 
+
+def test_the_config_file_is_labelled_outside_the_spec_and_its_hash(tmp_path):
+    """`irisenv ls` names the config file each project was synced from: a label of its own
+    (none for the zero-config default), never part of the spec or its hash (moving a
+    checkout must not replace its containers)."""
+    from pathlib import Path
+
+    here = CFG._replace(path=tmp_path / "iris-devtester.toml")
+    there = CFG._replace(path=Path("/elsewhere/iris-devtester.toml"))
+    a, b = (D.desired_container(c, base()) for c in (here, there))
+    assert a.labels[L.CONFIG_FILE] == str(tmp_path / "iris-devtester.toml")
+    assert b.labels[L.CONFIG_FILE] == "/elsewhere/iris-devtester.toml"
+    assert a.hash == b.hash == GOLDEN_MINIMAL and a.spec == b.spec
+    assert L.CONFIG_FILE not in make(base()).labels
+
 # ---------------------------------------------------------------- diff_specs
 def test_diff_specs_fills_defaults_and_sorts():
     old = {"image": IMAGE}

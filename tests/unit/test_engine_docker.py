@@ -8,7 +8,7 @@ import pytest
 
 from irisenv.core.observed import Actual
 from irisenv.engine.base import ContainerState
-from irisenv.engine.docker import _actual, _state
+from irisenv.engine.docker import _actual, _memory, _observed, _state
 
 
 def test_inspect_is_read_into_real_settings():
@@ -35,6 +35,23 @@ def test_inspect_is_read_into_real_settings():
 def test_an_unlimited_unpublished_container():
     assert _actual({"HostConfig": {"PortBindings": None, "Tmpfs": None}, "Mounts": None}) == Actual()
 
+
+
+@pytest.mark.parametrize("mem, used", [
+    ({"usage": 300, "stats": {"inactive_file": 100}}, 200),  # cgroup v2
+    ({"usage": 300, "stats": {"total_inactive_file": 120}}, 180),  # cgroup v1
+    ({"usage": 300, "stats": {}}, 300),
+    ({"usage": 50, "stats": {"inactive_file": 80}}, 0),
+    ({}, None),  # a stopped container: Docker reports no usage
+])
+def test_memory_use_is_read_as_docker_stats_shows_it(mem, used):
+    assert _memory(mem) == used
+
+
+def test_a_container_lists_with_when_it_was_made():
+    row = {"Id": "a" * 64, "Names": ["/demo-iris"], "State": "exited", "Created": 1796000000}
+    assert _observed(row).created == 1796000000
+    assert _observed({**row, "Created": 0}).created is None
 
 def test_inspect_state_is_read_into_a_container_state():
     running = {"State": {"Status": "running", "Running": True, "ExitCode": 0,

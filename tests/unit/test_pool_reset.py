@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from irisenv import leases
+from irisenv import leases, pool_reset
 from irisenv.core import leases as core
 from irisenv.lock import try_file_lock
 from irisenv.pool_reset import drain
@@ -38,7 +38,12 @@ def test_every_dirty_copy_is_reset_from_the_current_master_and_clean(table):
     assert all(c.init == "h1" for c in table.read().copies.values())
 
 
-def test_a_failed_copy_is_dirty_with_its_error_and_not_retried_by_the_same_run(table):
+@pytest.fixture(autouse=True)
+def no_retry_pause(monkeypatch):
+    monkeypatch.setattr(pool_reset, "RETRY_PAUSE", 0.0)
+
+
+def test_a_failed_copy_is_tried_once_more_then_left_dirty_with_its_error(table):
     calls = []
 
     def reset(jobs):
@@ -46,10 +51,30 @@ def test_a_failed_copy_is_dirty_with_its_error_and_not_retried_by_the_same_run(t
         return {copy: ("dismount failed" if copy == key(2) else "") for copy, _, _ in jobs}
 
     run = drain(table, reset)
-    assert run.failed == {key(2): "dismount failed"} and len(calls) == 1
+    assert run.failed == {key(2): "dismount failed"}
+    assert calls == [[key(1), key(2), key(3)], [key(2)]]  # once more, then no longer
     c = table.read().copies[key(2)]
     assert (c.state, c.error) == (core.DIRTY, "dismount failed")
     assert table.counts(T)["clean"] == 2
+
+
+def test_a_copy_whose_reset_fails_once_is_reset_by_the_same_run(table):
+    """A reset that fails for a passing reason (an exec under load) is not left for the
+    next release: after the last release of a test run there is none, and the copy would
+    stay dirty (a CI run waited 60 s for it in tests/docker/test_pool_leases.py)."""
+    failures = {key(2): 1}
+
+    def reset(jobs):
+        out = {}
+        for copy, _, _ in jobs:
+            out[copy] = "iris session exited 0 without the success sentinel" \
+                if failures.get(copy) else ""
+            failures[copy] = 0
+        return out
+
+    run = drain(table, reset)
+    assert run.failed == {} and sorted(run.reset) == [key(1), key(2), key(3)]
+    assert table.counts(T)["clean"] == 3 and not table.read().copies[key(2)].error
 
 
 def test_a_reset_that_raises_fails_its_whole_batch(table):
