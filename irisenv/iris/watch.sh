@@ -7,8 +7,9 @@
 # enable_window_ms. A user's pause (the `pause` file) is never undone. Formulas, sources and
 # the --after hook that starts it: docs/learnings/monitoring-watcher.md.
 #
-#   sh watch.sh start   start the daemon unless a live one is recorded in watch.pid; returns
-#                       at once, exit 0 (it runs from iris-main --after on every container start)
+#   sh watch.sh start   start the daemon unless watch.pid names a live one running this same
+#                       script (one running an older watch.sh is replaced); returns at once,
+#                       exit 0 (it runs from iris-main --after on every container start)
 #   sh watch.sh stop    stop the daemon
 #   sh watch.sh run     the loop, in the foreground (what `start` runs)
 #   sh watch.sh once    one sample and decision (state kept in watch.once), prints the state line
@@ -400,18 +401,35 @@ starttime() {  # pid -> START_T (field 22 of /proc/<pid>/stat); 1 when no such p
     START_T=${20}
     [ -n "$START_T" ]
 }
-live_watcher() {  # W_PID = the pid in watch.pid if that process still runs
-    W_PID= _t=
-    { read -r W_PID _t <"$DIR/watch.pid"; } 2>/dev/null
+live_watcher() {  # W_PID (and W_V, its script's version) if watch.pid names a live watcher
+    W_PID= W_V= _t=
+    { read -r W_PID _t W_V <"$DIR/watch.pid"; } 2>/dev/null
     case $W_PID in '' | *[!0-9]*) W_PID=; return 1 ;; esac
     starttime "$W_PID" && [ "$START_T" = "$_t" ] && return 0
     W_PID=
     return 1
 }
+script_version() {  # MY_V = checksum.size of this script (a running shell keeps its old code)
+    MY_V=$(cksum <"$SELF" 2>/dev/null)
+    set -- $MY_V
+    MY_V=$1.$2
+}
+stop_watcher() {  # the live watcher W_PID: TERM, then wait up to 5 s for it to go
+    kill "$W_PID" 2>/dev/null
+    _i=0
+    while [ $_i -lt 50 ] && live_watcher; do sleep 0.1; _i=$((_i + 1)); done
+}
 
 cmd_start() {
     mkdir -p "$DIR" 2>/dev/null
-    live_watcher && exit 0
+    script_version
+    if live_watcher; then
+        [ "$W_V" = "$MY_V" ] && exit 0
+        # sync installed another watch.sh: the running loop still has the old code
+        echo "$(date) start: replacing watcher $W_PID (script ${W_V:-unknown}, now $MY_V)" \
+            >>"$DIR/watch.log"
+        stop_watcher
+    fi
     # detach: a new session where available, no inherited stdin/stdout (iris-main or
     # `docker exec` must not wait for them)
     if command -v setsid >/dev/null 2>&1; then
@@ -422,10 +440,7 @@ cmd_start() {
     exit 0
 }
 cmd_stop() {
-    live_watcher || exit 0
-    kill "$W_PID" 2>/dev/null
-    _i=0
-    while [ $_i -lt 50 ] && live_watcher; do sleep 0.1; _i=$((_i + 1)); done
+    live_watcher && stop_watcher
     exit 0
 }
 cmd_run() {
@@ -435,7 +450,9 @@ cmd_run() {
     if live_watcher && [ "$W_PID" != $$ ]; then exit 0; fi  # another one runs
     starttime $$ || exit 1
     MY_T=$START_T
-    printf '%s %s\n' $$ "$MY_T" >"$DIR/watch.pid.tmp.$$" && mv -f "$DIR/watch.pid.tmp.$$" "$DIR/watch.pid"
+    script_version
+    printf '%s %s %s\n' $$ "$MY_T" "$MY_V" >"$DIR/watch.pid.tmp.$$" &&
+        mv -f "$DIR/watch.pid.tmp.$$" "$DIR/watch.pid"
     trap 'cleanup; exit 0' TERM INT
     load_policy
     detect_cgroup
@@ -456,7 +473,8 @@ cmd_run() {
     while :; do
         sleep "$SLEEP_S"
         step
-        [ $((NOW - LAST_STATE)) -ge $((100 - P_SAMPLE / 10)) ] && write_state
+        # once a second: every 4th sample at 250 ms (each takes a little over 250 ms)
+        [ $((NOW - LAST_STATE)) -ge $((100 - P_SAMPLE / 20)) ] && write_state
         log_sample
         if [ $((NOW - LAST_POLICY)) -ge 200 ]; then  # every 2 s
             LAST_POLICY=$NOW

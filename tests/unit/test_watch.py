@@ -360,6 +360,26 @@ def test_concurrent_first_starts_leave_one_watcher(live_box):
           and int((box.mon / "watch.pid").read_text().split()[0]) in _watchers(box))
 
 
+def test_start_replaces_a_watcher_that_runs_an_older_script(live_box, tmp_path):
+    """Sync installs a new watch.sh and runs `start`: the running loop still executes the
+    old code (a shell parses it once), so start must replace it, and only then."""
+    box = live_box
+    script = tmp_path / "watch.sh"
+    script.write_text(WATCH.read_text())
+    assert subprocess.run(["sh", str(script), "start"], env=box.env(), timeout=10).returncode == 0
+    _wait(lambda: len(_watchers(box)) == 1 and (box.mon / "watch.pid").exists())
+    old = _watchers(box)
+    assert subprocess.run(["sh", str(script), "start"], env=box.env(), timeout=10).returncode == 0
+    time.sleep(1)
+    assert _watchers(box) == old  # the same script: left alone
+    script.write_text(WATCH.read_text() + "# a newer version\n")
+    assert subprocess.run(["sh", str(script), "start"], env=box.env(), timeout=10).returncode == 0
+    _wait(lambda: len(_watchers(box)) == 1 and _watchers(box) != old
+          and (box.mon / "watch.pid").exists()
+          and int((box.mon / "watch.pid").read_text().split()[0]) == _watchers(box)[0])
+    assert "replacing watcher" in (box.mon / "watch.log").read_text()
+
+
 def test_a_stale_pid_file_does_not_stop_a_start(live_box):
     """After a container restart watch.pid names a process of the previous start (or a pid
     now used by another process): start must not take it for a live watcher."""
