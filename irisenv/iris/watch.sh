@@ -50,6 +50,7 @@ load_policy() {
     while IFS='=' read -r _k _v || [ -n "$_k" ]; do
         if [ "$_k" = spdir ]; then P_SPDIR=$_v; continue; fi
         case $_v in '' | *[!0-9]*) continue ;; esac
+        while :; do case $_v in 0?*) _v=${_v#0} ;; *) break ;; esac; done  # 08 is not octal
         case $_k in
             enabled) P_ENABLED=$_v ;;
             interval_s) P_INTERVAL=$_v ;;
@@ -137,8 +138,10 @@ read_limits() {
 }
 
 # ---- one sample --------------------------------------------------------------------------
-read_now() {  # NOW = uptime in centiseconds
+read_now() {  # NOW = uptime in centiseconds (unchanged if unreadable)
+    _up=
     { read -r _up _idle <"$PROC/uptime"; } 2>/dev/null
+    case $_up in [0-9]*) ;; *) return ;; esac
     _s=${_up%.*} _f=${_up#*.}
     case $_f in ?) _f=${_f}0 ;; ??) ;; *) _f=00 ;; esac
     case $_up in *.*) ;; *) _f=00 ;; esac

@@ -181,6 +181,15 @@ def test_the_policy_thresholds_and_windows_are_read_from_the_policy(tmp_path, sh
 
 
 @BOTH
+def test_policy_values_with_leading_zeros_are_decimal(tmp_path, sh):
+    """A shell reads 080 in $(( )) as a bad octal number and exits: the loop would die."""
+    box = Box(tmp_path, sh)
+    box.policy(cpu_disable="080", cpu_enable="070", disable_window_ms="0500")
+    box.step(cpu=85, n=2)
+    assert box.step(cpu=85)["state"] == "suspended"
+
+
+@BOTH
 def test_a_failed_action_is_logged_and_retried_later(tmp_path, sh):
     box = Box(tmp_path, sh)
     box.answer("%SYS>IRISENV-ERR:<UNDEFINED> x\n%SYS>\n")
