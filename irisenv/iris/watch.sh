@@ -2,7 +2,7 @@
 # irisenv monitoring watcher: runs INSIDE an IRIS container (POSIX sh: dash on the Ubuntu-based
 # IRIS images, busybox sh in the test stand-in). It samples the container's own cgroup (v1 or
 # v2) every sample_ms, and suspends ^SystemPerformance collection when the CPU rate over
-# disable_window_ms is above cpu_disable, or memory stays above memory_disable for that
+# disable_window_ms reaches cpu_disable, or memory stays at or above memory_disable for that
 # window; it resumes collection when both stay below the enable thresholds for
 # enable_window_ms. A user's pause (the `pause` file) is never undone. Formulas, sources and
 # the --after hook that starts it: docs/learnings/monitoring-watcher.md.
@@ -345,15 +345,17 @@ step() {
         return 0
     fi
     [ "$ST" = off ] && transition collecting -
-    # Over a threshold: CPU over the whole disable window (the rate is taken over it), or
-    # memory in every sample for the window. Under both: every sample for the enable window.
+    # At or over a disable threshold ("reaches 90 %": a threshold of 100 must mean full, not
+    # never): CPU over the whole disable window (the rate is taken over it), or memory in
+    # every sample for the window. Under both enable thresholds: every sample for the enable
+    # window.
     HIGH= LOW=
-    if [ -n "$MEM" ] && [ "$MEM" -gt $((P_MEM_DIS * 10)) ]; then
+    if [ -n "$MEM" ] && [ "$MEM" -ge $((P_MEM_DIS * 10)) ]; then
         [ -n "$MEMHI_AT" ] || MEMHI_AT=${START:-$NOW}
     else
         MEMHI_AT=
     fi
-    if [ -n "$CPU" ] && [ "$CPU" -gt $((P_CPU_DIS * 10)) ] && [ "$SPAN" -ge $((P_DWIN / 10)) ]; then
+    if [ -n "$CPU" ] && [ "$CPU" -ge $((P_CPU_DIS * 10)) ] && [ "$SPAN" -ge $((P_DWIN / 10)) ]; then
         HIGH=cpu
     elif [ -n "$MEMHI_AT" ] && [ $((NOW - MEMHI_AT)) -ge $((P_DWIN / 10)) ]; then
         HIGH=memory

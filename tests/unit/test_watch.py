@@ -181,6 +181,22 @@ def test_the_policy_thresholds_and_windows_are_read_from_the_policy(tmp_path, sh
 
 
 @BOTH
+def test_a_threshold_is_reached_at_its_value_so_100_means_full(tmp_path, sh):
+    """config: "pause collection when memory use reaches this percent"; memory can never
+    exceed its limit, so memory_disable = 100 must trigger at 100.0 %."""
+    box = Box(tmp_path, sh, 2, mem_limit=100 * MiB)
+    box.policy(memory_disable=100, memory_enable=99, cpu_disable=100, cpu_enable=99)
+    box.step(cpu=5)
+    box.set_memory(100 * MiB)
+    s = box.step(cpu=5, n=2)
+    assert (s["state"], s["reason"], s["mem"]) == ("suspended", "memory", "100.0")
+    box2 = Box(tmp_path / "cpu", sh, 2)
+    box2.policy(cpu_disable=100, cpu_enable=99)
+    box2.step(cpu=5)
+    assert box2.step(cpu=100, n=2)["state"] == "suspended"
+
+
+@BOTH
 def test_policy_values_with_leading_zeros_are_decimal(tmp_path, sh):
     """A shell reads 080 in $(( )) as a bad octal number and exits: the loop would die."""
     box = Box(tmp_path, sh)
