@@ -13,6 +13,7 @@
 #   sh watch.sh stop    stop the daemon
 #   sh watch.sh run     the loop, in the foreground (what `start` runs)
 #   sh watch.sh once    one sample and decision (state kept in watch.once), prints the state line
+#                       and next_sample=<seconds until the loop would sample again>
 #
 # Environment (for tests; the defaults are what a real container uses):
 #   IRISENV_MON_DIR       the monitor directory (policy, suspend.cos, resume.cos, pause, state,
@@ -29,7 +30,7 @@
 DIR=${IRISENV_MON_DIR:-/home/irisowner/irisenv-monitor}
 CG=${IRISENV_MON_CGROUP:-/sys/fs/cgroup}
 IRIS=${IRISENV_MON_IRIS:-iris}
-INST=${IRISENV_MON_INSTANCE:-${ISC_PACKAGE_INSTANCENAME:-IRIS}}
+INSTANCE=${IRISENV_MON_INSTANCE:-${ISC_PACKAGE_INSTANCENAME:-IRIS}}
 PROC=${IRISENV_MON_PROC:-/proc}
 INACT_AT=
 SELF=$0
@@ -186,7 +187,7 @@ sample() {
     read_now
     read_usage
     read_mem
-    CPU= MEM= SPAN=0
+    CPU= MEM= SPAN=0 LAST_RATE=
     if [ -n "$U" ]; then
         _old=$IFS; IFS=,
         set -- $Q
@@ -196,7 +197,11 @@ sample() {
         # a counter that went back (another cgroup?) or a clock that did not move: start over
         if [ -n "$_last" ] && { [ "$U" -lt "${_last#*:}" ] || [ "$NOW" -le "${_last%%:*}" ]; }; then
             set --
+            _last=
         fi
+        # the rate over the last interval alone: it decides the sampling cadence (step)
+        LAST_RATE=
+        [ -n "$_last" ] && LAST_RATE=$((100 * (U - ${_last#*:}) / ((NOW - ${_last%%:*}) * NCPU_M)))
         set -- "$@" "$NOW:$U"
         while [ $# -gt 2 ]; do
             [ $((NOW - ${2%%:*})) -ge $((P_DWIN / 10)) ] || break
@@ -306,9 +311,9 @@ act() {  # suspend|resume -> 0 ok; ACT_ERR = the reason otherwise
     ACT_ERR=
     if [ ! -r "$DIR/$1.cos" ]; then ACT_ERR="no $1.cos"; return 1; fi
     if command -v timeout >/dev/null 2>&1; then
-        _out=$(timeout 60 "$IRIS" session "$INST" -U %SYS <"$DIR/$1.cos" 2>&1)
+        _out=$(timeout 60 "$IRIS" session "$INSTANCE" -U %SYS <"$DIR/$1.cos" 2>&1)
     else
-        _out=$("$IRIS" session "$INST" -U %SYS <"$DIR/$1.cos" 2>&1)
+        _out=$("$IRIS" session "$INSTANCE" -U %SYS <"$DIR/$1.cos" 2>&1)
     fi
     _rc=$?
     _last=
@@ -338,6 +343,27 @@ do_action() {  # suspend|resume new-state reason: the transition if the action w
 
 # ---- the decision (one sample) -----------------------------------------------------------
 step() {
+    decide
+    cadence
+}
+
+# While collecting, a sample at or over a disable threshold makes the next samples come every
+# 50 ms until the disable window has been covered: the suspend then happens within 50 ms of
+# the window's end instead of up to a whole sample later. One such episode (a window plus a
+# sample) per 10 s at most, so a load that hovers at the threshold costs little.
+cadence() {
+    NEXT_SLEEP=$SLEEP_S
+    [ "$ST" = collecting ] && [ "$P_ENABLED" = 1 ] && [ -z "$RETRY_AT" ] &&
+        [ "$P_SAMPLE" -gt 50 ] || return 0
+    { [ -n "$LAST_RATE" ] && [ "$LAST_RATE" -ge $((P_CPU_DIS * 10)) ]; } || [ -n "$MEMHI_AT" ] || return 0
+    if [ -z "$SUSPECT_AT" ] || [ "$NOW" -lt "$SUSPECT_AT" ] || [ $((NOW - SUSPECT_AT)) -ge 1000 ]; then
+        SUSPECT_AT=$NOW
+    fi
+    [ $((NOW - SUSPECT_AT)) -lt $(((P_DWIN + P_SAMPLE) / 10)) ] && NEXT_SLEEP=0.050
+    return 0
+}
+
+decide() {
     sample
     epoch
     if [ "$P_ENABLED" != 1 ]; then
@@ -466,7 +492,8 @@ cmd_run() {
     sync_epoch
     epoch
     load_state
-    Q= PREV_NOW= MEMHI_AT= LOW_AT= RETRY_AT= LAST_SAMPLE= LAST_STATE= START=
+    Q= PREV_NOW= MEMHI_AT= LOW_AT= RETRY_AT= LAST_SAMPLE= LAST_STATE= START= SUSPECT_AT=
+    NEXT_SLEEP=$SLEEP_S
     read_usage
     PREV_NOW=$NOW
     [ -n "$U" ] && Q=$NOW:$U
@@ -476,7 +503,7 @@ cmd_run() {
     purge_spdir
     LAST_POLICY=$NOW LAST_PURGE=$NOW
     while :; do
-        sleep "$SLEEP_S"
+        sleep "$NEXT_SLEEP"
         step
         # once a second: every 4th sample at 250 ms (each takes a little over 250 ms)
         [ $((NOW - LAST_STATE)) -ge $((100 - P_SAMPLE / 20)) ] && write_state
@@ -517,12 +544,12 @@ cmd_once() {
     sync_epoch
     epoch
     load_state
-    Q= PREV_NOW= MEMHI_AT= LOW_AT= RETRY_AT= LAST_SAMPLE= START=
+    Q= PREV_NOW= MEMHI_AT= LOW_AT= RETRY_AT= LAST_SAMPLE= START= SUSPECT_AT=
     _l=
     { read -r _l <"$DIR/watch.once"; } 2>/dev/null
     for _w in $_l; do
         case $_w in
-            PREV_NOW=* | MEMHI_AT=* | LOW_AT=* | RETRY_AT=* | LAST_SAMPLE=*)
+            PREV_NOW=* | MEMHI_AT=* | LOW_AT=* | RETRY_AT=* | LAST_SAMPLE=* | SUSPECT_AT=*)
                 _v=${_w#*=}
                 case $_v in *[!0-9]*) _v= ;; esac
                 eval "${_w%%=*}=\$_v" ;;
@@ -535,9 +562,11 @@ cmd_once() {
     step
     log_sample
     write_state
-    printf 'Q=%s PREV_NOW=%s MEMHI_AT=%s LOW_AT=%s RETRY_AT=%s LAST_SAMPLE=%s\n' \
-        "$Q" "$PREV_NOW" "$MEMHI_AT" "$LOW_AT" "$RETRY_AT" "$LAST_SAMPLE" >"$DIR/watch.once"
+    printf 'Q=%s PREV_NOW=%s MEMHI_AT=%s LOW_AT=%s RETRY_AT=%s LAST_SAMPLE=%s SUSPECT_AT=%s\n' \
+        "$Q" "$PREV_NOW" "$MEMHI_AT" "$LOW_AT" "$RETRY_AT" "$LAST_SAMPLE" "$SUSPECT_AT" \
+        >"$DIR/watch.once"
     cat "$DIR/state"
+    echo "next_sample=$NEXT_SLEEP"
 }
 
 case $1 in
