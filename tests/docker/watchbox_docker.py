@@ -134,7 +134,8 @@ class WatchContainer:
     def burn(self, n: int = 2) -> float:
         """Start n CPU burners; the container's uptime when they started."""
         out = self.sh("read up _ </proc/uptime; echo $up; "
-                      + "; ".join(["(sh -c 'echo $$ >>/tmp/burners; while :; do :; done' &)"] * n))
+                      + "; ".join(["(sh -c 'echo $$ >>/tmp/burners; while :; do :; done'"
+                                   " </dev/null >/dev/null 2>&1 &)"] * n))
         return float(out.split()[0])
 
     def stop_burning(self) -> float:
