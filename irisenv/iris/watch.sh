@@ -2,16 +2,18 @@
 # irisenv monitoring watcher: runs INSIDE an IRIS container (POSIX sh: dash on the Ubuntu-based
 # IRIS images, busybox sh in the test stand-in). It samples the container's own cgroup (v1 or
 # v2) every sample_ms, and suspends ^SystemPerformance collection when the CPU rate over
-# disable_window_ms is above cpu_disable, or memory stays above memory_disable for that
+# disable_window_ms reaches cpu_disable, or memory stays at or above memory_disable for that
 # window; it resumes collection when both stay below the enable thresholds for
 # enable_window_ms. A user's pause (the `pause` file) is never undone. Formulas, sources and
 # the --after hook that starts it: docs/learnings/monitoring-watcher.md.
 #
-#   sh watch.sh start   start the daemon unless a live one is recorded in watch.pid; returns
-#                       at once, exit 0 (it runs from iris-main --after on every container start)
+#   sh watch.sh start   start the daemon unless watch.pid names a live one running this same
+#                       script (one running an older watch.sh is replaced); returns at once,
+#                       exit 0 (it runs from iris-main --after on every container start)
 #   sh watch.sh stop    stop the daemon
 #   sh watch.sh run     the loop, in the foreground (what `start` runs)
 #   sh watch.sh once    one sample and decision (state kept in watch.once), prints the state line
+#                       and next_sample=<seconds until the loop would sample again>
 #
 # Environment (for tests; the defaults are what a real container uses):
 #   IRISENV_MON_DIR       the monitor directory (policy, suspend.cos, resume.cos, pause, state,
@@ -28,7 +30,7 @@
 DIR=${IRISENV_MON_DIR:-/home/irisowner/irisenv-monitor}
 CG=${IRISENV_MON_CGROUP:-/sys/fs/cgroup}
 IRIS=${IRISENV_MON_IRIS:-iris}
-INST=${IRISENV_MON_INSTANCE:-${ISC_PACKAGE_INSTANCENAME:-IRIS}}
+INSTANCE=${IRISENV_MON_INSTANCE:-${ISC_PACKAGE_INSTANCENAME:-IRIS}}
 PROC=${IRISENV_MON_PROC:-/proc}
 INACT_AT=
 SELF=$0
@@ -49,6 +51,7 @@ load_policy() {
     while IFS='=' read -r _k _v || [ -n "$_k" ]; do
         if [ "$_k" = spdir ]; then P_SPDIR=$_v; continue; fi
         case $_v in '' | *[!0-9]*) continue ;; esac
+        while :; do case $_v in 0?*) _v=${_v#0} ;; *) break ;; esac; done  # 08 is not octal
         case $_k in
             enabled) P_ENABLED=$_v ;;
             interval_s) P_INTERVAL=$_v ;;
@@ -136,8 +139,10 @@ read_limits() {
 }
 
 # ---- one sample --------------------------------------------------------------------------
-read_now() {  # NOW = uptime in centiseconds
+read_now() {  # NOW = uptime in centiseconds (unchanged if unreadable)
+    _up=
     { read -r _up _idle <"$PROC/uptime"; } 2>/dev/null
+    case $_up in [0-9]*) ;; *) return ;; esac
     _s=${_up%.*} _f=${_up#*.}
     case $_f in ?) _f=${_f}0 ;; ??) ;; *) _f=00 ;; esac
     case $_up in *.*) ;; *) _f=00 ;; esac
@@ -182,7 +187,7 @@ sample() {
     read_now
     read_usage
     read_mem
-    CPU= MEM= SPAN=0
+    CPU= MEM= SPAN=0 LAST_RATE=
     if [ -n "$U" ]; then
         _old=$IFS; IFS=,
         set -- $Q
@@ -192,7 +197,11 @@ sample() {
         # a counter that went back (another cgroup?) or a clock that did not move: start over
         if [ -n "$_last" ] && { [ "$U" -lt "${_last#*:}" ] || [ "$NOW" -le "${_last%%:*}" ]; }; then
             set --
+            _last=
         fi
+        # the rate over the last interval alone: it decides the sampling cadence (step)
+        LAST_RATE=
+        [ -n "$_last" ] && LAST_RATE=$((100 * (U - ${_last#*:}) / ((NOW - ${_last%%:*}) * NCPU_M)))
         set -- "$@" "$NOW:$U"
         while [ $# -gt 2 ]; do
             [ $((NOW - ${2%%:*})) -ge $((P_DWIN / 10)) ] || break
@@ -302,9 +311,9 @@ act() {  # suspend|resume -> 0 ok; ACT_ERR = the reason otherwise
     ACT_ERR=
     if [ ! -r "$DIR/$1.cos" ]; then ACT_ERR="no $1.cos"; return 1; fi
     if command -v timeout >/dev/null 2>&1; then
-        _out=$(timeout 60 "$IRIS" session "$INST" -U %SYS <"$DIR/$1.cos" 2>&1)
+        _out=$(timeout 60 "$IRIS" session "$INSTANCE" -U %SYS <"$DIR/$1.cos" 2>&1)
     else
-        _out=$("$IRIS" session "$INST" -U %SYS <"$DIR/$1.cos" 2>&1)
+        _out=$("$IRIS" session "$INSTANCE" -U %SYS <"$DIR/$1.cos" 2>&1)
     fi
     _rc=$?
     _last=
@@ -334,6 +343,27 @@ do_action() {  # suspend|resume new-state reason: the transition if the action w
 
 # ---- the decision (one sample) -----------------------------------------------------------
 step() {
+    decide
+    cadence
+}
+
+# While collecting, a sample at or over a disable threshold makes the next samples come every
+# 50 ms until the disable window has been covered: the suspend then happens within 50 ms of
+# the window's end instead of up to a whole sample later. One such episode (a window plus a
+# sample) per 10 s at most, so a load that hovers at the threshold costs little.
+cadence() {
+    NEXT_SLEEP=$SLEEP_S
+    [ "$ST" = collecting ] && [ "$P_ENABLED" = 1 ] && [ -z "$RETRY_AT" ] &&
+        [ "$P_SAMPLE" -gt 50 ] || return 0
+    { [ -n "$LAST_RATE" ] && [ "$LAST_RATE" -ge $((P_CPU_DIS * 10)) ]; } || [ -n "$MEMHI_AT" ] || return 0
+    if [ -z "$SUSPECT_AT" ] || [ "$NOW" -lt "$SUSPECT_AT" ] || [ $((NOW - SUSPECT_AT)) -ge 1000 ]; then
+        SUSPECT_AT=$NOW
+    fi
+    [ $((NOW - SUSPECT_AT)) -lt $(((P_DWIN + P_SAMPLE) / 10)) ] && NEXT_SLEEP=0.050
+    return 0
+}
+
+decide() {
     sample
     epoch
     if [ "$P_ENABLED" != 1 ]; then
@@ -341,15 +371,17 @@ step() {
         return 0
     fi
     [ "$ST" = off ] && transition collecting -
-    # Over a threshold: CPU over the whole disable window (the rate is taken over it), or
-    # memory in every sample for the window. Under both: every sample for the enable window.
+    # At or over a disable threshold ("reaches 90 %": a threshold of 100 must mean full, not
+    # never): CPU over the whole disable window (the rate is taken over it), or memory in
+    # every sample for the window. Under both enable thresholds: every sample for the enable
+    # window.
     HIGH= LOW=
-    if [ -n "$MEM" ] && [ "$MEM" -gt $((P_MEM_DIS * 10)) ]; then
+    if [ -n "$MEM" ] && [ "$MEM" -ge $((P_MEM_DIS * 10)) ]; then
         [ -n "$MEMHI_AT" ] || MEMHI_AT=${START:-$NOW}
     else
         MEMHI_AT=
     fi
-    if [ -n "$CPU" ] && [ "$CPU" -gt $((P_CPU_DIS * 10)) ] && [ "$SPAN" -ge $((P_DWIN / 10)) ]; then
+    if [ -n "$CPU" ] && [ "$CPU" -ge $((P_CPU_DIS * 10)) ] && [ "$SPAN" -ge $((P_DWIN / 10)) ]; then
         HIGH=cpu
     elif [ -n "$MEMHI_AT" ] && [ $((NOW - MEMHI_AT)) -ge $((P_DWIN / 10)) ]; then
         HIGH=memory
@@ -400,18 +432,35 @@ starttime() {  # pid -> START_T (field 22 of /proc/<pid>/stat); 1 when no such p
     START_T=${20}
     [ -n "$START_T" ]
 }
-live_watcher() {  # W_PID = the pid in watch.pid if that process still runs
-    W_PID= _t=
-    { read -r W_PID _t <"$DIR/watch.pid"; } 2>/dev/null
+live_watcher() {  # W_PID (and W_V, its script's version) if watch.pid names a live watcher
+    W_PID= W_V= _t=
+    { read -r W_PID _t W_V <"$DIR/watch.pid"; } 2>/dev/null
     case $W_PID in '' | *[!0-9]*) W_PID=; return 1 ;; esac
     starttime "$W_PID" && [ "$START_T" = "$_t" ] && return 0
     W_PID=
     return 1
 }
+script_version() {  # MY_V = checksum.size of this script (a running shell keeps its old code)
+    MY_V=$(cksum <"$SELF" 2>/dev/null)
+    set -- $MY_V
+    MY_V=$1.$2
+}
+stop_watcher() {  # the live watcher W_PID: TERM, then wait up to 5 s for it to go
+    kill "$W_PID" 2>/dev/null
+    _i=0
+    while [ $_i -lt 50 ] && live_watcher; do sleep 0.1; _i=$((_i + 1)); done
+}
 
 cmd_start() {
     mkdir -p "$DIR" 2>/dev/null
-    live_watcher && exit 0
+    script_version
+    if live_watcher; then
+        [ "$W_V" = "$MY_V" ] && exit 0
+        # sync installed another watch.sh: the running loop still has the old code
+        echo "$(date) start: replacing watcher $W_PID (script ${W_V:-unknown}, now $MY_V)" \
+            >>"$DIR/watch.log"
+        stop_watcher
+    fi
     # detach: a new session where available, no inherited stdin/stdout (iris-main or
     # `docker exec` must not wait for them)
     if command -v setsid >/dev/null 2>&1; then
@@ -422,10 +471,7 @@ cmd_start() {
     exit 0
 }
 cmd_stop() {
-    live_watcher || exit 0
-    kill "$W_PID" 2>/dev/null
-    _i=0
-    while [ $_i -lt 50 ] && live_watcher; do sleep 0.1; _i=$((_i + 1)); done
+    live_watcher && stop_watcher
     exit 0
 }
 cmd_run() {
@@ -435,7 +481,9 @@ cmd_run() {
     if live_watcher && [ "$W_PID" != $$ ]; then exit 0; fi  # another one runs
     starttime $$ || exit 1
     MY_T=$START_T
-    printf '%s %s\n' $$ "$MY_T" >"$DIR/watch.pid.tmp.$$" && mv -f "$DIR/watch.pid.tmp.$$" "$DIR/watch.pid"
+    script_version
+    printf '%s %s %s\n' $$ "$MY_T" "$MY_V" >"$DIR/watch.pid.tmp.$$" &&
+        mv -f "$DIR/watch.pid.tmp.$$" "$DIR/watch.pid"
     trap 'cleanup; exit 0' TERM INT
     load_policy
     detect_cgroup
@@ -444,7 +492,8 @@ cmd_run() {
     sync_epoch
     epoch
     load_state
-    Q= PREV_NOW= MEMHI_AT= LOW_AT= RETRY_AT= LAST_SAMPLE= LAST_STATE= START=
+    Q= PREV_NOW= MEMHI_AT= LOW_AT= RETRY_AT= LAST_SAMPLE= LAST_STATE= START= SUSPECT_AT=
+    NEXT_SLEEP=$SLEEP_S
     read_usage
     PREV_NOW=$NOW
     [ -n "$U" ] && Q=$NOW:$U
@@ -454,9 +503,10 @@ cmd_run() {
     purge_spdir
     LAST_POLICY=$NOW LAST_PURGE=$NOW
     while :; do
-        sleep "$SLEEP_S"
+        sleep "$NEXT_SLEEP"
         step
-        [ $((NOW - LAST_STATE)) -ge $((100 - P_SAMPLE / 10)) ] && write_state
+        # once a second: every 4th sample at 250 ms (each takes a little over 250 ms)
+        [ $((NOW - LAST_STATE)) -ge $((100 - P_SAMPLE / 20)) ] && write_state
         log_sample
         if [ $((NOW - LAST_POLICY)) -ge 200 ]; then  # every 2 s
             LAST_POLICY=$NOW
@@ -494,12 +544,12 @@ cmd_once() {
     sync_epoch
     epoch
     load_state
-    Q= PREV_NOW= MEMHI_AT= LOW_AT= RETRY_AT= LAST_SAMPLE= START=
+    Q= PREV_NOW= MEMHI_AT= LOW_AT= RETRY_AT= LAST_SAMPLE= START= SUSPECT_AT=
     _l=
     { read -r _l <"$DIR/watch.once"; } 2>/dev/null
     for _w in $_l; do
         case $_w in
-            PREV_NOW=* | MEMHI_AT=* | LOW_AT=* | RETRY_AT=* | LAST_SAMPLE=*)
+            PREV_NOW=* | MEMHI_AT=* | LOW_AT=* | RETRY_AT=* | LAST_SAMPLE=* | SUSPECT_AT=*)
                 _v=${_w#*=}
                 case $_v in *[!0-9]*) _v= ;; esac
                 eval "${_w%%=*}=\$_v" ;;
@@ -512,9 +562,11 @@ cmd_once() {
     step
     log_sample
     write_state
-    printf 'Q=%s PREV_NOW=%s MEMHI_AT=%s LOW_AT=%s RETRY_AT=%s LAST_SAMPLE=%s\n' \
-        "$Q" "$PREV_NOW" "$MEMHI_AT" "$LOW_AT" "$RETRY_AT" "$LAST_SAMPLE" >"$DIR/watch.once"
+    printf 'Q=%s PREV_NOW=%s MEMHI_AT=%s LOW_AT=%s RETRY_AT=%s LAST_SAMPLE=%s SUSPECT_AT=%s\n' \
+        "$Q" "$PREV_NOW" "$MEMHI_AT" "$LOW_AT" "$RETRY_AT" "$LAST_SAMPLE" "$SUSPECT_AT" \
+        >"$DIR/watch.once"
     cat "$DIR/state"
+    echo "next_sample=$NEXT_SLEEP"
 }
 
 case $1 in

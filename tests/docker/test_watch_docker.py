@@ -32,18 +32,24 @@ def _state_is(w, state, reason=None, timeout=60.0):
 
 
 def test_the_after_hook_starts_the_watcher_and_a_cpu_burner_suspends_then_resumes(make):
-    w = make()  # 0.5 CPUs: two burners use all of that even on a busy 2-CPU host
+    w = make()  # 0.5 CPUs, and a weight that gets it on a busy machine (WatchContainer)
     s = _state_is(w, "collecting")
     assert s["pid"] and len(w.watchers()) == 1
     wait_for(lambda: w.state()["cpu"] != "-", what="a first CPU figure")
     w.burn(2)
-    s = _state_is(w, "suspended", "cpu")
-    assert float(s["cpu"]) > 90
-    assert [c[1] for c in w.calls()] == ["suspend"]
-    w.stop_burning()
-    s = _state_is(w, "collecting")
-    assert [c[1] for c in w.calls()] == ["suspend", "resume"]
-    assert [t[:2] for t in w.transitions()] == [["suspended", "cpu"], ["collecting", "-"]]
+    _state_is(w, "suspended", "cpu")
+    suspended = w.transitions()[0]
+    assert suspended[:2] == ["suspended", "cpu"] and float(suspended[2][4:]) > 90, suspended
+    stopped = w.stop_burning()
+    _state_is(w, "collecting")
+    # Suspend, resume. (On a machine so busy that the burners get less than 85 % of the
+    # quota for the enable window, the watcher rightly resumes and suspends again
+    # meanwhile: calls alternate, and the last resume comes after the burners stopped.)
+    calls = w.calls()
+    assert [c[1] for c in calls] == ["suspend", "resume"] * (len(calls) // 2), calls
+    assert calls[-1][0] >= stopped
+    assert [t[:2] for t in w.transitions()] == [["suspended", "cpu"], ["collecting", "-"]] * (
+        len(calls) // 2)
     samples = w.read("samples.log").splitlines()
     assert samples and all(len(line.split()) == 3 for line in samples)
 
@@ -54,8 +60,9 @@ def test_a_memory_hog_under_the_limit_suspends_then_resumes(make):
     _state_is(w, "collecting")
     # tmpfs pages are charged to the container and are not inactive file cache
     w.sh("dd if=/dev/zero of=/hog/x bs=1M count=220 2>/dev/null")
-    s = _state_is(w, "suspended", "memory")
-    assert 80 < float(s["mem"]) < 95
+    _state_is(w, "suspended", "memory")
+    suspended = w.transitions()[0]
+    assert suspended[:2] == ["suspended", "memory"] and 80 < float(suspended[3][4:]) < 95
     w.sh("rm -f /hog/x")
     s = _state_is(w, "collecting")
     assert float(s["mem"]) < 70

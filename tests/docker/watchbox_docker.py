@@ -69,11 +69,18 @@ def tar_bytes(files: dict[str, str], dirs: tuple[str, ...] = ()) -> bytes:
 
 
 class WatchContainer:
-    def __init__(self, client, *, cpus: float = 0.5, memory: int = 256 * MiB,
+    """cpu_shares: the container's cgroup competes with every other runnable task on the
+    machine as ONE task of that weight; at Docker's default (1024) a container on a busy
+    2-CPU machine (other test workers) gets less than its quota and never looks saturated.
+    64x the default lets two burners fill a 0.5-CPU quota there too."""
+
+    def __init__(self, client, *, cpus: float = 0.5, cpu_shares: int = 64 * 1024,
+                 memory: int = 256 * MiB,
                  tmpfs: dict | None = None, policy_text: str | None = None, install: bool = True):
         self.c = client.containers.create(
             IMAGE, command=command(), name=f"irisenv-test-watch-{uuid.uuid4().hex[:8]}",
-            labels=LABELS, nano_cpus=int(cpus * 1e9), mem_limit=memory, tmpfs=tmpfs or {},
+            labels=LABELS, nano_cpus=int(cpus * 1e9), cpu_shares=cpu_shares, mem_limit=memory,
+            tmpfs=tmpfs or {},
             environment={"STANDIN_BOOT_SECONDS": "0", "IRISENV_MON_IRIS": RECORDER}, detach=True)
         if install:
             self.install(policy_text or policy())
@@ -127,7 +134,8 @@ class WatchContainer:
     def burn(self, n: int = 2) -> float:
         """Start n CPU burners; the container's uptime when they started."""
         out = self.sh("read up _ </proc/uptime; echo $up; "
-                      + "; ".join(["(sh -c 'echo $$ >>/tmp/burners; while :; do :; done' &)"] * n))
+                      + "; ".join(["(sh -c 'echo $$ >>/tmp/burners; while :; do :; done'"
+                                   " </dev/null >/dev/null 2>&1 &)"] * n))
         return float(out.split()[0])
 
     def stop_burning(self) -> float:

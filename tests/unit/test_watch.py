@@ -34,6 +34,37 @@ def test_cpu_over_the_threshold_suspends_after_the_disable_window_not_before(tmp
 
 
 @BOTH
+def test_a_sample_over_the_threshold_samples_faster_until_the_window_is_covered(tmp_path, sh):
+    """The suspend comes within 50 ms of the window's end instead of up to a sample later."""
+    box = Box(tmp_path, sh)
+    box.step(cpu=10, n=2)
+    assert box.next_sample == 0.25
+    box.step(cpu=100)  # the burn began mid-way through this sample: 100 % from here on
+    assert box.next_sample == 0.05
+    box.sample_cs = 5
+    states = [box.step(cpu=100)["state"] for _ in range(5)]
+    assert states == ["collecting"] * 4 + ["suspended"]
+    assert box.next_sample == 0.25  # suspended: the normal cadence
+
+
+def test_the_fast_cadence_lasts_one_window_per_10_s(tmp_path):
+    """A bursty load (100 %, 70 %, 100 %, ... : 85 % on average, never suspended) crosses the
+    threshold every other sample: the fast samples stop after one window plus a sample, and
+    the next episode may start 10 s after the first."""
+    box = Box(tmp_path)
+    box.step(cpu=0, n=2)
+    box.sample_cs = 5
+    fast = []
+    for i in range(200):  # 10 s
+        box.step(cpu=100 if i % 2 == 0 else 70)
+        fast.append(box.next_sample == 0.05)
+    assert box.state()["state"] == "collecting" and box.calls() == []
+    assert fast[:15] == [True, False] * 7 + [True] and not any(fast[15:])
+    box.step(cpu=100)
+    assert box.next_sample == 0.05
+
+
+@BOTH
 def test_a_dip_under_the_threshold_restarts_the_disable_window(tmp_path, sh):
     box = Box(tmp_path, sh)
     box.step(cpu=0)
@@ -181,6 +212,31 @@ def test_the_policy_thresholds_and_windows_are_read_from_the_policy(tmp_path, sh
 
 
 @BOTH
+def test_a_threshold_is_reached_at_its_value_so_100_means_full(tmp_path, sh):
+    """config: "pause collection when memory use reaches this percent"; memory can never
+    exceed its limit, so memory_disable = 100 must trigger at 100.0 %."""
+    box = Box(tmp_path, sh, 2, mem_limit=100 * MiB)
+    box.policy(memory_disable=100, memory_enable=99, cpu_disable=100, cpu_enable=99)
+    box.step(cpu=5)
+    box.set_memory(100 * MiB)
+    s = box.step(cpu=5, n=2)
+    assert (s["state"], s["reason"], s["mem"]) == ("suspended", "memory", "100.0")
+    box2 = Box(tmp_path / "cpu", sh, 2)
+    box2.policy(cpu_disable=100, cpu_enable=99)
+    box2.step(cpu=5)
+    assert box2.step(cpu=100, n=2)["state"] == "suspended"
+
+
+@BOTH
+def test_policy_values_with_leading_zeros_are_decimal(tmp_path, sh):
+    """A shell reads 080 in $(( )) as a bad octal number and exits: the loop would die."""
+    box = Box(tmp_path, sh)
+    box.policy(cpu_disable="080", cpu_enable="070", disable_window_ms="0500")
+    box.step(cpu=85, n=2)
+    assert box.step(cpu=85)["state"] == "suspended"
+
+
+@BOTH
 def test_a_failed_action_is_logged_and_retried_later(tmp_path, sh):
     box = Box(tmp_path, sh)
     box.answer("%SYS>IRISENV-ERR:<UNDEFINED> x\n%SYS>\n")
@@ -305,20 +361,23 @@ def _wait(cond, timeout=15.0):
 
 
 def _watchers(box) -> list[int]:
-    """Processes running watch.sh run for this box."""
-    out = []
+    """Processes running watch.sh run for this box. A loop's child between its fork and its
+    exec (of sleep, mv, ...) still shows the loop's command line: children of a match are
+    not counted."""
+    found = {}
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
         try:
             cmd = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
             env = open(f"/proc/{pid}/environ", "rb").read()
+            stat = open(f"/proc/{pid}/stat").read()
         except OSError:
             continue
         if b"run" in cmd and any(c.endswith(b"watch.sh") for c in cmd) and \
                 f"IRISENV_MON_DIR={box.mon}".encode() in env:
-            out.append(int(pid))
-    return out
+            found[int(pid)] = int(stat[stat.rindex(")") + 2:].split()[1])  # its parent
+    return sorted(pid for pid, parent in found.items() if parent not in found)
 
 
 @pytest.fixture
@@ -349,7 +408,8 @@ def test_start_detaches_is_idempotent_and_stop_stops(live_box):
     assert _watchers(box) == [pid]
     _wait(lambda: parse_state((box.mon / "state").read_text())["cpu"] != "-")
     assert box.run("stop").returncode == 0
-    assert _watchers(box) == [] and not (box.mon / "watch.pid").exists()
+    assert not (box.mon / "watch.pid").exists()
+    _wait(lambda: _watchers(box) == [])
 
 
 def test_concurrent_first_starts_leave_one_watcher(live_box):
@@ -358,6 +418,26 @@ def test_concurrent_first_starts_leave_one_watcher(live_box):
     assert [p.wait(10) for p in starts] == [0] * 6
     _wait(lambda: len(_watchers(box)) == 1 and (box.mon / "watch.pid").exists()
           and int((box.mon / "watch.pid").read_text().split()[0]) in _watchers(box))
+
+
+def test_start_replaces_a_watcher_that_runs_an_older_script(live_box, tmp_path):
+    """Sync installs a new watch.sh and runs `start`: the running loop still executes the
+    old code (a shell parses it once), so start must replace it, and only then."""
+    box = live_box
+    script = tmp_path / "watch.sh"
+    script.write_text(WATCH.read_text())
+    assert subprocess.run(["sh", str(script), "start"], env=box.env(), timeout=10).returncode == 0
+    _wait(lambda: len(_watchers(box)) == 1 and (box.mon / "watch.pid").exists())
+    old = _watchers(box)
+    assert subprocess.run(["sh", str(script), "start"], env=box.env(), timeout=10).returncode == 0
+    time.sleep(1)
+    assert _watchers(box) == old  # the same script: left alone
+    script.write_text(WATCH.read_text() + "# a newer version\n")
+    assert subprocess.run(["sh", str(script), "start"], env=box.env(), timeout=10).returncode == 0
+    _wait(lambda: len(_watchers(box)) == 1 and _watchers(box) != old
+          and (box.mon / "watch.pid").exists()
+          and int((box.mon / "watch.pid").read_text().split()[0]) == _watchers(box)[0])
+    assert "replacing watcher" in (box.mon / "watch.log").read_text()
 
 
 def test_a_stale_pid_file_does_not_stop_a_start(live_box):

@@ -51,6 +51,7 @@ class Box:
         self.now_cs = 100_000  # uptime 1000.00 s
         self.usage_us = 0
         self.sample_cs = 25
+        self.instance = "IRISTEST"
         self.ncpus = quota[0] / quota[1] if quota else len(_expand(cpus))
         (self.proc / "meminfo").write_text(f"MemTotal: {HOST_MEM // 1024} kB\nMemFree: 1 kB\n")
         if cgroup == 2:
@@ -119,17 +120,22 @@ class Box:
     def env(self) -> dict:
         return {**os.environ, "IRISENV_MON_DIR": str(self.mon), "IRISENV_MON_CGROUP": str(self.cg),
                 "IRISENV_MON_PROC": str(self.proc), "IRISENV_MON_IRIS": str(self.iris),
-                "IRISENV_MON_INSTANCE": "IRIS"}
+                "IRISENV_MON_INSTANCE": self.instance}
 
     def run(self, *args: str, timeout: float = 20) -> subprocess.CompletedProcess:
         return subprocess.run([*self.sh, str(WATCH), *args], env=self.env(), capture_output=True,
                               text=True, timeout=timeout)
 
     def once(self) -> dict:
+        """One step; the state line as a dict. The loop's next pause (seconds) is left in
+        self.next_sample."""
         res = self.run("once")
         assert res.returncode == 0, res.stderr
         assert res.stderr == "", res.stderr
-        return parse_state(res.stdout)
+        state, nxt = res.stdout.splitlines()
+        assert nxt.startswith("next_sample="), res.stdout
+        self.next_sample = float(nxt.split("=", 1)[1])
+        return parse_state(state)
 
     def step(self, cpu: float, n: int = 1) -> dict:
         state = {}
@@ -139,8 +145,12 @@ class Box:
         return state
 
     def calls(self) -> list[str]:
+        """The first line of each script piped into the iris command (each call checked to
+        be `iris session <instance> -U %SYS`)."""
         p = self.root / "calls"
-        return [line.split(" | ")[1] for line in p.read_text().splitlines()] if p.exists() else []
+        lines = p.read_text().splitlines() if p.exists() else []
+        assert all(line.split(" | ")[0] == f"session {self.instance} -U %SYS" for line in lines), lines
+        return [line.split(" | ")[1] for line in lines]
 
     def transitions(self) -> list[list[str]]:
         p = self.mon / "transitions.log"
