@@ -39,6 +39,9 @@ SPEC_DEFAULTS = {
 CONTAINER_DIR = "/home/irisowner/irisenv"  # where irisenv copies its files, before start
 MERGE_PATH = CONTAINER_DIR + "/merge.cpf"
 KEY_PATH = CONTAINER_DIR + "/iris.key"
+# The monitoring watcher's files (core/monitoring.py writes them, core/runspec.py's --after
+# hook starts the watcher): container-local, owned by irisowner.
+MONDIR = "/home/irisowner/irisenv-monitor"
 DATA_DIR = "/irisenv-data/iris"  # ISC_DATA_DIRECTORY inside the named volume
 VOLUME_MOUNT = "/irisenv-data"
 

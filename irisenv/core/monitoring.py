@@ -25,10 +25,9 @@ import hashlib
 from dataclasses import dataclass, field
 
 from ..config.units import format_duration
-from .desired import mgr_dir
+from .desired import MONDIR, mgr_dir
 from .iris_record import NO_CHANGES, RecordChanges
 
-MONDIR = "/home/irisowner/irisenv-monitor"  # container-local, owned by irisowner
 SPDIR_NAME = "irisenv-sysperf"  # under the instance's mgr/ directory
 PROFILE = "irisenv"  # alphanumeric: ^SystemPerformance strips anything else from a name
 TASK_NAME = "irisenv monitoring"
@@ -153,7 +152,7 @@ def tick(p: Policy) -> str:
             f'^IRISENV("mon","end")=t+{p.run_length} }} }}')
 
 
-_COS_CATCH = (f' catch ex {{ write !,"IRISENV-ERR:",ex.DisplayString(),! halt }}')
+_COS_CATCH = ' catch ex { write !,"IRISENV-ERR:",ex.DisplayString(),! halt }'
 _THROW = "if 'sc { throw ##class(%Exception.StatusException).CreateFromStatus(sc) }"
 STOP_RUN = ('set r=$Get(^IRISENV("mon","run")) if r\'="" { set x=$$Stop^SystemPerformance(r,0) } '
             'kill ^IRISENV("mon","end")')

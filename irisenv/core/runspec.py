@@ -12,12 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from . import labels as L
-from .desired import (DATA_DIR, KEY_PATH, MERGE_PATH, SUPERSERVER_PORT, VOLUME_MOUNT, WEB_PORT,
+from .desired import (DATA_DIR, KEY_PATH, MERGE_PATH, MONDIR, SUPERSERVER_PORT, VOLUME_MOUNT, WEB_PORT,
                       DesiredContainer, data_dir, nano_cpus)
 
-# The monitoring watcher (irisenv/iris/watch.sh; the same directory as MONDIR in
-# irisenv/core/monitoring.py). Sync installs it there; iris-main's --after starts it.
-MONDIR = "/home/irisowner/irisenv-monitor"
+# The monitoring watcher (irisenv/iris/watch.sh). Sync installs it in MONDIR; iris-main's
+# --after starts it.
 WATCH_SCRIPT = MONDIR + "/watch.sh"
 # iris-main runs its --after command through a shell once IRIS has started, and again on every
 # `docker start` of the container (docs/learnings/monitoring-watcher.md, "Starting with the

@@ -16,10 +16,11 @@ import tarfile
 import time
 import uuid
 
+from irisenv.core.desired import MONDIR
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 IMAGE = os.environ.get("IRISENV_STANDIN_IMAGE", "irisenv-standin:latest")
 LABELS = {"io.irisenv.test": "watch"}
-MONDIR = "/home/irisowner/irisenv-monitor"
 RECORDER = "/home/irisowner/iris-rec"
 MiB = 1024 * 1024
 
