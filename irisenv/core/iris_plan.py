@@ -71,6 +71,9 @@ class IrisObserved:
     legacy: Legacy | None = None  # the record in an older irisenv's format, to migrate
     # pool copies leased or kept in the lease table (core/leases.held): never dropped now
     held: frozenset = frozenset()
+    # the monitoring watcher's state file, read in the probe's exec
+    # (core/monitor_files.probe_watch): {"state", "paused", "alive"}; None: no files
+    watch: dict | None = None
 
     def recorded(self, kind: str) -> frozenset:
         """The recorded namespaces of one kind."""
