@@ -99,7 +99,7 @@ def assemble(instance: str, container: str, declared: dict, files: dict, values:
              iris: dict) -> dict:
     """The status record from what the exec returned (pure; tested on its own)."""
     state = mf.parse_state(files.get("state", ""))
-    paused = "pause" in files
+    paused = files.get("pause", "").strip() == "1"
     alive = files.get("alive", "").strip() == "1"
     installed = "policy" in files
     rec = {k.removeprefix("mon."): v for k, v in values.items() if k.startswith("mon.")}

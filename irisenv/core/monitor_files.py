@@ -25,11 +25,13 @@ PROBE_PRELUDE = (
     'case "$p" in ""|*[!0-9]*) ;; *) if [ -d "/proc/$p" ]; then echo alive; fi;; esac; fi; '
     "} 2>/dev/null")
 
-# `monitor status` and `monitor report`: every file the host shows, each after a line
-# "@@ <name>" (a file that does not exist prints nothing after its line).
+# `monitor status`: every file the host shows, each after a line "@@ <name>" (a file that
+# does not exist prints nothing after its line); "pause" and "alive" print 1 when the pause
+# file exists (whatever it holds), when the watcher's pid is alive.
 DUMP_PRELUDE = (
     f"d={MONDIR}; {{ "
-    "for f in policy state pause; do echo \"@@ $f\"; cat \"$d/$f\"; echo; done; "
+    "for f in policy state; do echo \"@@ $f\"; cat \"$d/$f\"; echo; done; "
+    'echo "@@ pause"; if [ -e "$d/pause" ]; then echo 1; fi; '
     'echo "@@ alive"; read -r p < "$d/watch.pid"; '
     'case "$p" in ""|*[!0-9]*) ;; *) if [ -d "/proc/$p" ]; then echo 1; fi;; esac; '
     'echo "@@ transitions"; tail -n "${IRISENV_MON_TAIL:-10}" "$d/transitions.log"; '

@@ -1,0 +1,163 @@
+"""The host side of monitoring without Docker: the watcher's file formats, the status word,
+the status record, pause/resume's verdict on the exec, and the runner's prelude."""
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from irisenv.core import monitor_files as mf
+from irisenv.engine.base import ExecResult
+from irisenv.errors import IrisenvError
+from irisenv.iris import runner
+from irisenv.monitor_host import assemble, check_act
+
+
+def test_state_line_parses_with_unknown_figures():
+    s = mf.parse_state("state=suspended reason=cpu cpu=97.3 mem=40.1 since=100 updated=105 "
+                       "pid=42")
+    assert (s.state, s.reason, s.cpu, s.mem, s.since, s.updated, s.pid) == \
+        ("suspended", "cpu", 97.3, 40.1, 100, 105, 42)
+    s = mf.parse_state("state=collecting reason=- cpu=- mem=- since=1 updated=2 pid=3")
+    assert s.cpu is None and s.mem is None
+    assert mf.parse_state("") is None and mf.parse_state("garbage") is None
+
+
+@pytest.mark.parametrize("line, paused, alive, word", [
+    ("state=collecting reason=- cpu=12.0 mem=40.0", False, True, "collecting"),
+    ("state=suspended reason=cpu cpu=97.3 mem=40.1", False, True, "suspended: cpu 97 %"),
+    ("state=suspended reason=memory cpu=10.0 mem=96.6", False, True, "suspended: mem 97 %"),
+    ("state=paused reason=manual cpu=1.0 mem=1.0", False, True, "paused"),
+    ("state=collecting reason=- cpu=1.0 mem=1.0", True, True, "paused"),  # the file wins
+    ("state=off reason=disabled cpu=- mem=-", False, True, "off"),
+    (None, False, True, "off"),
+    ("state=collecting reason=- cpu=1.0 mem=1.0", False, False,
+     "collecting (watcher not running)"),
+])
+def test_the_status_word(line, paused, alive, word):
+    state = mf.parse_state(line) if line else None
+    assert mf.word(state, paused=paused, alive=alive) == word
+
+
+def test_transitions_keep_their_note_and_skip_junk():
+    text = ("1764468000 suspended cpu cpu=97.2 mem=40.1\n"
+            "garbage line\n"
+            "1764468030 collecting - cpu=12.0 mem=40.3\n"
+            "1764468040 error cpu cpu=99.0 mem=40.0 suspend failed: IRISENV-ERR: <PROTECT>\n")
+    trs = mf.parse_transitions(text)
+    assert [(t.at, t.state, t.reason, t.cpu) for t in trs] == [
+        (1764468000, "suspended", "cpu", 97.2), (1764468030, "collecting", "-", 12.0),
+        (1764468040, "error", "cpu", 99.0)]
+    assert trs[2].note == "suspend failed: IRISENV-ERR: <PROTECT>"
+
+
+def test_policy_and_samples_parse():
+    p = mf.parse_policy("enabled=1\ninterval_s=30\nspdir=/x/y/\nfuture_key=abc\nnonsense\n")
+    assert p == {"enabled": 1, "interval_s": 30, "spdir": "/x/y/", "future_key": "abc"}
+    assert mf.parse_samples("10 1.5 2.5\nbad\n20 3 4 5\n30 - 1\n40 7 8\n") == \
+        [(10, 1.5, 2.5), (40, 7.0, 8.0)]
+
+
+def _sh(script: str, mondir) -> str:
+    """Run a prelude with MONDIR pointed at a test directory."""
+    text = script.replace(mf.MONDIR, str(mondir))
+    return subprocess.run(["sh", "-c", text], capture_output=True, text=True, timeout=10).stdout
+
+
+def test_the_probe_prelude_reads_state_pause_and_a_live_pid(tmp_path):
+    assert mf.probe_watch(_sh(mf.PROBE_PRELUDE, tmp_path / "missing")) is None
+    (tmp_path / "state").write_text("state=suspended reason=cpu cpu=97.3 mem=4.0 since=1 "
+                                    "updated=2 pid=1\n")
+    (tmp_path / "watch.pid").write_text("1\n")  # pid 1 is alive in any pid namespace
+    got = mf.probe_watch(_sh(mf.PROBE_PRELUDE, tmp_path))
+    assert got["state"].state == "suspended" and got["alive"] and not got["paused"]
+    (tmp_path / "pause").write_text("123\n")
+    (tmp_path / "watch.pid").write_text("999999999")  # no such pid, and no newline
+    got = mf.probe_watch(_sh(mf.PROBE_PRELUDE, tmp_path))
+    assert got["paused"] and not got["alive"]
+    (tmp_path / "watch.pid").write_text("")  # empty: not "/proc/" (which exists)
+    assert not mf.probe_watch(_sh(mf.PROBE_PRELUDE, tmp_path))["alive"]
+
+
+def test_the_dump_prelude_gives_each_file(tmp_path):
+    (tmp_path / "policy").write_text("enabled=1\nspdir=/s/\n")
+    (tmp_path / "state").write_text("state=collecting reason=- cpu=1.0 mem=2.0\n")
+    (tmp_path / "transitions.log").write_text("".join(f"{i} collecting - cpu=1 mem=2\n"
+                                                      for i in range(30)))
+    files = mf.split_dump(_sh(mf.DUMP_PRELUDE, tmp_path))
+    assert files["policy"] == "enabled=1\nspdir=/s/\n"
+    assert "pause" not in files and "alive" not in files
+    (tmp_path / "pause").write_text("")  # exists, empty: paused all the same
+    assert mf.split_dump(_sh(mf.DUMP_PRELUDE, tmp_path))["pause"] == "1\n"
+    assert len(mf.parse_transitions(files["transitions"])) == 10  # the last ten
+    assert mf.parse_transitions(files["transitions"])[-1].at == 29
+
+
+def test_the_status_record_from_files_and_iris_values():
+    files = {"policy": "enabled=1\nretention_s=3600\n", "pause": "1\n", "alive": "1\n",
+             "state": "state=paused reason=manual cpu=3.0 mem=4.0 since=10 updated=11 pid=7\n",
+             "transitions": "10 paused manual cpu=3.0 mem=4.0\n"}
+    values = {"mon.run": "20261130_010000_irisenv", "mon.end": "1764470000", "mon.task": "12",
+              "task.suspended": "1"}
+    rec = assemble("iris", "p-iris", {"enabled": True}, files, values, {})
+    assert rec["word"] == "paused" and rec["installed"]
+    assert rec["applied"] == {"enabled": 1, "retention_s": 3600}
+    assert rec["watcher"]["paused"] and rec["watcher"]["running"]
+    assert rec["iris"] == {"task": "suspended", "task_id": "12",
+                           "run": "20261130_010000_irisenv", "run_ends": 1764470000}
+    assert rec["transitions"][0]["state"] == "paused"
+    # nothing installed, IRIS down: still a record, saying so
+    rec = assemble("iris", "p-iris", {}, {}, {}, {"error": "no session"})
+    assert rec["word"] == "off" and not rec["installed"] and rec["applied"] is None
+    assert rec["iris"] == {"error": "no session"}
+
+
+def _res(code, out, err=""):
+    return ExecResult(code, out, err)
+
+
+def test_pause_succeeds_only_on_the_ok_line():
+    check_act("iris", "pause", _res(0, "\n%SYS>\nIRISENV-MON-OK\n%SYS>\n"))
+    with pytest.raises(IrisenvError) as exc:
+        check_act("iris", "pause", _res(0, "IRISENV-MON-OK\nsomething else\n"))
+    assert "did not confirm" in exc.value.what and "something else" in exc.value.why
+    with pytest.raises(IrisenvError) as exc:
+        check_act("iris", "resume", _res(0, "IRISENV-ERR:<PROTECT> Resume\n"))
+    assert "<PROTECT> Resume" in exc.value.why and exc.value.fix
+
+
+@pytest.mark.parametrize("code, what", [(10, "not set up"), (11, "disabled"),
+                                        (12, "could not write")])
+def test_pause_names_why_the_shell_refused(code, what):
+    with pytest.raises(IrisenvError) as exc:
+        check_act("iris", "pause", _res(code, ""))
+    assert what in exc.value.what and exc.value.why and exc.value.fix
+
+
+class _Engine:
+    def __init__(self, stdout, code=0):
+        self.stdout, self.code, self.cmd = stdout, code, None
+
+    def exec(self, cid, cmd, *, stdin=None, env=None, timeout=60, user=None):
+        self.cmd = cmd
+        token = stdin.decode().split('write "IRISENV-OK-', 1)[1].split('"', 1)[0]
+        return ExecResult(self.code, self.stdout.replace("TOKEN", token), "")
+
+
+def test_the_prelude_output_is_apart_from_the_session():
+    # prelude output that looks like an error or a value is not the session's
+    eng = _Engine("state x\nIRISENV-ERR: not mine\n<SYNTAX>\nIRISENV-PRELUDE-END-TOKEN\n"
+                  "IRISENV-VAL:a=1\nIRISENV-OK-TOKEN\n")
+    res = runner.run(eng, "c1", ['write "x"'], prelude="echo hi")
+    assert eng.cmd[:2] == ["sh", "-c"] and eng.cmd[-5:] == ["iris", "session", "IRIS", "-U",
+                                                             "%SYS"]
+    assert res.values == {"a": "1"} and res.prelude.startswith("state x\n")
+    # a failing session still hands back what the prelude printed
+    eng = _Engine("state y\nIRISENV-PRELUDE-END-TOKEN\n<Startup Error>\n", code=1)
+    with pytest.raises(runner.ScriptError) as exc:
+        runner.run(eng, "c1", ['write "x"'], prelude="echo hi")
+    assert exc.value.prelude == "state y\n"
+    # without a prelude the command is the plain session
+    eng = _Engine("IRISENV-OK-TOKEN\n")
+    assert runner.run(eng, "c1", ['write "x"']).prelude == ""
+    assert eng.cmd == ["iris", "session", "IRIS", "-U", "%SYS"]
