@@ -191,6 +191,10 @@ def check_act(instance: str, action: str, res) -> None:
 
 
 # ------------------------------------------------------------------ report
+GITIGNORE = ("# made by `irisenv monitor report`: reports are not committed by default;\n"
+             "# delete this file to commit them\n*\n")
+
+
 def default_out(project, instance: str, now: float | None = None) -> Path:
     """./irisenv-reports/<project>-<instance>-<YYYYmmdd-HHMMSS>/ under the working
     directory: reports are the user's files, put where the user stands (never the state
@@ -232,13 +236,21 @@ def report(project, instance: str | None, out: Path | None, *, now: bool = False
                            "monitoring is enabled)",
                            f"check [instances.{inst.name}.monitoring] enabled = true (the "
                            "default), then run `irisenv sync`")
-    out = Path(out) if out is not None else default_out(project, inst.name)
+    if out is None:
+        out = default_out(project, inst.name)
+        if not out.parent.exists():  # irisenv-reports/ made here: keep it out of git status
+            out.parent.mkdir(parents=True)
+            (out.parent / ".gitignore").write_text(GITIGNORE)
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    paths = [p.strip() for p in files.get("reports", "").split("\n") if p.strip()]
+    made = (preview or {}).get("file") or ""
+    if made.startswith("/") and made not in paths:  # an interim report written elsewhere
+        paths.append(made)
     reports = []
-    for path in files.get("reports", "").split("\n"):
-        if path.strip():
-            reports += engine.get_files(c.id, path.strip(), str(out))
-            step(f"copied {Path(path.strip()).name}")
+    for path in paths:
+        reports += engine.get_files(c.id, path, str(out))
+        step(f"copied {Path(path).name}")
     for name in ("samples", "transitions"):
         (out / f"{name}.log").write_text(files.get(name, ""))
     page = render(instance=inst.name, project=project.name,

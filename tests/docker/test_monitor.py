@@ -156,7 +156,7 @@ class _Dom(HTMLParser):
 
 
 def _chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
+    for name in ("chromium", "chromium-browser"):
         if shutil.which(name):
             return shutil.which(name)
     raise AssertionError("no chromium on this machine: `apt-get install chromium` "
@@ -182,6 +182,8 @@ def test_report_copies_the_reports_and_the_overview_renders_in_chromium(project,
     page = p.stdout.strip()
     assert page.startswith(str(project.path / "irisenv-reports" / f"{project.name}-iris-"))
     assert page.endswith("/overview.html")
+    # irisenv-reports/ made by irisenv keeps itself out of `git status`
+    assert (project.path / "irisenv-reports" / ".gitignore").read_text().endswith("*\n")
 
     dom = subprocess.run([_chromium(), "--headless", "--no-sandbox", "--disable-gpu",
                           "--dump-dom", (out / "overview.html").as_uri()],

@@ -161,3 +161,26 @@ def test_the_prelude_output_is_apart_from_the_session():
     eng = _Engine("IRISENV-OK-TOKEN\n")
     assert runner.run(eng, "c1", ['write "x"']).prelude == ""
     assert eng.cmd == ["iris", "session", "IRIS", "-U", "%SYS"]
+
+
+@pytest.mark.parametrize("stdout, want", [
+    ("IRISENV-VAL:mon.run=R1\nIRISENV-VAL:preview=1^/m/irisenv-sysperf/x_P.html\n",
+     {"run": "R1", "file": "/m/irisenv-sysperf/x_P.html"}),
+    ("IRISENV-VAL:mon.run=R1\nIRISENV-VAL:preview=0^run R1 has no data yet\n",
+     {"run": "R1", "why": "run R1 has no data yet"}),
+    ("", {"run": None, "why": "no run is recorded (collection is suspended, paused or not "
+          "started yet)"}),
+])
+def test_report_now_asks_iris_for_an_interim_report_of_the_recorded_run(stdout, want):
+    from irisenv.monitor_host import PREVIEW_STATEMENT, _preview
+
+    eng = _Engine(stdout + "IRISENV-OK-TOKEN\n")
+    assert _preview(eng, "c1", "iris") == want
+    assert "$$Preview^SystemPerformance(r)" in PREVIEW_STATEMENT
+
+
+def test_report_now_goes_on_when_iris_does_not_answer():
+    from irisenv.monitor_host import _preview
+
+    got = _preview(_Engine("<Startup Error>\n", code=1), "c1", "iris")
+    assert got["run"] is None and "IRIS did not answer" in got["why"]
