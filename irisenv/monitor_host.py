@@ -48,8 +48,9 @@ def _statements(items) -> list:
 
 
 # ------------------------------------------------------------------ the container
-def running_container(project, instance: str | None):
-    """(the instance's config, its running container); IrisenvError when there is none."""
+def running_container(project, instance: str | None, *, stopped_ok: bool = False):
+    """(the instance's config, its running container); IrisenvError when there is none
+    (``stopped_ok``: a container that exists will do)."""
     from .core.labels import container_name
 
     inst = project.config.instance(instance)
@@ -60,7 +61,7 @@ def running_container(project, instance: str | None):
         raise IrisenvError(f"instance {inst.name} has no container",
                            f"no container {name} with irisenv's labels exists",
                            "run `irisenv sync` first")
-    if c.state != "running":
+    if c.state != "running" and not (stopped_ok and c.state in ("exited", "created")):
         raise IrisenvError(f"instance {inst.name} is not running",
                            f"its container {name} is {c.state}", "run `irisenv sync`")
     return inst, c
@@ -218,18 +219,25 @@ def report(project, instance: str | None, out: Path | None, *, now: bool = False
     """Copy the instance's ^SystemPerformance reports (SPDIR/*.html) into ``out`` through
     the engine (remote engines too), with samples.log and transitions.log, and write
     overview.html there. ``now``: first ask IRIS for an interim report of the current run.
+    A stopped container's files are copied all the same (the engine copies out of a
+    stopped container; then SPDIR is copied whole and its reports kept).
     Returns {"out", "reports", "preview", "overview", ...}."""
     from .report.overview import render
 
-    inst, c = running_container(project, instance)
+    inst, c = running_container(project, instance, stopped_ok=True)
     engine, step = project.engine, on_step or (lambda text: None)
     preview = None
-    if now:
+    if now and c.state == "running":
         preview = _preview(engine, c.id, inst.name)
         step(f"interim report of run {preview['run']}: {preview['file']}" if preview.get("file")
              else f"warning: no interim report: {preview['why']}")
-    res = engine.exec(c.id, ["sh", "-c", _LIST], timeout=READ_TIMEOUT)
-    files = mf.split_dump(res.stdout)
+    elif now:
+        preview = {"run": None, "why": f"the container is {c.state}"}
+        step(f"warning: no interim report: {preview['why']}")
+    if c.state == "running":
+        files = mf.split_dump(engine.exec(c.id, ["sh", "-c", _LIST], timeout=READ_TIMEOUT).stdout)
+    else:
+        files = _copied_files(engine, c.id)
     if "policy" not in files:
         raise IrisenvError(f"monitor report: monitoring is not set up in instance {inst.name}",
                            f"its container has no {mf.MONDIR}/policy (sync writes it when "
@@ -243,25 +251,69 @@ def report(project, instance: str | None, out: Path | None, *, now: bool = False
             (out.parent / ".gitignore").write_text(GITIGNORE)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    paths = [p.strip() for p in files.get("reports", "").split("\n") if p.strip()]
-    made = (preview or {}).get("file") or ""
-    if made.startswith("/") and made not in paths:  # an interim report written elsewhere
-        paths.append(made)
-    reports = []
-    for path in paths:
-        reports += engine.get_files(c.id, path, str(out))
-        step(f"copied {Path(path).name}")
+    if c.state == "running":
+        paths = [p.strip() for p in files.get("reports", "").split("\n") if p.strip()]
+        made = (preview or {}).get("file") or ""
+        if made.startswith("/") and made not in paths:  # an interim report written elsewhere
+            paths.append(made)
+        reports = []
+        for path in paths:
+            reports += engine.get_files(c.id, path, str(out))
+            step(f"copied {Path(path).name}")
+    else:
+        reports = _copy_spdir(engine, c.id, files, out)
+        step(f"copied {len(reports)} report(s) out of the {c.state} container")
     for name in ("samples", "transitions"):
         (out / f"{name}.log").write_text(files.get(name, ""))
+    samples = mf.parse_samples(files.get("samples", ""))
     page = render(instance=inst.name, project=project.name,
-                  policy=mf.parse_policy(files["policy"]),
-                  samples=mf.parse_samples(files.get("samples", "")),
+                  policy=mf.parse_policy(files["policy"]), samples=samples,
                   transitions=mf.parse_transitions(files.get("transitions", "")),
                   reports=sorted(reports), now=_int(files.get("now", "").strip()))
     (out / "overview.html").write_text(page)
     return {"instance": inst.name, "out": str(out), "reports": sorted(reports),
             "preview": preview, "overview": str(out / "overview.html"),
-            "samples": len(mf.parse_samples(files.get("samples", "")))}
+            "samples": len(samples)}
+
+
+def _copied_files(engine, container_id: str) -> dict:
+    """MONDIR's files of a stopped container, as _LIST gives them of a running one (no
+    "now": the window then ends at the last sample)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="irisenv-mon-") as tmp:
+        try:
+            engine.get_files(container_id, mf.MONDIR, tmp)
+        except IrisenvError:
+            return {}
+        base = Path(tmp) / Path(mf.MONDIR).name
+        return {name: (base / file).read_text(errors="replace")
+                for name, file in (("policy", "policy"), ("samples", "samples.log"),
+                                   ("transitions", "transitions.log"))
+                if (base / file).is_file()}
+
+
+def _copy_spdir(engine, container_id: str, files: dict, out: Path) -> list:
+    """A stopped container's SPDIR copied whole (there is no listing without an exec);
+    its HTML reports moved into ``out``, the rest (run logs) dropped."""
+    import shutil
+    import tempfile
+
+    spdir = str(mf.parse_policy(files.get("policy", "")).get("spdir", "")).rstrip("/")
+    if not spdir:
+        return []
+    with tempfile.TemporaryDirectory(prefix="irisenv-mon-") as tmp:
+        try:
+            copied = engine.get_files(container_id, spdir, tmp)
+        except IrisenvError:
+            return []
+        reports = []
+        for rel in copied:
+            if rel.endswith(".html") and rel.count("/") == 1:  # SPDIR's own, not nested
+                name = Path(rel).name
+                shutil.move(str(Path(tmp) / rel), str(out / name))
+                reports.append(name)
+        return reports
 
 
 def _preview(engine, container_id: str, instance: str) -> dict:

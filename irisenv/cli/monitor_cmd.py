@@ -185,8 +185,12 @@ def _report(project, args) -> int:
 
     from ..monitor_host import report
 
+    def step(text: str) -> None:  # progress on stderr; with --json only the warnings
+        if not args.json or text.startswith("warning:"):
+            print(text, file=sys.stderr)
+
     said = report(project, args.instance, Path(args.out) if args.out else None, now=args.now,
-                  on_step=(lambda text: print(text, file=sys.stderr)) if not args.json else None)
+                  on_step=step)
     if args.json:
         print_json(said)
         return 0

@@ -201,3 +201,22 @@ def test_report_copies_the_reports_and_the_overview_renders_in_chromium(project,
     assert [a["href"] for a in d.find("a", "report")] == said["reports"]
     assert (out / said["reports"][0]).read_text().strip() == \
         "<html><body>report 0</body></html>"
+
+
+def test_report_of_a_stopped_container_copies_what_it_holds(project, tmp_path):
+    project.write(instance_toml("iris") + OFF)
+    project.ok("sync", "--progress", "quiet")
+    c = project.container("iris")
+    _install(c, samples=40, reports=2)
+    c.stop(timeout=2)
+    p = project.ok("monitor", "report", "--out", str(tmp_path / "o"), "--now", "--json")
+    said = json.loads(p.stdout)
+    assert said["preview"] == {"run": None, "why": "the container is exited"}
+    assert "warning: no interim report: the container is exited" in p.stderr
+    assert said["reports"] == ["c0ffee_IRIS_20261130_000000_irisenv.html",
+                               "c0ffee_IRIS_20261130_010000_irisenv.html"]
+    assert sorted(f.name for f in (tmp_path / "o").iterdir()) == said["reports"] + [
+        "overview.html", "samples.log", "transitions.log"]  # the run log is left behind
+    assert said["samples"] == 40
+    p = project.run("monitor", "pause")  # pausing needs IRIS: refused plainly
+    assert p.returncode == 1 and "instance iris is not running" in p.stderr, describe(p)
