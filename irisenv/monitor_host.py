@@ -132,30 +132,49 @@ def _int(v) -> int | None:
 
 
 # ------------------------------------------------------------------ pause / resume
-# One exec. Exit 10: MONDIR has no suspend.cos/resume.cos (sync did not set monitoring up);
-# 11: the policy says enabled=0. Otherwise the session's own exit code and output.
+# One exec. pause: write the pause file, then pipe suspend.cos into `iris session` (the
+# watcher, seeing the file, never resumes; its own suspend, if it also acts, is idempotent).
+# resume: remove the pause file; then, when a watcher runs, leave the action to it (it
+# resumes collection, or keeps it suspended while the load is over a threshold; a resume
+# here would start collecting behind its back) and wait until its state leaves `paused`,
+# printing that line; with no watcher running, pipe resume.cos. Exit 10: no
+# suspend.cos/resume.cos (sync did not set monitoring up); 11: the policy says enabled=0;
+# 12: the pause file could not be written or removed; 13: the watcher did not act within
+# RESUME_WAIT.
+STATE_TAG = "IRISENV-MON-STATE:"
+RESUME_WAIT = 5  # seconds (the watcher samples every 250 ms, then runs resume.cos)
+_SESSION = 'exec iris session "${ISC_PACKAGE_INSTANCENAME:-IRIS}" -U %SYS < "$d/$a.cos"'
 _ACT = (f'd={mf.MONDIR}; a="$1"; '
         '[ -f "$d/$a.cos" ] || exit 10; '
         'grep -q "^enabled=1" "$d/policy" 2>/dev/null || exit 11; '
         'if [ "$a" = suspend ]; then date +%s > "$d/pause.tmp" && mv -f "$d/pause.tmp" "$d/pause" '
-        '|| exit 12; else rm -f "$d/pause" || exit 12; fi; '
-        'exec iris session "${ISC_PACKAGE_INSTANCENAME:-IRIS}" -U %SYS < "$d/$a.cos"')
+        f'|| exit 12; {_SESSION}; fi; '
+        'rm -f "$d/pause" || exit 12; ' + mf.ALIVE +
+        'if [ -n "$w" ]; then n=0; while [ $n -lt ' + str(RESUME_WAIT * 20) + ' ]; do s=; '
+        '{ IFS= read -r s < "$d/state"; } 2>/dev/null; case "$s" in ""|"state=paused "*) ;; '
+        f'*) echo "{STATE_TAG} $s"; exit 0;; esac; sleep 0.05; n=$((n+1)); done; exit 13; fi; '
+        + _SESSION)
 
 
 def act(project, instance: str | None, action: str) -> dict:
     """``action`` "pause" or "resume" in one instance: the pause file and the IRIS side,
-    in one exec. Returns {"instance", "action", "seconds"}; IrisenvError on failure."""
+    in one exec. Returns {"instance", "action", "seconds", "by", "word"} ("by": "iris" when
+    the exec ran the script, "watcher" when the watcher resumed; "word": the watcher's word
+    after a resume it made); IrisenvError on failure."""
     inst, c = running_container(project, instance)
     script = "suspend" if action == "pause" else "resume"
     t0 = time.monotonic()
     res = project.engine.exec(c.id, ["sh", "-c", _ACT, "sh", script], timeout=ACT_TIMEOUT)
     seconds = time.monotonic() - t0
-    check_act(inst.name, action, res)
-    return {"instance": inst.name, "action": action, "seconds": round(seconds, 3)}
+    state = check_act(inst.name, action, res)
+    return {"instance": inst.name, "action": action, "seconds": round(seconds, 3),
+            "by": "watcher" if state else "iris",
+            "word": mf.word(state) if state else ("paused" if action == "pause" else None)}
 
 
-def check_act(instance: str, action: str, res) -> None:
-    """IrisenvError unless the exec ended with the script's IRISENV-MON-OK line."""
+def check_act(instance: str, action: str, res):
+    """None when the exec ended with the script's IRISENV-MON-OK line; the watcher's new
+    state when it made the resume; else IrisenvError."""
     verb = f"monitor {action}"
     if res.exit_code == 10:
         raise IrisenvError(f"{verb}: monitoring is not set up in instance {instance}",
@@ -176,10 +195,26 @@ def check_act(instance: str, action: str, res) -> None:
                            "(irisowner); `irisenv sync` reinstalls it")
     # a piped session may print its prompt ("%SYS>") before a line's output and after the
     # last: the prompt is not output
+    if res.exit_code == 13:
+        raise IrisenvError(f"{verb}: the watcher did not resume collection in instance "
+                           f"{instance}", f"the pause file is removed, but the watcher's state "
+                           f"still says paused after {RESUME_WAIT}s",
+                           "see `irisenv monitor status` (its last transitions); `irisenv "
+                           "sync` restarts the watcher")
+    said = next((line.split(STATE_TAG, 1)[1].strip() for line in res.stdout.splitlines()
+                 if line.startswith(STATE_TAG)), None)
+    if res.exit_code == 0 and said is not None:
+        state = mf.parse_state(said)
+        if state is None or (state.state == "suspended" and state.reason == "manual"):
+            raise IrisenvError(f"{verb}: the watcher could not resume collection in instance "
+                               f"{instance}", f"its state: {said} (its resume script failed)",
+                               "see `irisenv monitor status` (the error in its last "
+                               "transitions) and `irisenv logs`")
+        return state
     lines = [_PROMPT.sub("", line).strip() for line in (res.stdout + res.stderr).splitlines()]
     lines = [line for line in lines if line]
     if res.exit_code == 0 and lines and lines[-1] == OK_LINE:
-        return
+        return None
     err = next((line.split("IRISENV-ERR:", 1)[1].strip() for line in reversed(lines)
                 if "IRISENV-ERR:" in line), None)
     said = err or (lines[-1] if lines else "no output")

@@ -176,8 +176,17 @@ def _act(project, args) -> int:
         if r.get("error"):
             print(r["error"].render(), file=sys.stderr)
         elif not args.json:
-            print(f"{r['instance']}: monitoring {done} ({r['seconds']:.2f}s)", file=sys.stderr)
+            print(f"{r['instance']}: {_done_text(r, done)} ({r['seconds']:.2f}s)",
+                  file=sys.stderr)
     return 1 if failed else 0
+
+
+def _done_text(r: dict, done: str) -> str:
+    word = r.get("word") or ""
+    if r.get("by") == "watcher" and word.startswith("suspended"):
+        return (f"pause lifted; collection stays {word} (over the threshold): the watcher "
+                "resumes it when the load drops")
+    return f"monitoring {done}" + (" by the watcher" if r.get("by") == "watcher" else "")
 
 
 def _report(project, args) -> int:

@@ -14,26 +14,36 @@ from dataclasses import dataclass
 MONDIR = "/home/irisowner/irisenv-monitor"
 
 # ------------------------------------------------------------------ shell text
+# Sets w=1 when the watcher recorded in watch.pid runs: "<pid> <start time>" (the start
+# time is field 22 of /proc/<pid>/stat, as the watcher itself checks, so a pid reused
+# after a restart is not taken for it); a file with the pid alone: that pid exists.
+# Built-ins only, and no `set --` (a prelude must keep "$@" for its `exec "$@"`).
+ALIVE = (
+    'w=; p=; t=; { read -r p t _ < "$d/watch.pid"; } 2>/dev/null; '
+    'case "$p" in ""|*[!0-9]*) ;; *) '
+    'if [ -z "$t" ]; then if [ -d "/proc/$p" ]; then w=1; fi; '
+    'elif { read -r l < "/proc/$p/stat"; } 2>/dev/null; then l=${l##*) }; i=1; '
+    'while [ $i -lt 20 ]; do l=${l#* }; i=$((i+1)); done; '
+    'if [ "${l%% *}" = "$t" ]; then w=1; fi; fi;; esac; ')
+
 # Read in the IRIS state probe's own exec before its session starts (iris/runner.py
 # prelude): built-ins only (read, test, printf), so the added cost is one shell. `state`,
-# whether the user's `pause` file exists, and whether the watcher's recorded pid is alive.
+# whether the user's `pause` file exists, and whether the watcher is alive.
 PROBE_PRELUDE = (
     f"d={MONDIR}; {{ "
-    'if IFS= read -r s < "$d/state" || [ -n "$s" ]; then printf "state %s\\n" "$s"; fi; '
+    's=; if IFS= read -r s < "$d/state" || [ -n "$s" ]; then printf "state %s\\n" "$s"; fi; '
     'if [ -e "$d/pause" ]; then echo pause; fi; '
-    'if read -r p < "$d/watch.pid" || [ -n "$p" ]; then '
-    'case "$p" in ""|*[!0-9]*) ;; *) if [ -d "/proc/$p" ]; then echo alive; fi;; esac; fi; '
+    + ALIVE + 'if [ -n "$w" ]; then echo alive; fi; '
     "} 2>/dev/null")
 
 # `monitor status`: every file the host shows, each after a line "@@ <name>" (a file that
 # does not exist prints nothing after its line); "pause" and "alive" print 1 when the pause
-# file exists (whatever it holds), when the watcher's pid is alive.
+# file exists (whatever it holds), when the watcher runs.
 DUMP_PRELUDE = (
     f"d={MONDIR}; {{ "
     "for f in policy state; do echo \"@@ $f\"; cat \"$d/$f\"; echo; done; "
     'echo "@@ pause"; if [ -e "$d/pause" ]; then echo 1; fi; '
-    'echo "@@ alive"; read -r p < "$d/watch.pid"; '
-    'case "$p" in ""|*[!0-9]*) ;; *) if [ -d "/proc/$p" ]; then echo 1; fi;; esac; '
+    'echo "@@ alive"; ' + ALIVE + 'if [ -n "$w" ]; then echo 1; fi; '
     'echo "@@ transitions"; tail -n "${IRISENV_MON_TAIL:-10}" "$d/transitions.log"; '
     "} 2>/dev/null")
 

@@ -105,17 +105,29 @@ def test_status_pause_resume_and_the_status_word(project):
     assert mon["word"] == "paused" and mon["iris"]["run"] == "suspended-by-pause"  # same exec
     assert project.ok("status").stdout.splitlines()[2].endswith("paused")
 
+    # a running watcher sees the file and says paused; resume leaves the action to it
+    c.exec_run(["sh", "-c", f"sed -i 's/^state=[a-z]* reason=[a-z-]*/state=paused "
+                            f"reason=manual/' {MONDIR}/state"])
+    c.exec_run(["sh", "-c", f"sleep 0.3; sed -i 's/^state=paused reason=manual/"
+                            f"state=collecting reason=-/' {MONDIR}/state"], detach=True)
     p = project.ok("monitor", "resume", "--json")
-    assert json.loads(p.stdout)["instances"][0]["action"] == "resume"
+    [done] = json.loads(p.stdout)["instances"]
+    assert done["action"] == "resume" and done["by"] == "watcher", done
+    assert done["word"] == "collecting"
     assert not _exists(c, f"{MONDIR}/pause")
     [mon] = json.loads(project.ok("monitor", "status", "--json").stdout)["instances"]
-    assert mon["word"] == "suspended: cpu 97 %" and mon["iris"]["run"] == "resumed-by-resume"
+    assert mon["word"] == "collecting" and mon["iris"]["run"] == "suspended-by-pause"
 
-    # the watcher gone: the word says its state is its last
+    # the watcher gone: the word says its state is its last, and resume runs the script
     c.exec_run(["sh", "-c", f"kill $(cat {MONDIR}/watch.pid)"])
     time.sleep(0.2)
     assert project.ok("status").stdout.splitlines()[2].endswith(
-        "suspended: cpu 97 % (watcher not running)")
+        "collecting (watcher not running)")
+    project.ok("monitor", "pause")
+    p = project.ok("monitor", "resume", "--json")
+    assert json.loads(p.stdout)["instances"][0]["by"] == "iris"
+    [mon] = json.loads(project.ok("monitor", "status", "--json").stdout)["instances"]
+    assert mon["iris"]["run"] == "resumed-by-resume"
 
 
 def test_pause_fails_plainly_when_iris_does_not_confirm_or_monitoring_is_disabled(project):

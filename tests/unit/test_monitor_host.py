@@ -3,6 +3,8 @@ the status record, pause/resume's verdict on the exec, and the runner's prelude.
 from __future__ import annotations
 
 import subprocess
+import threading
+import time
 
 import pytest
 
@@ -58,37 +60,68 @@ def test_policy_and_samples_parse():
         [(10, 1.5, 2.5), (40, 7.0, 8.0)]
 
 
-def _sh(script: str, mondir) -> str:
+SHELLS = (["sh"], ["busybox", "sh"])  # dash (Debian's sh) and busybox (the stand-in's)
+
+
+def _sh(script: str, mondir, shell=("sh",)) -> str:
     """Run a prelude with MONDIR pointed at a test directory."""
     text = script.replace(mf.MONDIR, str(mondir))
-    return subprocess.run(["sh", "-c", text], capture_output=True, text=True, timeout=10).stdout
+    return subprocess.run([*shell, "-c", text], capture_output=True, text=True,
+                          timeout=10).stdout
 
 
-def test_the_probe_prelude_reads_state_pause_and_a_live_pid(tmp_path):
-    assert mf.probe_watch(_sh(mf.PROBE_PRELUDE, tmp_path / "missing")) is None
+def _starttime(pid: int) -> str:
+    stat = open(f"/proc/{pid}/stat").read()
+    return stat.rsplit(") ", 1)[1].split()[19]  # field 22
+
+
+@pytest.mark.parametrize("shell", SHELLS, ids=" ".join)
+def test_the_probe_prelude_reads_state_pause_and_a_live_watcher(tmp_path, shell):
+    assert mf.probe_watch(_sh(mf.PROBE_PRELUDE, tmp_path / "missing", shell)) is None
     (tmp_path / "state").write_text("state=suspended reason=cpu cpu=97.3 mem=4.0 since=1 "
-                                    "updated=2 pid=1\n")
-    (tmp_path / "watch.pid").write_text("1\n")  # pid 1 is alive in any pid namespace
-    got = mf.probe_watch(_sh(mf.PROBE_PRELUDE, tmp_path))
-    assert got["state"].state == "suspended" and got["alive"] and not got["paused"]
+                                    "updated=2 pid=1")  # no newline: read all the same
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        # the watcher's own format: "<pid> <start time>"
+        (tmp_path / "watch.pid").write_text(f"{sleeper.pid} {_starttime(sleeper.pid)}\n")
+        got = mf.probe_watch(_sh(mf.PROBE_PRELUDE, tmp_path, shell))
+        assert got["state"].state == "suspended" and got["alive"] and not got["paused"]
+        # the pid taken by another process since (another start time): not the watcher
+        (tmp_path / "watch.pid").write_text(f"{sleeper.pid} 12345\n")
+        assert not mf.probe_watch(_sh(mf.PROBE_PRELUDE, tmp_path, shell))["alive"]
+        (tmp_path / "watch.pid").write_text(f"{sleeper.pid}")  # a bare pid: it exists
+        assert mf.probe_watch(_sh(mf.PROBE_PRELUDE, tmp_path, shell))["alive"]
+    finally:
+        sleeper.kill()
+        sleeper.wait()
     (tmp_path / "pause").write_text("123\n")
-    (tmp_path / "watch.pid").write_text("999999999")  # no such pid, and no newline
-    got = mf.probe_watch(_sh(mf.PROBE_PRELUDE, tmp_path))
+    (tmp_path / "watch.pid").write_text("999999999 1")  # no such pid
+    got = mf.probe_watch(_sh(mf.PROBE_PRELUDE, tmp_path, shell))
     assert got["paused"] and not got["alive"]
     (tmp_path / "watch.pid").write_text("")  # empty: not "/proc/" (which exists)
-    assert not mf.probe_watch(_sh(mf.PROBE_PRELUDE, tmp_path))["alive"]
+    assert not mf.probe_watch(_sh(mf.PROBE_PRELUDE, tmp_path, shell))["alive"]
 
 
-def test_the_dump_prelude_gives_each_file(tmp_path):
+def test_the_prelude_keeps_the_arguments_of_the_session(tmp_path):
+    """The prelude runs before `exec "$@"`: it must leave the positional parameters alone."""
+    (tmp_path / "watch.pid").write_text(f"1 {_starttime(1)}\n")
+    text = mf.PROBE_PRELUDE.replace(mf.MONDIR, str(tmp_path)) + '\necho "args: $*"'
+    out = subprocess.run(["sh", "-c", text, "sh", "iris", "session"], capture_output=True,
+                         text=True, timeout=10).stdout
+    assert out.splitlines()[-1] == "args: iris session" and "alive" in out
+
+
+@pytest.mark.parametrize("shell", SHELLS, ids=" ".join)
+def test_the_dump_prelude_gives_each_file(tmp_path, shell):
     (tmp_path / "policy").write_text("enabled=1\nspdir=/s/\n")
     (tmp_path / "state").write_text("state=collecting reason=- cpu=1.0 mem=2.0\n")
     (tmp_path / "transitions.log").write_text("".join(f"{i} collecting - cpu=1 mem=2\n"
                                                       for i in range(30)))
-    files = mf.split_dump(_sh(mf.DUMP_PRELUDE, tmp_path))
+    files = mf.split_dump(_sh(mf.DUMP_PRELUDE, tmp_path, shell))
     assert files["policy"] == "enabled=1\nspdir=/s/\n"
     assert "pause" not in files and "alive" not in files
     (tmp_path / "pause").write_text("")  # exists, empty: paused all the same
-    assert mf.split_dump(_sh(mf.DUMP_PRELUDE, tmp_path))["pause"] == "1\n"
+    assert mf.split_dump(_sh(mf.DUMP_PRELUDE, tmp_path, shell))["pause"] == "1\n"
     assert len(mf.parse_transitions(files["transitions"])) == 10  # the last ten
     assert mf.parse_transitions(files["transitions"])[-1].at == 29
 
@@ -184,3 +217,97 @@ def test_report_now_goes_on_when_iris_does_not_answer():
 
     got = _preview(_Engine("<Startup Error>\n", code=1), "c1", "iris")
     assert got["run"] is None and "IRIS did not answer" in got["why"]
+
+
+# ------------------------------------------------------------------ pause/resume's shell
+def _act_sh(tmp_path, shell, action: str, env_path: str) -> ExecResult:
+    """monitor_host._ACT run on the host: MONDIR at tmp_path/mon, `iris` a fake that
+    prints what is piped into it (the .cos script's own IRISENV-MON-OK)."""
+    import os
+
+    from irisenv.monitor_host import _ACT
+
+    text = _ACT.replace(mf.MONDIR, str(tmp_path / "mon"))
+    p = subprocess.run([*shell, "-c", text, "sh", action], capture_output=True, text=True,
+                       timeout=30, env={**os.environ, "PATH": env_path})
+    return ExecResult(p.returncode, p.stdout, p.stderr)
+
+
+@pytest.fixture
+def mondir(tmp_path):
+    import os
+
+    mon = tmp_path / "mon"
+    mon.mkdir()
+    (mon / "policy").write_text("enabled=1\n")
+    for name in ("suspend", "resume"):
+        (mon / f"{name}.cos").write_text(f'write "{name}",!\nwrite !,"IRISENV-MON-OK",!\n')
+    (mon / "state").write_text("state=paused reason=manual cpu=1.0 mem=2.0 since=1 "
+                               "updated=2 pid=3\n")
+    bin_ = tmp_path / "bin"
+    bin_.mkdir()
+    fake = bin_ / "iris"  # `iris session IRIS -U %SYS`: echo the piped lines' strings
+    fake.write_text('#!/bin/sh\nsed -n \'s/^write.*"\\(.*\\)",!$/\\1/p\'\n')
+    fake.chmod(0o755)
+    return mon, f"{bin_}:{os.environ['PATH']}"
+
+
+@pytest.mark.parametrize("shell", SHELLS, ids=" ".join)
+def test_pause_writes_the_file_and_runs_suspend(tmp_path, mondir, shell):
+    mon, path = mondir
+    res = _act_sh(tmp_path, shell, "suspend", path)
+    assert res.stdout.splitlines()[-1] == "IRISENV-MON-OK" and res.exit_code == 0, res
+    assert "suspend" in res.stdout and (mon / "pause").read_text().strip().isdigit()
+    assert check_act("iris", "pause", res) is None
+
+
+@pytest.mark.parametrize("shell", SHELLS, ids=" ".join)
+def test_resume_without_a_watcher_runs_resume_itself(tmp_path, mondir, shell):
+    mon, path = mondir
+    (mon / "pause").write_text("1\n")
+    res = _act_sh(tmp_path, shell, "resume", path)
+    assert not (mon / "pause").exists()
+    assert "resume" in res.stdout and check_act("iris", "resume", res) is None
+
+
+@pytest.mark.parametrize("shell", SHELLS, ids=" ".join)
+def test_resume_with_a_watcher_leaves_the_action_to_it(tmp_path, mondir, shell):
+    """The watcher knows the load: it resumes (or keeps collection suspended over a
+    threshold). The exec waits for its state to leave `paused` and runs no resume.cos."""
+    mon, path = mondir
+    (mon / "pause").write_text("1\n")
+    watcher = subprocess.Popen(["sleep", "30"])
+    (mon / "watch.pid").write_text(f"{watcher.pid} {_starttime(watcher.pid)}\n")
+
+    def watcher_acts():  # what the watcher does on its next sample
+        time.sleep(0.3)
+        (mon / "state.tmp").write_text("state=suspended reason=cpu cpu=97.0 mem=2.0 "
+                                       "since=5 updated=5 pid=3\n")
+        (mon / "state.tmp").rename(mon / "state")
+
+    t = threading.Thread(target=watcher_acts)
+    t.start()
+    try:
+        res = _act_sh(tmp_path, shell, "resume", path)
+    finally:
+        t.join()
+        watcher.kill()
+        watcher.wait()
+    assert not (mon / "pause").exists()
+    assert "resume" not in res.stdout.splitlines()  # resume.cos did not run
+    state = check_act("iris", "resume", res)
+    assert state.state == "suspended" and mf.word(state) == "suspended: cpu 97 %"
+
+
+@pytest.mark.parametrize("line, what", [
+    ("state=suspended reason=manual cpu=1.0 mem=1.0", "could not resume"),
+    ("nonsense", "could not resume")])
+def test_a_resume_the_watcher_failed_is_an_error(line, what):
+    from irisenv.monitor_host import STATE_TAG
+
+    with pytest.raises(IrisenvError) as exc:
+        check_act("iris", "resume", _res(0, f"{STATE_TAG} {line}\n"))
+    assert what in exc.value.what
+    with pytest.raises(IrisenvError) as exc:
+        check_act("iris", "resume", _res(13, ""))
+    assert "did not resume" in exc.value.what and "still says paused" in exc.value.why
