@@ -31,8 +31,9 @@ ACT_TIMEOUT = 60  # suspend stops a run, which writes its report: give it time
 READ_STATEMENTS = (
     'set k="" for { set k=$Order(^IRISENV("mon",k)) quit:k=""  '
     'write "IRISENV-VAL:mon.",k,"=",$Get(^IRISENV("mon",k)),! }',
-    ("set id=$Get(^IRISENV(\"mon\",\"task\")) if id'=\"\" { set t=##class(%SYS.Task).%OpenId(id) "
-     'if $IsObject(t) { write "IRISENV-VAL:task.suspended=",t.Suspended,! } }', "task"),
+    ("set id=$Get(^IRISENV(\"mon\",\"task\")) if id'=\"\",##class(%SYS.Task).%ExistsId(id) { "
+     'set t=##class(%SYS.Task).%OpenId(id) write "IRISENV-VAL:task.suspended=",t.Suspended,! }',
+     "task"),
 )
 # `report --now`: an interim report of the current run, written next to the others
 # ($$Preview^SystemPerformance(runid) -> "1^<file>" or "0^<reason>":
@@ -360,7 +361,7 @@ def _preview(engine, container_id: str, instance: str) -> dict:
         values = runner.run(engine, container_id, [READ_STATEMENTS[0], PREVIEW_STATEMENT],
                             timeout=ACT_TIMEOUT, what="the interim report").values
     except runner.ScriptError as exc:  # the reports that exist are copied all the same
-        return {"run": None, "why": f"IRIS did not answer: {exc.why}"}
+        return {"run": None, "why": f"the request failed: {exc.why}"}
     run = values.get("mon.run") or None
     said = values.get("preview")
     if not run:

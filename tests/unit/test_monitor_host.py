@@ -216,7 +216,7 @@ def test_report_now_goes_on_when_iris_does_not_answer():
     from irisenv.monitor_host import _preview
 
     got = _preview(_Engine("<Startup Error>\n", code=1), "c1", "iris")
-    assert got["run"] is None and "IRIS did not answer" in got["why"]
+    assert got["run"] is None and "the request failed" in got["why"]
 
 
 # ------------------------------------------------------------------ pause/resume's shell
