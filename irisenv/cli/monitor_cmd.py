@@ -29,7 +29,7 @@ def add_arguments(p) -> None:
                                      "suspends again if the load is over the thresholds.")
     for q in (pa, re_):
         q.add_argument("instance", nargs="?", metavar="INSTANCE",
-                       help="default: every running instance")
+                       help="default: every running instance with monitoring enabled")
     r = sub.add_parser("report", help="copy the reports out and write overview.html",
                        description="Copy INSTANCE's ^SystemPerformance HTML reports, "
                                    "samples.log and transitions.log out of the container "
@@ -157,6 +157,8 @@ def _act(project, args) -> int:
     from ..observe import concurrently
 
     names = _instances(project, args.instance)
+    if args.instance is None:  # every instance that has monitoring to pause or resume
+        names = _actionable(project, names)
 
     def one(name):
         try:
@@ -179,6 +181,25 @@ def _act(project, args) -> int:
             print(f"{r['instance']}: {_done_text(r, done)} ({r['seconds']:.2f}s)",
                   file=sys.stderr)
     return 1 if failed else 0
+
+
+def _actionable(project, names: list) -> list:
+    """The instances, of ``names``, whose config enables monitoring and whose container
+    runs (one container list); IrisenvError when none is left, naming why."""
+    from ..core.labels import container_name
+    from ..errors import IrisenvError
+
+    running = {c.name for c in project.engine.list_project(project.name)
+               if c.state == "running"}
+    enabled = [n for n in names if project.config.instance(n).monitoring.enabled]
+    left = [n for n in enabled if container_name(project.name, n) in running]
+    if not left:
+        why = ("no instance enables monitoring in the config" if not enabled else
+               f"no container runs of {', '.join(enabled)}")
+        raise IrisenvError("nothing to pause or resume", why,
+                           "run `irisenv sync` first" if enabled else
+                           "set [instances.NAME.monitoring] enabled = true (the default)")
+    return left
 
 
 def _done_text(r: dict, done: str) -> str:

@@ -133,3 +133,21 @@ def test_bad_monitor_command_lines_exit_64(capsys, fake, argv):
     code, _, err = run(capsys, *argv)
     assert code == 64 and "usage: irisenv monitor" in err
     assert fake.log == []
+
+
+def test_pause_without_an_instance_skips_stopped_and_disabled_ones(capsys, fake, tmp_path):
+    (tmp_path / "iris-devtester.toml").write_text(
+        CONFIG + "[instances.two.monitoring]\nenabled = false\n"
+        f'[instances.three]\nimage = "{IMAGE}"\n')
+    synced(capsys, fake)
+    for c in fake.containers.values():
+        if c["name"].endswith("-three"):
+            c["state"] = "exited"
+    code, out, err = run(capsys, "monitor", "pause", "--json")
+    assert code == 0, err
+    assert [r["instance"] for r in json.loads(out)["instances"]] == ["iris"]
+    for c in fake.containers.values():
+        c["state"] = "exited"
+    code, out, err = run(capsys, "monitor", "resume")
+    assert code == 1 and "error: nothing to pause or resume" in err
+    assert "no container runs of iris, three" in err and "  fix: run `irisenv sync` first" in err
