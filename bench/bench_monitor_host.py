@@ -5,8 +5,10 @@ Goal (issue 12): pause and resume <= 500 ms. Makes a throwaway project on the st
 image (monitoring off in its config, so no watcher rewrites the files), writes the
 watcher's files in the I12 formats into the container (as tests/docker/test_monitor.py),
 then, interleaved, --runs times each:
-- `irisenv monitor pause` and `irisenv monitor resume` as a user runs them (a process),
-  and the one exec each costs (monitor_host.act's own figure);
+- `irisenv monitor pause` and `irisenv monitor resume` as a user runs them (a process:
+  wall time, and its CPU time, which a loaded machine inflates less), and the one exec
+  each costs (monitor_host.act's own figure); no watcher runs, so resume runs resume.cos
+  itself;
 - the IRIS state probe with and without the shell prelude that reads the watcher's state
   (iris/probe.py), in process: the difference is what `status` pays for its MONITORING
   column.
@@ -32,12 +34,21 @@ COS = ('try {{ set ^IRISENV("mon","run")="{mark}" write !,"IRISENV-MON-OK",! hal
        'catch ex {{ write !,"IRISENV-ERR:",ex.DisplayString(),! halt }}\nhalt\n')
 
 
+CPU: dict = {}  # command -> CPU ms (user + sys) of each run: less load-bound than wall
+
+
 def cli(cwd: str, *args: str) -> float:
+    import resource
+
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "irisenv", *args], cwd=cwd,
                           capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     ms = (time.perf_counter() - t0) * 1000
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU.setdefault(" ".join(args), []).append(
+        (r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime) * 1000)
     if proc.returncode != 0:
         raise SystemExit(f"irisenv {' '.join(args)} exited {proc.returncode}: {proc.stderr}")
     return ms
@@ -91,11 +102,11 @@ def main() -> int:
                                            "pause (its exec)", "resume (its exec)",
                                            "probe without the prelude", "probe with the prelude")}
             for _ in range(2):  # warm-up
-                cli(tmp, "monitor", "pause")
-                cli(tmp, "monitor", "resume")
+                cli(tmp, "monitor", "pause", "iris")
+                cli(tmp, "monitor", "resume", "iris")
             for _ in range(args.runs):
-                times["pause (CLI process)"].append(cli(tmp, "monitor", "pause"))
-                times["resume (CLI process)"].append(cli(tmp, "monitor", "resume"))
+                times["pause (CLI process)"].append(cli(tmp, "monitor", "pause", "iris"))
+                times["resume (CLI process)"].append(cli(tmp, "monitor", "resume", "iris"))
                 times["pause (its exec)"].append(act(project, "iris", "pause")["seconds"] * 1000)
                 times["resume (its exec)"].append(act(project, "iris", "resume")["seconds"]
                                                   * 1000)
@@ -112,6 +123,8 @@ def main() -> int:
           f" · image {args.image} · load {os.getloadavg()[0]:.2f}")
     for key, ms in times.items():
         print(stats(key, ms))
+    for key in ("monitor pause iris", "monitor resume iris"):
+        print(stats(f"{key} (CLI process CPU, user+sys)", CPU[key]))
     added = (statistics.median(times["probe with the prelude"])
              - statistics.median(times["probe without the prelude"]))
     print(f"status: the prelude adds {added:+.1f} ms (median) to each instance's probe")

@@ -6,8 +6,8 @@ Each verb costs one exec per instance (plus, for `report`, one engine copy per f
   then runs the session (iris/runner.py prelude). When IRIS does not answer, the files
   still come back and the IRIS part says why.
 - pause / resume: one `sh -c` that creates (removes) MONDIR/pause, then pipes MONDIR's
-  suspend.cos (resume.cos) into `iris session`; success is the script's last line
-  IRISENV-MON-OK.
+  suspend.cos into `iris session` (success: the script's last line IRISENV-MON-OK); a
+  resume leaves the action to a running watcher, which knows the load (see _ACT).
 - report: see :func:`report`.
 """
 from __future__ import annotations
