@@ -140,9 +140,14 @@ def render(*, instance: str, project: str, policy: dict, samples: list, transiti
     shown = [s for s in samples if t0 <= s[0] <= t1]
     title = f"irisenv monitoring: {project} / {instance}"
     last = shown[-1] if shown else None
-    summary = (f"{len(shown)} samples from {_fmt_time(shown[0][0])} to {_fmt_time(last[0])}; "
-               f"latest cpu {last[1]:.1f} %, mem {last[2]:.1f} %" if last
-               else "no samples in the window yet (the watcher writes one every 5 s)")
+    if last:
+        summary = (f"{len(shown)} samples from {_fmt_time(shown[0][0])} to "
+                   f"{_fmt_time(last[0])}; latest cpu {last[1]:.1f} %, mem {last[2]:.1f} %")
+    elif samples:  # the watcher wrote none lately: it (or the container) was stopped
+        summary = (f"no samples in the last {_fmt_seconds(retention)}: the latest is from "
+                   f"{_fmt_time(samples[-1][0])} (was the watcher stopped?)")
+    else:
+        summary = "no samples yet (the watcher writes one every 5 s)"
     thresholds = ", ".join(f"{k.replace('_', ' ')} {policy[k]} %" for k in
                            ("cpu_disable", "cpu_enable", "memory_disable", "memory_enable")
                            if isinstance(policy.get(k), int))

@@ -83,5 +83,11 @@ def test_no_samples_says_so_and_draws_no_line():
     text = _page([], now=NOW)
     page = Page(text)
     assert page.all("polyline") == []
-    assert "no samples in the window yet" in text and "none recorded" in text
+    assert "no samples yet" in text and "none recorded" in text
     assert page.all("line", class_="threshold")  # the policy is still drawn
+
+
+def test_samples_older_than_the_window_are_named_not_drawn():
+    text = _page([(NOW - 7200, 10.0, 20.0), (NOW - 7195, 10.0, 20.0)])  # retention 600
+    assert Page(text).all("polyline") == []
+    assert "no samples in the last 10m: the latest is from" in text
