@@ -280,13 +280,7 @@ def report(project, instance: str | None, out: Path | None, *, now: bool = False
                            "monitoring is enabled)",
                            f"check [instances.{inst.name}.monitoring] enabled = true (the "
                            "default), then run `irisenv sync`")
-    if out is None:
-        out = default_out(project, inst.name)
-        if not out.parent.exists():  # irisenv-reports/ made here: keep it out of git status
-            out.parent.mkdir(parents=True)
-            (out.parent / ".gitignore").write_text(GITIGNORE)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = _out_dir(project, inst.name, out)
     if c.state == "running":
         paths = [p.strip() for p in files.get("reports", "").split("\n") if p.strip()]
         made = (preview or {}).get("file") or ""
@@ -310,6 +304,27 @@ def report(project, instance: str | None, out: Path | None, *, now: bool = False
     return {"instance": inst.name, "out": str(out), "reports": sorted(reports),
             "preview": preview, "overview": str(out / "overview.html"),
             "samples": len(samples)}
+
+
+def _out_dir(project, instance: str, out: Path | None) -> Path:
+    """``out`` (or the default) made; IrisenvError when it cannot be written."""
+    given = out is not None
+    out = Path(out) if given else default_out(project, instance)
+    try:
+        if not given and not out.parent.exists():  # irisenv-reports/ made here: keep it
+            out.parent.mkdir(parents=True)          # out of git status
+            (out.parent / ".gitignore").write_text(GITIGNORE)
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".irisenv-write-check"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise IrisenvError(f"monitor report: cannot write to {out}",
+                           f"{exc.strerror or exc}" + ("" if given else
+                                                       " (the default is under the working "
+                                                       "directory)"),
+                           "pass --out DIR, a directory you can write") from None
+    return out
 
 
 def _copied_files(engine, container_id: str) -> dict:

@@ -151,3 +151,25 @@ def test_pause_without_an_instance_skips_stopped_and_disabled_ones(capsys, fake,
     code, out, err = run(capsys, "monitor", "resume")
     assert code == 1 and "error: nothing to pause or resume" in err
     assert "no container runs of iris, three" in err and "  fix: run `irisenv sync` first" in err
+
+
+def test_report_into_a_directory_it_cannot_write_is_an_error_not_a_traceback(capsys, fake,
+                                                                              tmp_path):
+    from irisenv.monitor_host import _LIST
+
+    synced(capsys, fake)
+    plain = fake.exec
+
+    def exec_(cid, cmd, **kw):  # the listing of a container with monitoring set up
+        if list(cmd) == ["sh", "-c", _LIST]:
+            return ExecResult(0, "@@ policy\nenabled=1\n@@ now\n100\n", "")
+        return plain(cid, cmd, **kw)
+
+    fake.exec = exec_
+    blocked = tmp_path / "file"
+    blocked.write_text("")  # a file where the directory would go
+    code, out, err = run(capsys, "monitor", "report", "--out", str(blocked / "sub"))
+    assert code == 1 and err.startswith(f"error: monitor report: cannot write to {blocked}")
+    assert "  fix: pass --out DIR" in err
+    code, out, err = run(capsys, "monitor", "report", "--out", str(tmp_path / "ok"))
+    assert code == 0 and out.strip() == str(tmp_path / "ok" / "overview.html")
