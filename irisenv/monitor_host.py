@@ -288,7 +288,11 @@ def report(project, instance: str | None, out: Path | None, *, now: bool = False
             paths.append(made)
         reports = []
         for path in paths:
-            reports += engine.get_files(c.id, path, str(out))
+            try:
+                reports += engine.get_files(c.id, path, str(out))
+            except IrisenvError as exc:  # e.g. purged by the watcher since the listing
+                step(f"warning: {Path(path).name} not copied: {exc.why or exc.what}")
+                continue
             step(f"copied {Path(path).name}")
     else:
         reports = _copy_spdir(engine, c.id, files, out)

@@ -173,3 +173,25 @@ def test_report_into_a_directory_it_cannot_write_is_an_error_not_a_traceback(cap
     assert "  fix: pass --out DIR" in err
     code, out, err = run(capsys, "monitor", "report", "--out", str(tmp_path / "ok"))
     assert code == 0 and out.strip() == str(tmp_path / "ok" / "overview.html")
+
+
+def test_a_report_gone_before_its_copy_is_skipped_with_a_warning(capsys, fake, tmp_path):
+    from irisenv.errors import IrisenvError
+    from irisenv.monitor_host import _LIST
+
+    synced(capsys, fake)
+    plain = fake.exec
+    fake.exec = lambda cid, cmd, **kw: (
+        ExecResult(0, "@@ policy\nenabled=1\n@@ reports\n/s/a.html\n/s/b.html\n", "")
+        if list(cmd) == ["sh", "-c", _LIST] else plain(cid, cmd, **kw))
+
+    def get_files(cid, path, dest):
+        if path == "/s/a.html":
+            raise IrisenvError("could not copy /s/a.html", "No such container:path: a.html")
+        (Path(dest) / "b.html").write_text("b")
+        return ["b.html"]
+
+    fake.get_files = get_files
+    code, out, err = run(capsys, "monitor", "report", "--out", str(tmp_path / "o"), "--json")
+    assert code == 0 and json.loads(out)["reports"] == ["b.html"]
+    assert "warning: a.html not copied: No such container:path: a.html" in err
