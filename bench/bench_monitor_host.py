@@ -66,6 +66,19 @@ def install(container: str) -> None:
                    check=True)
 
 
+def prelude_cost(container: str, prelude: str, n: int = 200) -> float:
+    """ms per run of `sh -c '<prelude>; exec true'` minus a bare `true`, in the container."""
+    def loop(body: str) -> float:
+        t0 = time.perf_counter()
+        subprocess.run(["docker", "exec", container, "sh", "-c",
+                        f'i=0; while [ $i -lt {n} ]; do {body} >/dev/null; i=$((i+1)); done',
+                        "sh", prelude + '\nexec "$@"'], check=True, capture_output=True)
+        return (time.perf_counter() - t0) * 1000 / n
+
+    return statistics.median(loop('sh -c "$1" sh /bin/true') - loop('/bin/true "$1"')
+                             for _ in range(3))
+
+
 def stats(name: str, ms: list) -> str:
     return (f"{name:<44} median {statistics.median(ms):7.1f}  min {min(ms):7.1f}  "
             f"max {max(ms):7.1f}  (n={len(ms)})")
@@ -115,6 +128,7 @@ def main() -> int:
                     t0 = time.perf_counter()
                     runner.run(project.engine, cid, stmts, env=env, prelude=prelude)
                     times[key].append((time.perf_counter() - t0) * 1000)
+            prelude_ms = prelude_cost(f"{name}-iris", PROBE_PRELUDE)
         finally:
             os.chdir(ROOT)
             subprocess.run([sys.executable, "-m", "irisenv", "down"], cwd=tmp,
@@ -127,7 +141,10 @@ def main() -> int:
         print(stats(f"{key} (CLI process CPU, user+sys)", CPU[key]))
     added = (statistics.median(times["probe with the prelude"])
              - statistics.median(times["probe without the prelude"]))
-    print(f"status: the prelude adds {added:+.1f} ms (median) to each instance's probe")
+    print(f"status: the prelude adds {added:+.1f} ms (median) to each instance's probe "
+          "(an exec's noise is larger than the shell: see the next line)")
+    print(f"the prelude's own cost in the container: {prelude_ms:.2f} ms per probe "
+          "(a shell reading the files, then exec; 200 runs inside one exec)")
     return 0
 
 
