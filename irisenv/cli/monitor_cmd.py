@@ -91,15 +91,25 @@ def _status(project, args) -> int:
     return 0
 
 
+def _when(t) -> str:
+    """The local time of epoch ``t``; with its date unless it is today."""
+    import time
+
+    if not t:
+        return "-"
+    same_day = time.localtime(t)[:3] == time.localtime()[:3]
+    return time.strftime("%H:%M:%S" if same_day else "%Y-%m-%d %H:%M:%S", time.localtime(t))
+
+
 def _ago(t) -> str:
     import time
 
     if not t:
         return "-"
     s = max(int(time.time() - t), 0)
-    when = time.strftime("%H:%M:%S", time.localtime(t))
-    return f"{when} ({s // 3600}h{s % 3600 // 60:02d}m ago)" if s >= 3600 else \
-        f"{when} ({s // 60}m{s % 60:02d}s ago)" if s >= 60 else f"{when} ({s}s ago)"
+    ago = (f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else
+           f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s")
+    return f"{_when(t)} ({ago} ago)"
 
 
 def _policy_text(p: dict) -> str:
@@ -136,13 +146,13 @@ def _print_status(row: dict) -> None:
         ends = iris.get("run_ends")
         print(f"  IRIS: task {iris['task']}" + (f" (id {iris['task_id']})" if iris.get("task_id")
                                                  else "")
-              + (f"; current run {run}" + (f", ends {_ago(ends).split(' (')[0]}" if ends else "")
+              + (f"; current run {run}" + (f", ends {_when(ends)}" if ends else "")
                  if run else "; no run recorded"))
     trs = row["transitions"]
     if trs:
         print("  last transitions:")
         for t in trs:
-            print(f"    {_ago(t['at']).split(' (')[0]}  {t['state']:<10} {t['reason']:<7} "
+            print(f"    {_when(t['at'])}  {t['state']:<10} {t['reason']:<7} "
                   f"cpu {_num(t['cpu'])}, mem {_num(t['mem'])}" + (f"  {t['note']}" if t['note']
                                                                    else ""))
 
