@@ -76,7 +76,7 @@ def test_status_pause_resume_and_the_status_word(project):
     assert row["monitoring"] == "off", row
     [mon] = json.loads(project.ok("monitor", "status", "--json").stdout)["instances"]
     assert mon["installed"] is False and mon["word"] == "off"
-    p = project.run("monitor", "pause")
+    p = project.run("monitor", "pause", "iris")
     assert p.returncode == 1 and p.stderr.startswith(
         "error: monitor pause: monitoring is not set up in instance iris"), describe(p)
     assert "  why: " in p.stderr and "  fix: " in p.stderr
@@ -98,7 +98,7 @@ def test_status_pause_resume_and_the_status_word(project):
     text = project.ok("monitor", "status").stdout
     assert "monitoring: suspended: cpu 97 %" in text and "last transitions:" in text
 
-    p = project.ok("monitor", "pause")
+    p = project.ok("monitor", "pause", "iris")
     assert "iris: monitoring paused" in p.stderr, describe(p)
     assert _exists(c, f"{MONDIR}/pause")
     [mon] = json.loads(project.ok("monitor", "status", "--json").stdout)["instances"]
@@ -110,7 +110,7 @@ def test_status_pause_resume_and_the_status_word(project):
                             f"reason=manual/' {MONDIR}/state"])
     c.exec_run(["sh", "-c", f"sleep 0.3; sed -i 's/^state=paused reason=manual/"
                             f"state=collecting reason=-/' {MONDIR}/state"], detach=True)
-    p = project.ok("monitor", "resume", "--json")
+    p = project.ok("monitor", "resume", "iris", "--json")
     [done] = json.loads(p.stdout)["instances"]
     assert done["action"] == "resume" and done["by"] == "watcher", done
     assert done["word"] == "collecting"
@@ -123,8 +123,8 @@ def test_status_pause_resume_and_the_status_word(project):
     time.sleep(0.2)
     assert project.ok("status").stdout.splitlines()[2].endswith(
         "collecting (watcher not running)")
-    project.ok("monitor", "pause")
-    p = project.ok("monitor", "resume", "--json")
+    project.ok("monitor", "pause", "iris")
+    p = project.ok("monitor", "resume", "iris", "--json")
     assert json.loads(p.stdout)["instances"][0]["by"] == "iris"
     [mon] = json.loads(project.ok("monitor", "status", "--json").stdout)["instances"]
     assert mon["iris"]["run"] == "resumed-by-resume"
@@ -135,7 +135,7 @@ def test_pause_fails_plainly_when_iris_does_not_confirm_or_monitoring_is_disable
     project.ok("sync", "--progress", "quiet")
     c = project.container("iris")
     _install(c, suspend='write !,"IRISENV-ERR:<PROTECT> Suspend",! halt\nhalt\n')
-    p = project.run("monitor", "pause", "--json")
+    p = project.run("monitor", "pause", "iris", "--json")
     assert p.returncode == 1, describe(p)
     err = json.loads(p.stdout)
     assert err["error"] == "monitor pause: IRIS did not confirm in instance iris"
@@ -143,7 +143,7 @@ def test_pause_fails_plainly_when_iris_does_not_confirm_or_monitoring_is_disable
     assert _exists(c, f"{MONDIR}/pause")  # the pause stands: the watcher will not resume
 
     _install(c, enabled=0)
-    p = project.run("monitor", "resume")
+    p = project.run("monitor", "resume", "iris")
     assert p.returncode == 1 and "monitoring is disabled in instance iris" in p.stderr, \
         describe(p)
     p = project.run("monitor", "pause", "nosuch")
@@ -230,5 +230,5 @@ def test_report_of_a_stopped_container_copies_what_it_holds(project, tmp_path):
     assert sorted(f.name for f in (tmp_path / "o").iterdir()) == said["reports"] + [
         "overview.html", "samples.log", "transitions.log"]  # the run log is left behind
     assert said["samples"] == 40
-    p = project.run("monitor", "pause")  # pausing needs IRIS: refused plainly
+    p = project.run("monitor", "pause", "iris")  # pausing needs IRIS: refused plainly
     assert p.returncode == 1 and "instance iris is not running" in p.stderr, describe(p)

@@ -272,7 +272,7 @@ def test_monitor_pause_and_report_through_a_remote_engine(remote, tmp_path):
     remote.ok("sync", "--progress", "quiet")
     c = remote.container()
     _install(c, samples=30, reports=1)
-    remote.ok("monitor", "pause")
+    remote.ok("monitor", "pause", "iris")
     assert _exists(c, f"{MONDIR}/pause")
     out = tmp_path / "reports"
     said = json.loads(remote.ok("monitor", "report", "--out", str(out), "--json").stdout)
