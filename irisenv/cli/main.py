@@ -29,6 +29,7 @@ VERBS = {
     "exec": ("exec_cmd", "run a command in an instance's container"),
     "session": ("session_cmd", "an ObjectScript prompt in an instance"),
     "fixture": ("fixture_cmd", "export a namespace's data database with a manifest; verify one"),
+    "monitor": ("monitor_cmd", "^SystemPerformance monitoring: status, pause, resume, report"),
     "doctor": ("doctor_cmd", "check the engine, images, ports and the IRIS driver for known traps"),
     "config": ("config_cmd",
                "validate, show, get, set, init, schema and example for iris-devtester.toml"),

@@ -30,7 +30,8 @@ def collect(project) -> list[dict]:
         row = {"instance": d.instance, "container": d.name, "exists": c is not None,
                "state": c.state if c else "absent", "id": c.short_id if c else None,
                "image": d.image, "port": None, "web_port": None, "drift": None,
-               "iris": None, "monitor": None, "version": None}
+               "iris": None, "monitor": None, "version": None, "monitoring": None,
+               "monitoring_detail": None}
         if wanted[d.instance].pools:
             row["pools"] = _pools(d.instance, wanted[d.instance], leases)
         spares = _spares(d, observed)
@@ -46,6 +47,7 @@ def collect(project) -> list[dict]:
         if seen is not None:  # the probe answered: IRIS runs and takes sessions
             pending = next((s.actions for s in plan.for_instance(d.instance)
                             if isinstance(s, Converge)), ())
+            row.update(_monitoring(seen.watch))
             row.update(iris="running", monitor=seen.monitor or None,
                        version=short_version(seen.version) or None,
                        iris_state=_iris_state(wanted[d.instance], seen, pending))
@@ -74,6 +76,20 @@ def _spares(d, observed) -> dict | None:
     ready = sum(c.id in observed.iris for c in usable)
     return {"wanted": d.spares, "ready": ready, "booting": len(usable) - ready,
             "stale": len(drained)}
+
+
+def _monitoring(watch: dict | None) -> dict:
+    """The monitoring word (core/monitor_files.word) and its detail, from the watcher's
+    state file the IRIS probe read in its own exec (no extra call)."""
+    from ..core.monitor_files import word
+
+    if watch is None:
+        return {"monitoring": "off", "monitoring_detail": None}
+    state = watch["state"]
+    alive = watch["alive"] or state is None
+    return {"monitoring": word(state, paused=watch["paused"], alive=alive),
+            "monitoring_detail": {**(state.as_dict() if state else {"state": None}),
+                                  "paused": watch["paused"], "watcher_running": watch["alive"]}}
 
 
 def _lease_table(project, wanted: dict):
@@ -173,7 +189,7 @@ def run(args) -> int:
         print_json({"project": project.name, "instances": rows})
         return 0
     print(f"project {project.name}")
-    table = [("INSTANCE", "CONTAINER", "STATE", "IRIS", "PORT", "WEB", "DRIFT")]
+    table = [("INSTANCE", "CONTAINER", "STATE", "IRIS", "PORT", "WEB", "DRIFT", "MONITORING")]
     for r in rows:
         drift = "orphan" if r.get("orphan") else ("yes" if r.get("drift") else
                                                   ("no" if r.get("drift") is False else "-"))
@@ -181,9 +197,10 @@ def run(args) -> int:
         if r.get("monitor") and r["monitor"] != "ok":
             iris += f"/{r['monitor']}"
         table.append((r["instance"] or "?", r["container"], r["state"], iris,
-                      str(r.get("port") or "-"), str(r.get("web_port") or "-"), drift))
+                      str(r.get("port") or "-"), str(r.get("web_port") or "-"), drift,
+                      r.get("monitoring") or "-"))
     widths = [max(w, *(len(line[i]) for line in table))  # at least the usual widths
-              for i, w in enumerate((12, 28, 9, 8, 6, 6))]
+              for i, w in enumerate((12, 28, 9, 8, 6, 6, 6))]
     for line in table:  # each column as wide as its longest value
         print(" ".join(v.ljust(w) for v, w in zip(line, widths)) + " " + line[-1])
     for r in rows:

@@ -79,6 +79,9 @@ class IrisObserved:
     # pool copies leased or kept in the lease table (core/leases.held): never dropped now
     held: frozenset = frozenset()
     monitoring: mon.MonObserved | None = None  # None: not read (the probe read no policy)
+    # the monitoring watcher's state file, read in the probe's exec
+    # (core/monitor_files.probe_watch): {"state", "paused", "alive"}; None: no files
+    watch: dict | None = None
 
     def recorded(self, kind: str) -> frozenset:
         """The recorded namespaces of one kind."""

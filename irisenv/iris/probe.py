@@ -99,9 +99,13 @@ def observe(engine, container_id: str, d: IrisDesired, password: str, *,
             timeout: float = 60) -> IrisObserved:
     """One session for the whole state; a second only when irisenv's record holds
     namespaces that the config does not declare (to see whether they still exist)."""
+    from ..core.monitor_files import PROBE_PRELUDE, probe_watch
+
     stmts, env = probe_script(d, password)
-    values = runner.run(engine, container_id, stmts, env=env, timeout=timeout,
-                        what="the IRIS state probe").values
+    # the monitoring watcher's state file is read in the same exec (no second one)
+    res = runner.run(engine, container_id, stmts, env=env, timeout=timeout,
+                     what="the IRIS state probe", prelude=PROBE_PRELUDE)
+    values = res.values
     records, sticky, legacy = read_record(values)
     extra = tuple(sorted(set(records) - set(d.namespaces)))
     namespaces = {name: values.get(f"ns.{i}") == "1" for i, name in enumerate(d.namespaces)}
@@ -119,7 +123,8 @@ def observe(engine, container_id: str, d: IrisDesired, password: str, *,
         user_enabled=_flag(values.get("user.enabled")),
         password_ok=_flag(values.get("user.password")),
         system_change_required=_flag(values.get("system.change")),
-        system_change_sticky=sticky, monitoring=_monitoring(values, d))
+        system_change_sticky=sticky, monitoring=_monitoring(values, d),
+        watch=probe_watch(res.prelude))
 
 
 def _monitoring(values: dict, d: IrisDesired):

@@ -105,23 +105,36 @@ class RunResult:
     exit_code: int
     output: str
     values: dict  # from lines "IRISENV-VAL:key=value"
+    prelude: str = ""  # what the prelude printed (run(prelude=...)), before the session
 
 
 class ScriptError(IrisenvError):
     pass
 
 
+PRELUDE_END = "IRISENV-PRELUDE-END-"
+
+
 def run(engine, container_id: str, statements: list[str], *, env: dict | None = None,
-        namespace: str = "%SYS", timeout: float = 60, what: str = "ObjectScript") -> RunResult:
-    """Run statements in `iris session IRIS -U <namespace>`; raise ScriptError on failure."""
+        namespace: str = "%SYS", timeout: float = 60, what: str = "ObjectScript",
+        prelude: str = "") -> RunResult:
+    """Run statements in `iris session IRIS -U <namespace>`; raise ScriptError on failure.
+
+    ``prelude``: shell text (irisenv's own, fixed) run by `sh -c` in the same exec just
+    before the session, e.g. to read a file without a second exec. What it prints is
+    RunResult.prelude (ScriptError.prelude), never parsed as the session's output; its
+    failure does not stop the session."""
     env = dict(env or {})
     for key in env:
         env_ref(key)  # validates the name
     token = secrets.token_hex(8)
     script = render(statements, token)
-    res = engine.exec(container_id, ["iris", "session", "IRIS", "-U", namespace],
-                      stdin=script.encode(), env=env, timeout=timeout)
-    out = res.stdout + res.stderr
+    cmd = ["iris", "session", "IRIS", "-U", namespace]
+    if prelude:
+        cmd = ["sh", "-c", f'{prelude}\necho {PRELUDE_END}{token}\nexec "$@"', "sh", *cmd]
+    res = engine.exec(container_id, cmd, stdin=script.encode(), env=env, timeout=timeout)
+    said, out = _split_prelude(res.stdout, f"{PRELUDE_END}{token}") if prelude else ("", "")
+    out = (out if prelude else res.stdout) + res.stderr
     values = {}
     errors = []
     for line in out.splitlines():
@@ -142,8 +155,18 @@ def run(engine, container_id: str, statements: list[str], *, env: dict | None = 
                           + f": {detail}",
                           "check `irisenv logs`; if IRIS is still starting, retry with a longer --timeout")
         exc.values, exc.errors = values, errors  # what the script wrote before it failed
+        exc.prelude = said
         raise exc
-    return RunResult(res.exit_code, out, values)
+    return RunResult(res.exit_code, out, values, said)
+
+
+def _split_prelude(stdout: str, marker: str) -> tuple[str, str]:
+    """(the prelude's output, the session's) split at the marker line; without the marker
+    (the shell did not get that far) all of it is the session's."""
+    head, sep, tail = stdout.partition(marker + "\n")
+    if not sep:
+        head, sep, tail = stdout.partition(marker)
+    return (head, tail) if sep else ("", stdout)
 
 
 def _last_lines(text: str, n: int = 3) -> str:

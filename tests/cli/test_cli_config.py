@@ -651,7 +651,9 @@ def test_fast_paths_import_nothing_heavy(project, argv):
 
 @pytest.mark.parametrize("argv, own", [(["--help"], set()), (["--version"], set()),
                                        (["config", "validate"], {"irisenv.cli.config_cmd"}),
-                                       (["plan", "--help"], {"irisenv.cli.plan_cmd"})])
+                                       (["plan", "--help"], {"irisenv.cli.plan_cmd"}),
+                                       (["monitor", "report", "--help"],
+                                        {"irisenv.cli.monitor_cmd"})])
 def test_a_command_line_imports_only_its_own_verbs_module(project, argv, own):
     # sys.modules, not -X importtime: importlib.import_module (how verbs are loaded) is
     # not in importtime's report

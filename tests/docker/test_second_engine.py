@@ -260,3 +260,23 @@ def test_the_remote_engine_pulls_from_a_registry_and_sees_a_moved_tag(
         second_engine.docker("image", "rm", "-f", ref, check=False)
         for image in remote_client.images.list(name=ref.rsplit(":", 1)[0]):
             remote_client.images.remove(image.id, force=True)
+
+
+def test_monitor_pause_and_report_through_a_remote_engine(remote, tmp_path):
+    """`monitor` reaches the container's files through the engine: pause's exec and
+    report's copies work over tcp:// as on the local engine (tests/docker/test_monitor.py
+    writes the watcher's files the same way)."""
+    from test_monitor import MONDIR, OFF, _exists, _install
+
+    remote.write(instance_toml("iris", ports={"host_ip": "engine-host"}) + OFF)
+    remote.ok("sync", "--progress", "quiet")
+    c = remote.container()
+    _install(c, samples=30, reports=1)
+    remote.ok("monitor", "pause", "iris")
+    assert _exists(c, f"{MONDIR}/pause")
+    out = tmp_path / "reports"
+    said = json.loads(remote.ok("monitor", "report", "--out", str(out), "--json").stdout)
+    assert said["reports"] == ["c0ffee_IRIS_20261130_000000_irisenv.html"]
+    assert (out / said["reports"][0]).read_text().strip() == "<html><body>report 0</body></html>"
+    assert len((out / "samples.log").read_text().splitlines()) == 30
+    assert (out / "overview.html").read_text().count('data-series="cpu"') == 1

@@ -37,12 +37,14 @@ def test_password_never_appears_in_output(project, client, state_dir):
         ("config", "get", "instances.iris.credentials"), ("exec", "--instance", "iris", "--", "env"),
         ("exec", "--instance", "iris", "--", "sh", "-c", "cat /home/irisowner/irisenv/* 2>/dev/null; true"),
         ("env",), ("env", "--format", "dotenv"), ("env", "--format", "json"),
+        ("monitor", "status"), ("monitor", "status", "--json"),
     ]
     with ThreadPoolExecutor(max_workers=4) as pool:
         list(pool.map(lambda args: run(*args), read_only))
     run("session", "iris", input='write "user=",$SYSTEM.Util.GetEnviron("IRIS_PASSWORD"),!\n'
                                  'write $ZV,!\n')
     run("env", "nosuch", expect=(1,))  # an error path
+    run("monitor", "pause", "--json", expect=(0, 1))  # monitoring set up or not
     env_runs = [runs["env"], runs["env --format dotenv"], runs["env --format json"]]
 
     # the deliberate exception: env's stdout carries the password (that is its job) ...

@@ -21,7 +21,7 @@ from irisenv.core import labels as L
 from irisenv.core.observed import Actual, ObservedContainer
 from irisenv.engine.base import ContainerState, EngineInfo, ExecResult, LockRecord
 from irisenv.errors import ConflictError, IrisenvError, RegistryError
-from irisenv.iris.runner import VAL_TAG
+from irisenv.iris.runner import PRELUDE_END, VAL_TAG
 from irisenv.report import Reporter
 
 IMG = "intersystemsdc/iris-community:2025.1"
@@ -365,6 +365,7 @@ class FakeEngine:
 
     # exec: `iris qlist` and `iris session` as IRIS answers them; anything else succeeds
     def exec(self, container_id, cmd, *, stdin=None, env=None, user=None, timeout=60):
+        cmd = session_argv(cmd)
         self._enter("exec", container_id, tuple(cmd))
         with self.lock:
             c = self._get(container_id)
@@ -381,6 +382,15 @@ class FakeEngine:
             values = "".join(f"{VAL_TAG}{k}={v}\n" for k, v in iris.items())
             return ExecResult(0, values + sentinel.group(1).decode() + "\n", "")
         return ExecResult(0, "", "")
+
+
+def session_argv(cmd):
+    """The `iris session ...` argv of a session run with a shell prelude (iris/runner.py:
+    `sh -c '<prelude> ... exec "$@"' sh iris session ...`); any other command as it is."""
+    cmd = list(cmd)
+    if cmd[:2] == ["sh", "-c"] and PRELUDE_END in cmd[2] and cmd[4:6] == ["iris", "session"]:
+        return cmd[4:]
+    return cmd
 
 
 class _Stream(list):
