@@ -210,3 +210,19 @@ def test_suspend_and_resume_scripts(project):
     s = state(c)
     assert s["susp"] == "0" and s["run"] != run
     assert project.run("plan", "--detailed-exitcode").returncode == 0  # suspension is runtime state
+
+
+def test_report_now_copies_an_interim_report_of_the_running_collection(project, tmp_path):
+    """`monitor report --now` asks IRIS for an interim report of the run going on
+    ($$Preview^SystemPerformance) and copies it out with the finished ones."""
+    configure(project, minute="60")  # one run for the whole test: none finishes
+    project.ok("sync", "--timeout", "60")
+    run = state(project.container())["run"]
+    assert run
+    out = tmp_path / "r"
+    p = project.ok("monitor", "report", "--now", "--out", str(out), "--json")
+    assert "warning" not in p.stderr, p.stderr
+    copied = sorted(f.name for f in out.iterdir())
+    interim = [n for n in copied if run in n and n.endswith(".html")]
+    assert interim, copied
+    assert "interim report" in (out / interim[0]).read_text()

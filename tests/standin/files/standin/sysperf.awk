@@ -143,7 +143,7 @@ function sp_logdir(    d) {
     return d
 }
 # label^SystemPerformance(args): what irisenv calls (README "Monitoring")
-function routine_call(x, label, routine, d,    a1, v, dir, n, runid, pidf, pid, host, cmd, t) {
+function routine_call(x, label, routine, d,    a1, v, dir, n, runid, pidf, pid, host, cmd, t, f) {
     if (routine != "SystemPerformance" || NS != "%SYS") { ERR = "<NOROUTINE> *" routine; return "" }
     a1 = A[d, 1]
     if (label == "addprofile") {
@@ -181,6 +181,7 @@ function routine_call(x, label, routine, d,    a1, v, dir, n, runid, pidf, pid, 
         system("sh " shq(STANDIN_LIB "/sysperf.sh") " " shq(dir) " " shq(runid) " " \
                real_seconds(list_get(v, 2)) " " list_get(v, 3) " " shq(HOST) " " shq(INST) " " \
                shq(SD "/sysperf") " </dev/null >/dev/null 2>&1 &")
+        print dir > (SD "/sysperf/" runid ".dir"); close(SD "/sysperf/" runid ".dir")
         return runid
     }
     if (label == "Stop") {
@@ -191,6 +192,19 @@ function routine_call(x, label, routine, d,    a1, v, dir, n, runid, pidf, pid, 
         close(SD "/sysperf/" a1 ".stop")
         system("kill " (pid + 0) " 2>/dev/null; i=0; while [ -f " shq(pidf) " ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done")
         return "1:0:0:0_1:0:0:0"
+    }
+    if (label == "Preview") {
+        # an interim report of a running run: "1^<file>" (GCM_systemperf); the file's name,
+        # <report name>_P<n>.html, is INVENTED (no source shows it)
+        pidf = SD "/sysperf/" a1 ".pid"
+        if ((getline pid < pidf) <= 0) { close(pidf); return "0^no such runid or it is not running" }
+        close(pidf)
+        f = SD "/sysperf/" a1 ".dir"; dir = ""; getline dir < f; close(f)
+        if (dir == "") return "0^no such runid or it is not running"
+        n = dir HOST "_" INST "_" a1
+        system("{ echo '<html><body><h1>Stand-in interim report " a1 "</h1><pre>'; cat " shq(n ".log") \
+               " 2>/dev/null; echo '</pre></body></html>'; } > " shq(n "_P1.html"))
+        return "1^" n "_P1.html"
     }
     ERR = "<NOLINE> *" label "^" routine
     return ""
