@@ -127,11 +127,11 @@ MONITORING = Table("monitoring", "^SystemPerformance collection kept running by 
           "How long collected data is kept: runs of min(retention, 1h) follow each other, "
           "and report files older than retention plus one run are deleted."),
     Field("cpu_disable", Int(1, 100), 90,
-          "Suspend collection when the container's CPU use is above this percent."),
+          "Suspend collection when the container's CPU use reaches this percent."),
     Field("cpu_enable", Int(0, 99), 85,
           "Resume collection when CPU use is below this percent (and memory below memory_enable)."),
     Field("memory_disable", Int(1, 100), 95,
-          "Suspend collection when the container's memory use is above this percent."),
+          "Suspend collection when the container's memory use reaches this percent."),
     Field("memory_enable", Int(0, 99), 90,
           "Resume collection when memory use is below this percent (and CPU below cpu_enable)."),
 ))

@@ -184,8 +184,16 @@ def test_a_restart_starts_a_new_run_at_once(project):
     run = state(c)["run"]
     c.restart(timeout=5)
     # (a session refused while the instance boots reads no run: that is not a new one)
-    wait_for(lambda: state(c).get("run", run) not in ("", run), timeout=20,
-             what="a new run after the restart")
+    try:
+        wait_for(lambda: state(c).get("run", run) not in ("", run), timeout=20,
+                 what="a new run after the restart")
+    except AssertionError as exc:  # say what the Task Manager, the clock and the watcher did
+        logs = c.exec_run(["sh", "-c", "for f in $(find / -path /proc -prune -o \\( -name "
+                           "taskmgr.log -o -path '*standin/run/*' -o -path '*irisenv-monitor/s*'"
+                           " -o -name transitions.log \\) -type f -print 2>/dev/null); do "
+                           'echo "== $f"; tail -n 12 "$f"; done; date +%s'])
+        raise AssertionError(f"{exc}\nrecorded {run!r}, now {state(c)}\n"
+                             + logs.output.decode("utf-8", "replace")) from None
 
 
 def test_suspend_and_resume_scripts(project):
