@@ -52,6 +52,8 @@ def run(engine, project: str, verb: str, instances=(), *, wait: bool = True,
 
     reporter = reporter or QuietReporter()
     done = {"stopped": [], "started": [], "ready": [], "unchanged": []}
+    if verb == "stop":
+        done["spares_stopped"] = []  # container names of the warm spares it stopped
     with engine_lock(engine, project, verb, lock_timeout, reporter), ExitStack() as held:
         containers = instance_containers(engine, project, instances)
         if not containers and verb != "stop":
@@ -65,7 +67,8 @@ def run(engine, project: str, verb: str, instances=(), *, wait: bool = True,
                     "an interrupted sync leaves such a container; its files may be incomplete",
                     "`irisenv sync` makes it anew")
         if verb == "stop":
-            changes = [c for c in containers if c.state in UP]
+            changes = [c for c in containers if c.state in UP] + spare_containers(
+                engine, project, instances)
         else:
             changes = [c for c in containers if verb == "restart" or c.state != "running"]
         if changes:
@@ -75,6 +78,8 @@ def run(engine, project: str, verb: str, instances=(), *, wait: bool = True,
             containers = instance_containers(engine, project, instances)
         errors = _each(containers, lambda c: _one(engine, c, verb, wait, timeout, reporter,
                                                   done), reporter)
+        if verb == "stop":  # a running spare is a whole IRIS too: stop frees its memory
+            _stop_spares(engine, project, instances, reporter, done)
     if errors:
         from .errors import combine
 
@@ -82,6 +87,24 @@ def run(engine, project: str, verb: str, instances=(), *, wait: bool = True,
     for names in done.values():
         names.sort()
     return done
+
+
+def spare_containers(engine, project: str, instances=()) -> list:
+    """The project's warm spares that run (docs/spares.md), of ``instances`` only when
+    given: made as spares and not promoted (a promoted one holds the instance's name)."""
+    return [c for c in engine.list_project(project)
+            if c.made_as_spare and c.instance and c.state in UP
+            and c.name != L.container_name(project, c.instance)
+            and (not instances or c.instance in instances)]
+
+
+def _stop_spares(engine, project: str, instances, reporter, done: dict) -> None:
+    """Stop the running spares: `stop` is how a developer frees what a project holds.
+    A stopped spare is never promoted; the next sync drains it and boots a new one."""
+    for c in spare_containers(engine, project, instances):
+        reporter.event("stop", f"stopping spare {c.name}", instance=c.instance)
+        engine.stop(c.id, None)
+        done["spares_stopped"].append(c.name)
 
 
 def _one(engine, c, verb: str, wait: bool, timeout: float, reporter, done: dict) -> None:

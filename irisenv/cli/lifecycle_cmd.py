@@ -53,6 +53,8 @@ def run(args) -> int:
         text = f"stopped {len(done['stopped'])} instance(s)"
         if done["unchanged"]:
             text += f", {len(done['unchanged'])} already stopped"
+        if done["spares_stopped"]:
+            text += f", {len(done['spares_stopped'])} warm spare(s) stopped"
     else:
         text = (f"{len(done['ready'])} instance(s) ready" if wait
                 else f"{len(done['started'] + done['unchanged'])} instance(s) started")

@@ -30,7 +30,7 @@ def test_stop_keeps_the_container_and_touches_nothing_else(capsys, fake, project
     code, out, err = run(capsys, "stop", "--json", "--progress", "plain")
     assert code == 0, err
     assert json.loads(out) == {"project": "demo", "stopped": ["iris"], "started": [],
-                               "ready": [], "unchanged": []}
+                               "ready": [], "unchanged": [], "spares_stopped": []}
     assert "stop: project demo: stopped 1 instance(s)" in err
     assert states(fake) == {"demo-iris": "exited", "demo-web": "running",
                             "other-iris": "running"}
@@ -42,6 +42,21 @@ def test_stop_keeps_the_container_and_touches_nothing_else(capsys, fake, project
     # plan shows the stopped instance as a start
     code, out, _ = run(capsys, "plan", "--detailed-exitcode")
     assert code == 2 and "~ container demo-iris" in out and "1 to start" in out
+
+
+def test_stop_also_stops_the_instances_running_warm_spares(capsys, fake, project_dir):
+    """A spare is a whole running IRIS: `stop` frees what the project holds, spares too
+    (the next sync drains a stopped spare and boots a new one)."""
+    synced(capsys, fake)
+    spare = fake.add("demo-iris-spare-1", ours("demo", "iris", **{L.ROLE: L.SPARE}))
+    other = fake.add("other-iris-spare-1", ours("other", "iris", **{L.ROLE: L.SPARE}))
+    code, out, err = run(capsys, "stop", "--json", "--progress", "plain")
+    assert code == 0, err
+    assert json.loads(out)["spares_stopped"] == ["demo-iris-spare-1"]
+    assert "1 warm spare(s) stopped" in err
+    assert states(fake)["demo-iris-spare-1"] == "exited"
+    assert states(fake)["other-iris-spare-1"] == "running"
+    assert {spare, other} <= set(fake.containers)  # stopped, not removed
 
 
 def test_stop_of_a_project_without_containers_exits_0(capsys, fake, project_dir):
