@@ -73,3 +73,37 @@ def test_monitoring_on_real_iris(real_project: RealProject):
     assert vals["task"] == "" and vals["policy"] == "" and vals["left"] == "1", vals
     assert p.run("plan", "--detailed-exitcode").returncode == 0
     p.finished = True
+
+
+MONDIR = "/home/irisowner/irisenv-monitor"
+
+
+def _watcher(p: RealProject) -> dict:
+    proc = p.ok("exec", "--instance", INSTANCE, "--", "cat", f"{MONDIR}/state")
+    return dict(kv.split("=", 1) for kv in proc.stdout.split() if "=" in kv)
+
+
+def test_the_watcher_runs_on_real_iris_and_iris_main_restarts_it(real_project: RealProject):
+    """What only the stand-in showed: that the real iris-main runs the --after hook (on the
+    first start and again on every container start), that the watcher runs under the real
+    image's /bin/sh and reads its cgroup, and that the Task Manager fires the task with no
+    irisenv process running (the run's recorded end moves on within a few minutes)."""
+    p = real_project
+    _configure(p, retention='"5m"', interval='"10s"')
+    p.ok("sync", "--timeout", str(SYNC_TIMEOUT))
+    first = _watcher(p)
+    assert first["state"] == "collecting" and first["cpu"] != "-", first
+    p.ok("restart", "--timeout", str(SYNC_TIMEOUT))
+    deadline = time.monotonic() + 60
+    while True:  # iris-main's --after started a new watcher after the restart
+        now = _watcher(p)
+        if now.get("pid") != first["pid"] and int(now.get("updated", 0)) > int(first["updated"]):
+            break
+        assert time.monotonic() < deadline, f"no watcher after the restart: {now}"
+        time.sleep(2)
+    end = p.objectscript(['write "IRISENV-T:end=",$Get(^IRISENV("mon","end")),!'])["end"]
+    deadline = time.monotonic() + 8 * 60  # a 5-minute run, the task every minute
+    while p.objectscript(['write "IRISENV-T:end=",$Get(^IRISENV("mon","end")),!'])["end"] == end:
+        assert time.monotonic() < deadline, "the Task Manager never started the next run"
+        time.sleep(20)
+    p.finished = True
