@@ -474,6 +474,20 @@ cmd_stop() {
     live_watcher && stop_watcher
     exit 0
 }
+
+# begin: what `run` and `once` read before their first sample (the policy, the cgroup and
+# its limits, the clocks, the state a previous watcher left), the windows emptied
+begin() {
+    load_policy
+    detect_cgroup
+    read_limits
+    read_now
+    sync_epoch
+    epoch
+    load_state
+    Q= PREV_NOW= MEMHI_AT= LOW_AT= RETRY_AT= LAST_SAMPLE= START= SUSPECT_AT=
+}
+
 cmd_run() {
     exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-
     trap '' HUP
@@ -485,14 +499,8 @@ cmd_run() {
     printf '%s %s %s\n' $$ "$MY_T" "$MY_V" >"$DIR/watch.pid.tmp.$$" &&
         mv -f "$DIR/watch.pid.tmp.$$" "$DIR/watch.pid"
     trap 'cleanup; exit 0' TERM INT
-    load_policy
-    detect_cgroup
-    read_limits
-    read_now
-    sync_epoch
-    epoch
-    load_state
-    Q= PREV_NOW= MEMHI_AT= LOW_AT= RETRY_AT= LAST_SAMPLE= LAST_STATE= START= SUSPECT_AT=
+    begin
+    LAST_STATE=
     NEXT_SLEEP=$SLEEP_S
     read_usage
     PREV_NOW=$NOW
@@ -537,14 +545,7 @@ cleanup() {
 # once: one step, with the previous sample and the windows kept in watch.once
 cmd_once() {
     mkdir -p "$DIR" || exit 1
-    load_policy
-    detect_cgroup
-    read_limits
-    read_now
-    sync_epoch
-    epoch
-    load_state
-    Q= PREV_NOW= MEMHI_AT= LOW_AT= RETRY_AT= LAST_SAMPLE= START= SUSPECT_AT=
+    begin
     _l=
     { read -r _l <"$DIR/watch.once"; } 2>/dev/null
     for _w in $_l; do

@@ -33,8 +33,10 @@ def logs(c) -> str:
     return c.logs(stdout=True, stderr=True).decode("utf-8", "replace")
 
 
-def tar_bytes(files: dict[str, bytes], dirs: tuple[str, ...] = ()) -> bytes:
-    """In-memory tar; every entry owned by irisowner (51773) so it can read them."""
+def tar_bytes(files: dict[str, bytes], dirs: tuple[str, ...] = (),
+              executable: tuple[str, ...] = ()) -> bytes:
+    """In-memory tar; every entry owned by irisowner (51773) so it can read them; files
+    whose names end with one of ``executable`` get mode 0755."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         for d in dirs:
@@ -44,7 +46,8 @@ def tar_bytes(files: dict[str, bytes], dirs: tuple[str, ...] = ()) -> bytes:
             tar.addfile(info)
         for path, data in files.items():
             info = tarfile.TarInfo(path)
-            info.size, info.mode, info.uid, info.gid = len(data), 0o644, 51773, 51773
+            info.size, info.uid, info.gid = len(data), 51773, 51773
+            info.mode = 0o755 if executable and path.endswith(executable) else 0o644
             info.mtime = int(time.time())
             tar.addfile(info, io.BytesIO(data))
     return buf.getvalue()

@@ -9,12 +9,11 @@ Shared by tests/docker/test_watch_docker.py and bench/bench_monitor.py.
 """
 from __future__ import annotations
 
-import io
 import os
 import pathlib
-import tarfile
-import time
 import uuid
+
+from test_standin import tar_bytes  # tests/docker is on sys.path
 
 from irisenv.core.desired import MONDIR
 
@@ -51,24 +50,6 @@ def command() -> list[str]:
     return list(run_spec(d, d.name).command)
 
 
-def tar_bytes(files: dict[str, str], dirs: tuple[str, ...] = ()) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for d in dirs:
-            info = tarfile.TarInfo(d)
-            info.type, info.mode, info.uid, info.gid = tarfile.DIRTYPE, 0o755, 51773, 51773
-            info.mtime = int(time.time())
-            tar.addfile(info)
-        for path, text in files.items():
-            data = text.encode()
-            info = tarfile.TarInfo(path)
-            info.size, info.uid, info.gid = len(data), 51773, 51773
-            info.mode = 0o755 if path.endswith(("iris-rec", ".sh")) else 0o644
-            info.mtime = int(time.time())
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-
-
 class WatchContainer:
     """cpu_shares: the container's cgroup competes with every other runnable task on the
     machine as ONE task of that weight; at Docker's default (1024) a container on a busy
@@ -95,7 +76,9 @@ class WatchContainer:
             "irisenv-monitor/resume.cos": 'set x="resume"\nwrite "IRISENV-MON-OK",!\nhalt\n',
             "iris-rec": RECORDER_SH,
         }
-        assert self.c.put_archive("/home/irisowner", tar_bytes(files, ("irisenv-monitor",)))
+        data = {path: text.encode() for path, text in files.items()}
+        assert self.c.put_archive("/home/irisowner", tar_bytes(
+            data, ("irisenv-monitor",), executable=("iris-rec", ".sh")))
 
     def sh(self, script: str, detach: bool = False) -> str:
         res = self.c.exec_run(["sh", "-c", script], detach=detach)
