@@ -26,11 +26,9 @@ def remove_project(engine, project: str, *, volumes: bool, reporter=None,
             return removed  # nothing to remove: no engine-side lock either
         held.enter_context(hold(engine, project, "down", lease=lock_timeout,
                                 timeout=lock_timeout, reporter=reporter))
-        from .core import labels as L
-
         for c in engine.list_project(project):
             # a warm spare holds nothing of the user's: no graceful stop (docs/spares.md)
-            spare = c.made_as_spare and c.name != L.container_name(project, c.instance or "")
+            spare = c.is_spare
             reporter.event("remove", f"{'removing' if spare else 'stopping and removing'} "
                            f"{c.name}", instance=c.instance)
             if c.state in ("running", "restarting", "paused") and not spare:

@@ -93,8 +93,7 @@ def spare_containers(engine, project: str, instances=()) -> list:
     """The project's warm spares that run (docs/spares.md), of ``instances`` only when
     given: made as spares and not promoted (a promoted one holds the instance's name)."""
     return [c for c in engine.list_project(project)
-            if c.made_as_spare and c.instance and c.state in UP
-            and c.name != L.container_name(project, c.instance)
+            if c.is_spare and c.state in UP
             and (not instances or c.instance in instances)]
 
 

@@ -103,7 +103,7 @@ class Observing:
         # a warm spare that may be promoted is probed too: one whose IRIS answers is ready
         jobs += [lambda d=d, c=c: ("iris", c.id, self._probe(d.instance, c.id))
                  for d in desired if d.spares for c in containers
-                 if c.instance == d.instance and c.made_as_spare and c.name != d.name
+                 if c.instance == d.instance and c.is_spare
                  and c.state == "running" and c.hash == d.hash and not c.networks]
         out: dict = {"iris": iris, "actual": {}, "registry": {}}
         for kind, cid, value in concurrently(jobs):

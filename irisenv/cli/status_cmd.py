@@ -68,8 +68,7 @@ def _spares(d, observed) -> dict | None:
     """{"wanted", "ready", "booting", "stale"}: the instance's warm spares (docs/spares.md)."""
     from ..core.plan import sort_spares
 
-    mine = [c for c in observed.containers if c.instance == d.instance and c.made_as_spare
-            and c.name != d.name]
+    mine = [c for c in observed.containers if c.instance == d.instance and c.is_spare]
     if not (mine or d.spares):
         return None
     usable, drained = sort_spares(d, mine, observed.image_ids.get(d.image), None)

@@ -58,6 +58,14 @@ class ObservedContainer:
         return self.labels.get(L.ROLE) == L.SPARE
 
     @property
+    def is_spare(self) -> bool:
+        """A warm spare now: made as one and not promoted (a promoted spare holds its
+        instance's own name, <project>-<instance>)."""
+        instance = self.instance
+        return (self.made_as_spare and bool(instance)
+                and self.name != L.container_name(self.labels.get(L.PROJECT, ""), instance))
+
+    @property
     def short_id(self) -> str:
         return self.id[:12]
 

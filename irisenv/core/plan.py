@@ -349,7 +349,7 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
              and d.image in observed.registry and observed.registry[d.image].moved}
     for d in desired:
         mine = [c for c in observed.containers if c.instance == d.instance]
-        spares = [c for c in mine if c.made_as_spare and c.name != d.name]
+        spares = [c for c in mine if c.is_spare]
         mine = [c for c in mine if c not in spares]
         current = next((c for c in mine if c.name == d.name and c.state not in _GONE), None)
         for extra in mine:
@@ -492,7 +492,7 @@ def reconcile(desired: list[DesiredContainer], observed: Observed, options: Opti
     for c in observed.containers:
         if c.instance not in wanted:
             reason = f"instance {c.instance!r} is no longer in the config"
-            if c.made_as_spare and c.name != L.container_name(observed.project, c.instance):
+            if c.is_spare:
                 # a spare holds nothing of the user's: never kept as an orphan
                 plan.steps.append(Remove(c, f"spare of {reason}", spare=True))
             elif options.remove_orphans:

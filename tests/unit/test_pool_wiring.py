@@ -104,7 +104,7 @@ def test_down_removes_the_lease_table(tmp_path, monkeypatch):
             return [] if self.removed else [type("C", (), {"name": "p-iris", "id": "c1",
                                                           "instance": "iris",
                                                           "state": "exited",
-                                                          "made_as_spare": False})()]
+                                                          "made_as_spare": False, "is_spare": False})()]
 
         def remove(self, cid):
             self.removed.append(cid)
